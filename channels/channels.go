@@ -1,0 +1,280 @@
+// Package channels defines what every messaging provider looks like to the
+// rest of Switchboard: the normalized inbound message and delivery status a
+// provider's webhook turns into, the interfaces a provider package
+// implements, and the registry of provider kinds keyed by kind name.
+//
+// Provider packages (channels/whatsapp, ...) know their wire formats; this
+// package and everything downstream of it know none. Nothing here knows
+// about routing.
+package channels
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Message types, common across providers. A provider type with no
+// equivalent here is queued as TypeUnknown with its raw payload kept.
+const (
+	TypeText        = "text"
+	TypeInteractive = "interactive" // a tapped list item or reply button
+	TypeButton      = "button"      // a tapped template quick-reply button
+	TypeImage       = "image"
+	TypeAudio       = "audio"
+	TypeVideo       = "video"
+	TypeDocument    = "document"
+	TypeSticker     = "sticker"
+	TypeLocation    = "location"
+	TypeContacts    = "contacts"
+	TypeReaction    = "reaction"
+	TypeUnknown     = "unknown"
+)
+
+// Delivery statuses of an outbound message, in the order they progress.
+const (
+	StatusQueued    = "queued" // accepted by Switchboard, not yet by the provider
+	StatusSent      = "sent"
+	StatusDelivered = "delivered"
+	StatusRead      = "read"
+	StatusFailed    = "failed"
+)
+
+// Inbound is one message a customer sent, normalized across providers. It is
+// the payload of the inbound-message task, so its JSON shape is stable.
+type Inbound struct {
+	Channel string `json:"channel"`
+	Kind    string `json:"kind"`
+	// ID is the provider's message id (a wamid on WhatsApp); unique per channel.
+	ID string `json:"id"`
+	// From is the customer's id on the channel (a WhatsApp id, i.e. the phone
+	// number without "+").
+	From        string `json:"from"`
+	ProfileName string `json:"profile_name,omitempty"`
+	// Timestamp is when the provider says the customer sent it (whole seconds on WhatsApp).
+	Timestamp time.Time `json:"timestamp"`
+	// Arrival orders messages that share a Timestamp: the gateway's receive
+	// time in nanoseconds plus the message's index in the request.
+	Arrival int64  `json:"arrival"`
+	Type    string `json:"type"`
+	// Text is the text body, or a media caption, or a tapped reply's title.
+	Text     string          `json:"text,omitempty"`
+	Media    *Media          `json:"media,omitempty"`
+	Location *Location       `json:"location,omitempty"`
+	Contacts []SharedContact `json:"contacts,omitempty"`
+	Reaction *Reaction       `json:"reaction,omitempty"`
+	Reply    *Reply          `json:"reply,omitempty"`
+	Referral *Referral       `json:"referral,omitempty"`
+	// ReplyTo is the provider id of the message this one quotes, if any.
+	ReplyTo string `json:"reply_to,omitempty"`
+	// ProviderType is the provider's own type name, kept when Type is TypeUnknown.
+	ProviderType string `json:"provider_type,omitempty"`
+	// Raw is the provider's message object, kept for types Switchboard does
+	// not model so nothing the customer sent is lost.
+	Raw json.RawMessage `json:"raw,omitempty"`
+}
+
+// Media is an attachment. The bytes stay at the provider until fetched by ID.
+type Media struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mime_type,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Voice    bool   `json:"voice,omitempty"`
+	Animated bool   `json:"animated,omitempty"`
+}
+
+// Location is a shared pin.
+type Location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+	Address   string  `json:"address,omitempty"`
+	URL       string  `json:"url,omitempty"`
+}
+
+// SharedContact is a contact card the customer shared.
+type SharedContact struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones,omitempty"`
+	Emails []string `json:"emails,omitempty"`
+}
+
+// Reaction is an emoji reaction to an earlier message; an empty Emoji removes it.
+type Reaction struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
+}
+
+// Reply is a tapped interactive element: a list row, a reply button or a
+// template quick-reply button. ID is what routing matches (a menu key).
+type Reply struct {
+	Kind  string `json:"kind"` // button_reply, list_reply, or button
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Referral describes the ad or post a customer came from (click-to-WhatsApp
+// ads), which makes the conversation a free entry point.
+type Referral struct {
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceID     string `json:"source_id,omitempty"`
+	SourceType   string `json:"source_type,omitempty"` // ad or post
+	Headline     string `json:"headline,omitempty"`
+	Body         string `json:"body,omitempty"`
+	MediaType    string `json:"media_type,omitempty"`
+	CTWAClickID  string `json:"ctwa_clid,omitempty"`
+	ImageURL     string `json:"image_url,omitempty"`
+	VideoURL     string `json:"video_url,omitempty"`
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
+}
+
+// Status is a provider's report on an outbound message.
+type Status struct {
+	Channel string `json:"channel"`
+	Kind    string `json:"kind"`
+	// MessageID is the provider's id of the outbound message.
+	MessageID   string        `json:"message_id"`
+	Status      string        `json:"status"` // one of the Status* constants
+	Timestamp   time.Time     `json:"timestamp"`
+	RecipientID string        `json:"recipient_id,omitempty"`
+	Errors      []StatusError `json:"errors,omitempty"`
+}
+
+// StatusError is a provider's reason for a failed delivery.
+type StatusError struct {
+	Code    int    `json:"code"`
+	Title   string `json:"title,omitempty"`
+	Message string `json:"message,omitempty"`
+	Details string `json:"details,omitempty"`
+}
+
+// Batch is everything one webhook request carried.
+type Batch struct {
+	Messages []Inbound
+	Statuses []Status
+}
+
+// ErrBadSignature means a webhook request's signature is missing or wrong.
+var ErrBadSignature = errors.New("missing or invalid signature")
+
+// ErrMalformed wraps every reason a webhook body cannot be parsed.
+var ErrMalformed = errors.New("malformed webhook body")
+
+// Channel is one configured provider endpoint.
+type Channel interface {
+	ID() string
+	Kind() string
+}
+
+// WebhookReceiver is a channel whose provider POSTs webhooks.
+type WebhookReceiver interface {
+	Channel
+	// Verify checks that body was sent by the provider. It must run before
+	// the body is parsed and compare secrets in constant time. It returns an
+	// error wrapping ErrBadSignature when the request is not authentic.
+	Verify(header http.Header, body []byte) error
+	// Parse turns a verified body into normalized messages and statuses.
+	// received is the gateway's receive time, used to order messages that
+	// share a provider timestamp. Errors wrap ErrMalformed.
+	Parse(body []byte, received time.Time) (Batch, error)
+}
+
+// Handshaker is a channel whose provider verifies the webhook URL with a GET
+// (Meta's hub.challenge).
+type Handshaker interface {
+	// Handshake returns the body to answer with 200, or ok=false for 403.
+	Handshake(query url.Values) (challenge string, ok bool)
+}
+
+// TextSender is a channel that can send a free-form text message.
+type TextSender interface {
+	Channel
+	// SendText sends text to the customer `to` and returns the provider's
+	// message id. A failure is a *SendError that says whether retrying
+	// could help.
+	SendText(ctx context.Context, to, text string) (providerID string, err error)
+}
+
+// SendError is a failed send, classified so the queue knows whether to retry.
+type SendError struct {
+	// Retryable is true for failures that may pass later: network errors,
+	// timeouts, throttling (429) and provider errors (5xx).
+	Retryable bool
+	// HTTPStatus is the provider's HTTP status, 0 for a network error.
+	HTTPStatus int
+	// Code is the provider's error code, if it gave one.
+	Code int
+	// Message is the provider's error message, or the network error.
+	Message string
+	// RetryAfter is the provider's requested wait, when it gave one.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *SendError) Error() string {
+	kind := "permanent"
+	if e.Retryable {
+		kind = "retryable"
+	}
+	if e.HTTPStatus == 0 {
+		return fmt.Sprintf("send failed (%s): %s", kind, e.Message)
+	}
+	return fmt.Sprintf("send failed (%s): HTTP %d, code %d: %s", kind, e.HTTPStatus, e.Code, e.Message)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Kind is a provider kind: how to build a channel of that kind from its
+// configuration entry.
+type Kind struct {
+	// Name is the value of `kind:` in the configuration.
+	Name string
+	// New builds a channel. decode fills a kind-specific config struct from
+	// the channel's configuration entry, rejecting unknown keys.
+	New func(id string, decode func(any) error, deps Deps) (Channel, error)
+}
+
+// Deps are what a channel may need from the process.
+type Deps struct {
+	HTTPClient *http.Client
+}
+
+// Registry maps kind names to kinds. Adding a provider means adding a
+// package and one entry here, never a branch in the callers.
+type Registry map[string]Kind
+
+// Register adds kind k; it panics on a duplicate, a programming error.
+func (r Registry) Register(k Kind) {
+	if _, dup := r[k.Name]; dup {
+		panic("channels: kind registered twice: " + k.Name)
+	}
+	r[k.Name] = k
+}
+
+// Build builds the channel named by an entry of the configuration.
+func (r Registry) Build(id, kind string, decode func(any) error, deps Deps) (Channel, error) {
+	k, ok := r[kind]
+	if !ok {
+		return nil, fmt.Errorf("channel %q: unknown kind %q (known: %v)", id, kind, r.names())
+	}
+	ch, err := k.New(id, decode, deps)
+	if err != nil {
+		return nil, fmt.Errorf("channel %q: %w", id, err)
+	}
+	return ch, nil
+}
+
+func (r Registry) names() []string {
+	return slices.Sorted(maps.Keys(r))
+}
+
+// Set is the configured channels by id.
+type Set map[string]Channel

@@ -1,0 +1,120 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"switchboard/channels"
+)
+
+// sendRequest is the Graph API's text message request.
+type sendRequest struct {
+	MessagingProduct string   `json:"messaging_product"`
+	RecipientType    string   `json:"recipient_type"`
+	To               string   `json:"to"`
+	Type             string   `json:"type"`
+	Text             sendText `json:"text"`
+}
+
+type sendText struct {
+	PreviewURL bool   `json:"preview_url"`
+	Body       string `json:"body"`
+}
+
+type sendResponse struct {
+	Messages []struct {
+		ID string `json:"id"`
+	} `json:"messages"`
+}
+
+type errorResponse struct {
+	Error struct {
+		Message      string `json:"message"`
+		Type         string `json:"type"`
+		Code         int    `json:"code"`
+		ErrorSubcode int    `json:"error_subcode"`
+		FBTraceID    string `json:"fbtrace_id"`
+		ErrorData    struct {
+			Details string `json:"details"`
+		} `json:"error_data"`
+	} `json:"error"`
+}
+
+// throttlingCodes are Meta error codes that mean "slow down", which Meta
+// may send with HTTP 400: retrying later succeeds. (Graph API error codes:
+// 4 app rate limit, 80007 WABA rate limit, 130429 throughput, 131048 spam
+// rate limit, 131056 pair rate limit.)
+var throttlingCodes = map[int]bool{4: true, 80007: true, 130429: true, 131048: true, 131056: true}
+
+// maxResponseBytes bounds what is read of a Graph API answer.
+const maxResponseBytes = 1 << 20
+
+// SendText sends a text message to the WhatsApp id `to` and returns its
+// wamid. Failures are *channels.SendError: network errors, 429, 5xx and
+// Meta's throttling codes are retryable; other 4xx are not.
+func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
+	body, err := json.Marshal(sendRequest{
+		MessagingProduct: "whatsapp",
+		RecipientType:    "individual",
+		To:               to,
+		Type:             "text",
+		Text:             sendText{Body: text},
+	})
+	if err != nil {
+		return "", &channels.SendError{Message: "encode request", Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.sendTo, bytes.NewReader(body))
+	if err != nil {
+		return "", &channels.SendError{Message: "build request", Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// The URL holds no secret, but keep the error to its cause anyway.
+		var ue interface{ Unwrap() error }
+		cause := err
+		if errors.As(err, &ue) && ue.Unwrap() != nil {
+			cause = ue.Unwrap()
+		}
+		return "", &channels.SendError{Retryable: true, Message: "graph api unreachable: " + cause.Error(), Err: cause}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return "", &channels.SendError{Retryable: true, HTTPStatus: resp.StatusCode, Message: "read graph api response: " + err.Error(), Err: err}
+	}
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		var ok sendResponse
+		if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
+			// Meta took the message but did not say its id; sending again
+			// would duplicate it, so this is not retryable.
+			return "", &channels.SendError{HTTPStatus: resp.StatusCode, Message: "graph api accepted the message without a message id"}
+		}
+		return ok.Messages[0].ID, nil
+	}
+
+	se := &channels.SendError{HTTPStatus: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
+	var eb errorResponse
+	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != 0 {
+		se.Code = eb.Error.Code
+		se.Message = eb.Error.Message
+		if d := eb.Error.ErrorData.Details; d != "" {
+			se.Message += ": " + d
+		}
+	}
+	se.Retryable = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || throttlingCodes[se.Code]
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		se.RetryAfter = time.Duration(secs) * time.Second
+	}
+	se.Err = fmt.Errorf("graph api answered %d", resp.StatusCode)
+	return "", se
+}

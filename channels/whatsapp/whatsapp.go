@@ -1,0 +1,348 @@
+// Package whatsapp is the WhatsApp Cloud API channel (kind
+// "whatsapp_cloud"): Meta's webhook signature and verification handshake,
+// its webhook payload, and sending through the Graph API. It knows Meta's
+// wire format and nothing about queues or routing.
+package whatsapp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"switchboard/channels"
+)
+
+// KindName is the configuration's `kind:` for this channel.
+const KindName = "whatsapp_cloud"
+
+// DefaultAPIBaseURL is the Graph API version Switchboard is written against.
+const DefaultAPIBaseURL = "https://graph.facebook.com/v21.0"
+
+// SignatureHeader carries Meta's HMAC-SHA256 of the raw body.
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Config is a whatsapp_cloud channel's configuration entry.
+type Config struct {
+	// PhoneNumberID is the business number's id in WhatsApp Manager; sends
+	// go from it, and webhook changes for other numbers are ignored.
+	PhoneNumberID string `yaml:"phone_number_id"`
+	// AppSecret keys the webhook signature.
+	AppSecret string `yaml:"app_secret"`
+	// VerifyToken answers Meta's verification handshake.
+	VerifyToken string `yaml:"verify_token"`
+	// AccessToken authorizes sends (a system user token).
+	AccessToken string `yaml:"access_token"`
+	// APIBaseURL is the Graph API root, overridable so tests can use a fake.
+	APIBaseURL string `yaml:"api_base_url"`
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	for _, f := range []struct{ key, val string }{
+		{"phone_number_id", c.PhoneNumberID},
+		{"app_secret", c.AppSecret},
+		{"verify_token", c.VerifyToken},
+		{"access_token", c.AccessToken},
+	} {
+		if strings.TrimSpace(f.val) == "" {
+			errs = append(errs, fmt.Errorf("%s: required", f.key))
+		}
+	}
+	if c.APIBaseURL == "" {
+		c.APIBaseURL = DefaultAPIBaseURL
+	}
+	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
+	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("api_base_url: want an absolute http(s) URL, got %q", c.APIBaseURL))
+	}
+	return errors.Join(errs...)
+}
+
+// Kind registers whatsapp_cloud channels in a channels.Registry.
+var Kind = channels.Kind{
+	Name: KindName,
+	New: func(id string, decode func(any) error, deps channels.Deps) (channels.Channel, error) {
+		var cfg Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		return New(id, cfg, deps.HTTPClient)
+	},
+}
+
+// Channel is one WhatsApp Cloud API number.
+type Channel struct {
+	id     string
+	cfg    Config
+	http   *http.Client
+	secret []byte
+	sendTo string // the messages endpoint
+}
+
+var (
+	_ channels.WebhookReceiver = (*Channel)(nil)
+	_ channels.Handshaker      = (*Channel)(nil)
+	_ channels.TextSender      = (*Channel)(nil)
+)
+
+// New validates cfg and returns the channel. httpClient sends to the Graph
+// API; nil means a client with a 30s timeout.
+func New(id string, cfg Config, httpClient *http.Client) (*Channel, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Channel{
+		id:     id,
+		cfg:    cfg,
+		http:   httpClient,
+		secret: []byte(cfg.AppSecret),
+		sendTo: cfg.APIBaseURL + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
+	}, nil
+}
+
+// ID returns the channel's configured id.
+func (c *Channel) ID() string { return c.id }
+
+// Kind returns "whatsapp_cloud".
+func (c *Channel) Kind() string { return KindName }
+
+// Verify checks X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256 of
+// the raw body keyed by the app secret, compared in constant time.
+func (c *Channel) Verify(header http.Header, body []byte) error {
+	sig := header.Get(SignatureHeader)
+	if sig == "" {
+		return fmt.Errorf("%s header missing: %w", SignatureHeader, channels.ErrBadSignature)
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
+		return fmt.Errorf("%s lacks the sha256= prefix: %w", SignatureHeader, channels.ErrBadSignature)
+	}
+	var got [sha256.Size]byte
+	if len(hexSig) != 2*sha256.Size {
+		return fmt.Errorf("%s has the wrong length: %w", SignatureHeader, channels.ErrBadSignature)
+	}
+	if _, err := hex.Decode(got[:], []byte(hexSig)); err != nil {
+		return fmt.Errorf("%s is not hex: %w", SignatureHeader, channels.ErrBadSignature)
+	}
+	mac := hmac.New(sha256.New, c.secret)
+	mac.Write(body)
+	var want [sha256.Size]byte
+	if !hmac.Equal(got[:], mac.Sum(want[:0])) {
+		return fmt.Errorf("%s does not match the body: %w", SignatureHeader, channels.ErrBadSignature)
+	}
+	return nil
+}
+
+// Handshake answers Meta's GET verification: hub.mode=subscribe with the
+// configured hub.verify_token gets hub.challenge back.
+func (c *Channel) Handshake(q url.Values) (string, bool) {
+	challenge := q.Get("hub.challenge")
+	token := q.Get("hub.verify_token")
+	tokenOK := subtle.ConstantTimeCompare([]byte(token), []byte(c.cfg.VerifyToken)) == 1
+	if q.Get("hub.mode") != "subscribe" || !tokenOK || challenge == "" {
+		return "", false
+	}
+	return challenge, true
+}
+
+// Parse turns a verified webhook body into messages and statuses. Changes
+// for other phone numbers of the same Meta app, and fields other than
+// "messages", are skipped: they are not this channel's.
+func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return channels.Batch{}, fmt.Errorf("%w: %w", channels.ErrMalformed, err)
+	}
+	if env.Object != "whatsapp_business_account" {
+		return channels.Batch{}, fmt.Errorf("%w: object is %q, want whatsapp_business_account", channels.ErrMalformed, env.Object)
+	}
+	var b channels.Batch
+	base := received.UnixNano()
+	for _, e := range env.Entry {
+		for _, ch := range e.Changes {
+			if ch.Field != "messages" {
+				continue
+			}
+			var v value
+			if err := json.Unmarshal(ch.Value, &v); err != nil {
+				return channels.Batch{}, fmt.Errorf("%w: messages change: %w", channels.ErrMalformed, err)
+			}
+			if v.Metadata.PhoneNumberID != c.cfg.PhoneNumberID {
+				continue
+			}
+			for i := range v.Messages {
+				m, err := c.inbound(&v.Messages[i], v.Contacts)
+				if err != nil {
+					return channels.Batch{}, err
+				}
+				m.Arrival = base + int64(len(b.Messages))
+				b.Messages = append(b.Messages, m)
+			}
+			for i := range v.Statuses {
+				s, err := c.status(&v.Statuses[i])
+				if err != nil {
+					return channels.Batch{}, err
+				}
+				b.Statuses = append(b.Statuses, s)
+			}
+		}
+	}
+	return b, nil
+}
+
+func (c *Channel) inbound(rm *rawMessage, contacts []contact) (channels.Inbound, error) {
+	m := &rm.message
+	if m.ID == "" || m.From == "" || m.Type == "" {
+		return channels.Inbound{}, fmt.Errorf("%w: a message lacks id, from or type", channels.ErrMalformed)
+	}
+	ts, err := unixSeconds(m.Timestamp)
+	if err != nil {
+		return channels.Inbound{}, fmt.Errorf("%w: message timestamp: %w", channels.ErrMalformed, err)
+	}
+	in := channels.Inbound{
+		Channel:     c.id,
+		Kind:        KindName,
+		ID:          m.ID,
+		From:        m.From,
+		ProfileName: profileName(contacts, m.From),
+		Timestamp:   ts,
+		Type:        m.Type,
+	}
+	if m.Context != nil {
+		in.ReplyTo = m.Context.ID
+	}
+	if r := m.Referral; r != nil {
+		in.Referral = &channels.Referral{
+			SourceURL: r.SourceURL, SourceID: r.SourceID, SourceType: r.SourceType,
+			Headline: r.Headline, Body: r.Body, MediaType: r.MediaType, CTWAClickID: r.CTWAClickID,
+			ImageURL: r.ImageURL, VideoURL: r.VideoURL, ThumbnailURL: r.ThumbnailURL,
+		}
+	}
+	switch m.Type {
+	case channels.TypeText:
+		if m.Text != nil {
+			in.Text = m.Text.Body
+		}
+	case channels.TypeInteractive:
+		if m.Interactive != nil {
+			item := m.Interactive.ButtonReply
+			if m.Interactive.Type == "list_reply" || item == nil {
+				item = m.Interactive.ListReply
+			}
+			if item != nil {
+				in.Reply = &channels.Reply{Kind: m.Interactive.Type, ID: item.ID, Title: item.Title}
+				in.Text = item.Title
+			}
+		}
+	case channels.TypeButton:
+		if m.Button != nil {
+			in.Reply = &channels.Reply{Kind: "button", ID: m.Button.Payload, Title: m.Button.Text}
+			in.Text = m.Button.Text
+		}
+	case channels.TypeImage, channels.TypeAudio, channels.TypeVideo, channels.TypeDocument, channels.TypeSticker:
+		if md := m.media(); md != nil {
+			in.Media = &channels.Media{ID: md.ID, MimeType: md.MimeType, SHA256: md.SHA256,
+				Caption: md.Caption, Filename: md.Filename, Voice: md.Voice, Animated: md.Animated}
+			in.Text = md.Caption
+		}
+	case channels.TypeLocation:
+		if l := m.Location; l != nil {
+			in.Location = &channels.Location{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
+		}
+	case channels.TypeContacts:
+		for _, card := range m.Contacts {
+			sc := channels.SharedContact{Name: card.Name.FormattedName}
+			if sc.Name == "" {
+				sc.Name = strings.TrimSpace(card.Name.FirstName + " " + card.Name.LastName)
+			}
+			for _, p := range card.Phones {
+				sc.Phones = append(sc.Phones, p.Phone)
+			}
+			for _, e := range card.Emails {
+				sc.Emails = append(sc.Emails, e.Email)
+			}
+			in.Contacts = append(in.Contacts, sc)
+		}
+	case channels.TypeReaction:
+		if r := m.Reaction; r != nil {
+			in.Reaction = &channels.Reaction{MessageID: r.MessageID, Emoji: r.Emoji}
+		}
+	default:
+		// order, system, unsupported, request_welcome, and whatever Meta
+		// adds next: kept whole, never dropped.
+		in.Type = channels.TypeUnknown
+		in.ProviderType = m.Type
+		in.Raw = rm.raw
+	}
+	return in, nil
+}
+
+func (m *message) media() *media {
+	switch m.Type {
+	case channels.TypeImage:
+		return m.Image
+	case channels.TypeAudio:
+		return m.Audio
+	case channels.TypeVideo:
+		return m.Video
+	case channels.TypeDocument:
+		return m.Document
+	default:
+		return m.Sticker
+	}
+}
+
+func (c *Channel) status(s *status) (channels.Status, error) {
+	if s.ID == "" || s.Status == "" {
+		return channels.Status{}, fmt.Errorf("%w: a status lacks id or status", channels.ErrMalformed)
+	}
+	ts, err := unixSeconds(s.Timestamp)
+	if err != nil {
+		return channels.Status{}, fmt.Errorf("%w: status timestamp: %w", channels.ErrMalformed, err)
+	}
+	out := channels.Status{
+		Channel:     c.id,
+		Kind:        KindName,
+		MessageID:   s.ID,
+		Status:      s.Status,
+		Timestamp:   ts,
+		RecipientID: s.RecipientID,
+	}
+	for _, e := range s.Errors {
+		out.Errors = append(out.Errors, channels.StatusError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.ErrorData.Details})
+	}
+	return out, nil
+}
+
+// profileName finds the sender's profile name among the change's contacts.
+func profileName(contacts []contact, from string) string {
+	for _, c := range contacts {
+		if c.WaID == from {
+			return c.Profile.Name
+		}
+	}
+	if len(contacts) == 1 {
+		return contacts[0].Profile.Name
+	}
+	return ""
+}
+
+func unixSeconds(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("%q is not Unix seconds", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}

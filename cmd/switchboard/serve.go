@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchboard/channels"
+	"switchboard/channels/whatsapp"
+	"switchboard/clock"
+	"switchboard/config"
+	"switchboard/gateway"
+	"switchboard/metrics"
+	"switchboard/queue"
+	"switchboard/redisconn"
+	"switchboard/store"
+	"switchboard/webhook"
+	"switchboard/worker"
+)
+
+// Roles a serve process can take.
+const (
+	roleAll     = "all"
+	roleGateway = "gateway"
+	roleWorker  = "worker"
+)
+
+func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "path to the YAML configuration (default $"+config.EnvConfigPath+"; none: built-in defaults)")
+	role := fs.String("role", roleAll, "what this process runs: all, gateway (HTTP only) or worker (queue only)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	switch *role {
+	case roleAll, roleGateway, roleWorker:
+	default:
+		fmt.Fprintf(stderr, "serve: --role must be all, gateway or worker, not %q\n", *role)
+		return errUsage
+	}
+	cfg, err := config.Load(*configPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, os.Stderr)
+	srv, err := newServer(ctx, cfg, *role, logger, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	return srv.run(ctx)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated at load
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// kinds is every provider kind Switchboard knows.
+func kinds() channels.Registry {
+	r := channels.Registry{}
+	r.Register(whatsapp.Kind)
+	return r
+}
+
+// server is one running Switchboard process: everything is built here and
+// stopped here, in order.
+type server struct {
+	cfg    *config.Config
+	role   string
+	logger *slog.Logger
+
+	conn      *redisconn.Conn
+	http      *http.Server
+	asynq     *asynq.Server
+	mux       *asynq.ServeMux
+	client    *asynq.Client
+	inspector *asynq.Inspector
+
+	// addr is the address actually listened on, known once run has bound it.
+	addr chan string
+}
+
+func newServer(ctx context.Context, cfg *config.Config, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
+	chans := channels.Set{}
+	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}}
+	registry := kinds()
+	for _, c := range cfg.Channels {
+		ch, err := registry.Build(c.ID, c.Kind, c.Decode, deps)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		chans[c.ID] = ch
+	}
+
+	conn, err := redisconn.Open(ctx, cfg.Redis.URL, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, addr: make(chan string, 1)}
+
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m := metrics.New(reg)
+	s.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
+	reg.MustRegister(queue.NewCollector(s.inspector, logger))
+
+	// Every role serves /healthz, /readyz and /metrics, so probes and
+	// scrapes work the same for gateways and workers; only gateways take
+	// webhooks.
+	opts := gateway.Options{Redis: conn, Gatherer: reg, Logger: logger}
+	for _, p := range cfg.HTTP.TrustedProxies {
+		_, n, _ := net.ParseCIDR(p) // validated at load
+		opts.TrustedProxies = append(opts.TrustedProxies, n)
+	}
+	if role != roleWorker {
+		s.client = asynq.NewClientFromRedisClient(conn.Client)
+		opts.Webhooks = webhook.New(webhook.Options{
+			Channels:     chans,
+			Queue:        queue.NewClient(s.client, cfg.Queue.DedupeWindow),
+			Metrics:      m,
+			Logger:       logger,
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		})
+	}
+	s.http = &http.Server{
+		Addr:              cfg.HTTP.Addr,
+		Handler:           gateway.New(opts),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	if role != roleGateway {
+		s.asynq = worker.NewServer(conn.Client, worker.ServerOptions{
+			Concurrency:     cfg.Worker.Concurrency,
+			ShutdownTimeout: workerGrace(cfg.ShutdownGrace),
+			Logger:          logger,
+		})
+		s.mux = worker.New(worker.Options{
+			Store:    store.New(conn.Client, clock.System{}),
+			Channels: chans,
+			Metrics:  m,
+			Logger:   logger,
+		}).Mux()
+	}
+	return s, nil
+}
+
+// The shutdown grace is shared: HTTP draining gets a third of it (webhook
+// requests take milliseconds), the worker pool the rest (a send to a slow
+// provider can take seconds). Tasks still running then go back to the queue.
+func httpGrace(total time.Duration) time.Duration   { return total / 3 }
+func workerGrace(total time.Duration) time.Duration { return total - httpGrace(total) }
+
+// run serves until ctx is cancelled, then stops in order: stop accepting
+// HTTP and finish in-flight requests, then drain the worker pool, then close
+// Redis.
+func (s *server) run(ctx context.Context) error {
+	defer s.conn.Close()
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTP.Addr, err)
+	}
+	s.addr <- ln.Addr().String()
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- s.http.Serve(ln) }()
+
+	if s.asynq != nil {
+		if err := s.asynq.Start(s.mux); err != nil {
+			_ = s.http.Close()
+			return fmt.Errorf("start worker pool: %w", err)
+		}
+	}
+	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
+		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.logger.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	case err := <-httpErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+
+	httpCtx, cancel := context.WithTimeout(context.Background(), httpGrace(s.cfg.ShutdownGrace))
+	defer cancel()
+	if err := s.http.Shutdown(httpCtx); err != nil {
+		s.logger.Warn("http shutdown did not finish in time; closing connections", "err", err)
+		_ = s.http.Close()
+	}
+	if s.asynq != nil {
+		s.asynq.Shutdown() // waits up to workerGrace, then requeues what still runs
+	}
+	if s.client != nil {
+		_ = s.client.Close()
+	}
+	_ = s.inspector.Close()
+	s.logger.Info("switchboard stopped")
+	return runErr
+}

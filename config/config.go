@@ -1,0 +1,371 @@
+// Package config loads Switchboard's YAML configuration: it expands ${VAR}
+// references from the environment, applies the documented environment
+// overrides, fills defaults and validates every key before anything starts,
+// so a mistake is reported once, at startup, with the key that caused it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Environment variables that override the file, as documented in README.md.
+const (
+	EnvConfigPath = "SWITCHBOARD_CONFIG"
+	EnvRedisURL   = "SWITCHBOARD_REDIS_URL"
+	EnvHTTPAddr   = "SWITCHBOARD_HTTP_ADDR"
+)
+
+// Defaults applied when the file leaves a key out.
+const (
+	DefaultHTTPAddr      = "127.0.0.1:8080"
+	DefaultMaxBodyBytes  = 3 << 20 // Meta's maximum webhook payload.
+	DefaultShutdownGrace = 25 * time.Second
+	DefaultDedupeWindow  = 24 * time.Hour
+)
+
+// Config is the whole configuration of one Switchboard process.
+type Config struct {
+	HTTP     HTTP      `yaml:"http"`
+	Redis    Redis     `yaml:"redis"`
+	Worker   Worker    `yaml:"worker"`
+	Queue    Queue     `yaml:"queue"`
+	Log      Log       `yaml:"log"`
+	Channels []Channel `yaml:"channels"`
+	// ShutdownGrace bounds a graceful stop: HTTP draining and then the
+	// worker pool's draining share it.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// HTTP configures the gateway's listener.
+type HTTP struct {
+	Addr string `yaml:"addr"`
+	// MaxBodyBytes is the largest webhook body accepted; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies lists the CIDRs of reverse proxies whose
+	// X-Forwarded-For header is believed. Empty means the TCP peer address
+	// is the client address, so a caller cannot forge its IP.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Redis says where the durable state and the queue live.
+type Redis struct {
+	// URL is a redis:// or rediss:// URL. Empty means an embedded,
+	// in-memory Redis that keeps nothing across restarts.
+	URL string `yaml:"url"`
+}
+
+// Worker configures the asynq worker pool.
+type Worker struct {
+	// Concurrency is how many tasks one process handles at once.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Queue configures how webhook deliveries are queued.
+type Queue struct {
+	// DedupeWindow is how long a provider message id is remembered, so a
+	// redelivery inside it is recognised as a duplicate.
+	DedupeWindow time.Duration `yaml:"dedupe_window"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Channel is one configured provider endpoint. Only id and kind are common
+// to every kind; the rest of the entry belongs to the kind and is decoded by
+// that kind's package through Decode.
+type Channel struct {
+	ID   string
+	Kind string
+	// Index is the entry's position in the file, for error messages.
+	Index int
+	node  *yaml.Node
+}
+
+// UnmarshalYAML keeps the entry's node so the kind's package can decode its
+// own keys strictly later.
+func (c *Channel) UnmarshalYAML(n *yaml.Node) error {
+	var common struct {
+		ID   string `yaml:"id"`
+		Kind string `yaml:"kind"`
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a channel must be a mapping", n.Line)
+	}
+	// Decode only id and kind here; unknown keys are the kind's business.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "id":
+			if err := n.Content[i+1].Decode(&common.ID); err != nil {
+				return err
+			}
+		case "kind":
+			if err := n.Content[i+1].Decode(&common.Kind); err != nil {
+				return err
+			}
+		}
+	}
+	c.ID, c.Kind = common.ID, common.Kind
+	c.node = n
+	return nil
+}
+
+// Decode decodes the kind-specific keys of the entry into v, rejecting keys
+// that v does not declare. id and kind are left out.
+func (c Channel) Decode(v any) error {
+	if c.node == nil {
+		return nil
+	}
+	trimmed := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(c.node.Content); i += 2 {
+		if k := c.node.Content[i].Value; k == "id" || k == "kind" {
+			continue
+		}
+		trimmed.Content = append(trimmed.Content, c.node.Content[i], c.node.Content[i+1])
+	}
+	raw, err := yaml.Marshal(trimmed)
+	if err != nil {
+		return fmt.Errorf("channels[%d]: %w", c.Index, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("channels[%d] (%s): %w", c.Index, c.ID, err)
+	}
+	return nil
+}
+
+// Key names a key of this channel in error messages, e.g. "channels[0].app_secret".
+func (c Channel) Key(name string) string {
+	return fmt.Sprintf("channels[%d].%s", c.Index, name)
+}
+
+// FieldError is a validation failure of one key.
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// LookupEnv reads an environment variable; os.LookupEnv in production, a
+// map in tests.
+type LookupEnv func(name string) (value string, ok bool)
+
+// Load reads the file at path (or, if path is empty, starts from defaults),
+// applies environment overrides from env, and validates the result.
+func Load(path string, env LookupEnv) (*Config, error) {
+	var data []byte
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		data = b
+	}
+	cfg, err := Parse(data, env)
+	if err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Parse is Load on bytes already read.
+func Parse(data []byte, env LookupEnv) (*Config, error) {
+	cfg := &Config{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return nil, fmt.Errorf("parse yaml: %w", err)
+		}
+		if err := expandEnv(&root, "", env); err != nil {
+			return nil, err
+		}
+		raw, err := yaml.Marshal(&root)
+		if err != nil {
+			return nil, fmt.Errorf("re-encode yaml: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+	}
+	if v, _ := env(EnvRedisURL); v != "" {
+		cfg.Redis.URL = v
+	}
+	if v, _ := env(EnvHTTPAddr); v != "" {
+		cfg.HTTP.Addr = v
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = DefaultHTTPAddr
+	}
+	if c.HTTP.MaxBodyBytes == 0 {
+		c.HTTP.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	if c.Queue.DedupeWindow == 0 {
+		c.Queue.DedupeWindow = DefaultDedupeWindow
+	}
+	if c.Worker.Concurrency == 0 {
+		c.Worker.Concurrency = 20
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	for i := range c.Channels {
+		c.Channels[i].Index = i
+	}
+}
+
+var channelIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Validate checks the keys common to every deployment. Kind-specific channel
+// keys are validated by the kind's package when channels are built.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "want host:port, got %q", c.HTTP.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("http.addr", "port must be a number from 0 to 65535, got %q", port)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		bad("http.max_body_bytes", "must be between 1024 and %d, got %d", 64<<20, c.HTTP.MaxBodyBytes)
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "not a CIDR: %q", p)
+		}
+	}
+	if c.Redis.URL != "" {
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("redis.url", "want redis://host:port/db or rediss://...")
+		}
+	}
+	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
+		bad("worker.concurrency", "must be between 1 and 1000, got %d", c.Worker.Concurrency)
+	}
+	if c.Queue.DedupeWindow < time.Minute {
+		bad("queue.dedupe_window", "must be at least 1m, got %s", c.Queue.DedupeWindow)
+	}
+	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
+		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	seen := map[string]int{}
+	for i, ch := range c.Channels {
+		switch {
+		case ch.ID == "":
+			bad(fmt.Sprintf("channels[%d].id", i), "required")
+		case !channelIDPattern.MatchString(ch.ID):
+			bad(fmt.Sprintf("channels[%d].id", i), "must be lower-case letters, digits, '-' or '_' (at most 64), got %q", ch.ID)
+		default:
+			if j, dup := seen[ch.ID]; dup {
+				bad(fmt.Sprintf("channels[%d].id", i), "%q is already used by channels[%d]", ch.ID, j)
+			}
+			seen[ch.ID] = i
+		}
+		if ch.Kind == "" {
+			bad(fmt.Sprintf("channels[%d].kind", i), "required")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} in scalar values (never in keys) so a secret
+// containing YAML syntax cannot change the document's structure. A reference
+// to an unset variable is an error naming the key; a set but empty one is
+// left for validation to judge.
+func expandEnv(n *yaml.Node, path string, env LookupEnv) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := expandEnv(c, path, env); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if path != "" {
+				key = path + "." + key
+			}
+			if err := expandEnv(n.Content[i+1], key, env); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := expandEnv(c, fmt.Sprintf("%s[%d]", path, i), env); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var missing string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := env(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return v
+		})
+		if missing != "" {
+			return &FieldError{Key: path, Msg: fmt.Sprintf("environment variable %s is not set (line %d)", missing, n.Line)}
+		}
+		// An expanded value is always a string: a secret such as "0123" or
+		// "true" must not turn into a number or a boolean.
+		n.Tag = "!!str"
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return nil
+}

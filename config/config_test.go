@@ -1,0 +1,147 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/config"
+)
+
+func env(vars map[string]string) config.LookupEnv {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+var secrets = map[string]string{
+	"WA_APP_SECRET":   "s3cret: {not yaml}",
+	"WA_VERIFY_TOKEN": "0123",
+	"WA_ACCESS_TOKEN": "true",
+}
+
+func TestLoadGood(t *testing.T) {
+	cfg, err := config.Load("testdata/good.yaml", env(secrets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != "127.0.0.1:8080" || cfg.Redis.URL != "redis://127.0.0.1:6379/0" || cfg.Worker.Concurrency != 8 ||
+		cfg.Queue.DedupeWindow != 48*time.Hour || cfg.ShutdownGrace != 30*time.Second || cfg.Log.Format != "text" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	if cfg.HTTP.MaxBodyBytes != config.DefaultMaxBodyBytes {
+		t.Fatalf("default body limit = %d", cfg.HTTP.MaxBodyBytes)
+	}
+	if len(cfg.Channels) != 1 || cfg.Channels[0].ID != "wa-main" || cfg.Channels[0].Kind != "whatsapp_cloud" {
+		t.Fatalf("channels = %+v", cfg.Channels)
+	}
+	var kind struct {
+		PhoneNumberID string `yaml:"phone_number_id"`
+		AppSecret     string `yaml:"app_secret"`
+		VerifyToken   string `yaml:"verify_token"`
+		AccessToken   string `yaml:"access_token"`
+		APIBaseURL    string `yaml:"api_base_url"`
+	}
+	if err := cfg.Channels[0].Decode(&kind); err != nil {
+		t.Fatal(err)
+	}
+	// Expanded values stay strings, verbatim, whatever YAML would make of them.
+	if kind.AppSecret != "s3cret: {not yaml}" || kind.VerifyToken != "0123" || kind.AccessToken != "true" || kind.PhoneNumberID != "100000000000001" {
+		t.Fatalf("channel settings = %+v", kind)
+	}
+}
+
+func TestChannelDecodeRejectsUnknownKeys(t *testing.T) {
+	cfg, err := config.Parse([]byte("channels:\n  - id: wa\n    kind: whatsapp_cloud\n    app_secrit: x\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kind struct {
+		AppSecret string `yaml:"app_secret"`
+	}
+	err = cfg.Channels[0].Decode(&kind)
+	if err == nil || !strings.Contains(err.Error(), "app_secrit") || !strings.Contains(err.Error(), "channels[0]") {
+		t.Fatalf("Decode = %v, want an error naming channels[0] and app_secrit", err)
+	}
+}
+
+func TestEmptyConfigUsesDefaults(t *testing.T) {
+	cfg, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != config.DefaultHTTPAddr || cfg.Redis.URL != "" || cfg.ShutdownGrace != config.DefaultShutdownGrace || len(cfg.Channels) != 0 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	vars := map[string]string{config.EnvRedisURL: "redis://10.1.2.3:6380/2", config.EnvHTTPAddr: "0.0.0.0:9090"}
+	for k, v := range secrets {
+		vars[k] = v
+	}
+	cfg, err := config.Load("testdata/good.yaml", env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Redis.URL != "redis://10.1.2.3:6380/2" || cfg.HTTP.Addr != "0.0.0.0:9090" {
+		t.Fatalf("overrides not applied: %+v / %+v", cfg.Redis, cfg.HTTP)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want []string
+	}{
+		{"unset variable", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y"}, []string{"channels[0].access_token", "WA_ACCESS_TOKEN"}},
+		{"unknown key", "testdata/bad-unknown-key.yaml", nil, []string{"adr"}},
+		{"bad values", "testdata/bad-values.yaml", nil, []string{
+			"http.addr", "http.max_body_bytes", "redis.url", "log.level",
+			"channels[0].id: required", "channels[1].kind: required", `channels[2].id: "wa-main" is already used by channels[1]`,
+		}},
+		{"missing file", "testdata/nope.yaml", nil, []string{"nope.yaml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(tc.file, env(tc.env))
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestWorkerConcurrencyZeroIsDefaulted(t *testing.T) {
+	// bad-values.yaml sets concurrency 0: that means "default", not an error.
+	_, err := config.Load("testdata/bad-values.yaml", env(nil))
+	var fe *config.FieldError
+	for _, e := range unwrapAll(err) {
+		if errors.As(e, &fe) && fe.Key == "worker.concurrency" {
+			t.Fatalf("worker.concurrency: 0 reported as %v", fe)
+		}
+	}
+}
+
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	vars := map[string]string{"WA_APP_SECRET": "a", "WA_VERIFY_TOKEN": "b", "WA_ACCESS_TOKEN": "c"}
+	if _, err := config.Load("../deploy/switchboard.example.yaml", env(vars)); err != nil {
+		t.Fatalf("the shipped example does not load: %v", err)
+	}
+}

@@ -1,0 +1,173 @@
+// Package gateway assembles Switchboard's HTTP server: Echo with its
+// middleware (recovery, request logs, client-IP policy, JSON errors), the
+// operational endpoints (/healthz, /readyz, /metrics) and the provider
+// webhooks. Handlers live in their own packages; this one only wires them.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/httperror"
+	"switchboard/webhook"
+)
+
+// Pinger reports whether a dependency answers; readiness depends on it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options configure the gateway.
+type Options struct {
+	Webhooks *webhook.Handler
+	// Redis is checked by /readyz.
+	Redis    Pinger
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+}
+
+// New returns the configured Echo instance.
+func New(o Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = ipExtractor(o.TrustedProxies)
+	e.HTTPErrorHandler = errorHandler(o.Logger)
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			o.Logger.Error("handler panic", "path", c.Path(), "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(requestLogger(o.Logger))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
+		defer cancel()
+		if err := o.Redis.Ping(ctx); err != nil {
+			o.Logger.Warn("not ready: redis unreachable", "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "redis": "unreachable"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	})))
+	if o.Webhooks != nil {
+		o.Webhooks.Register(e)
+	}
+	return e
+}
+
+// ipExtractor takes the client address from the TCP peer unless the peer is
+// a trusted proxy: X-Forwarded-For from anyone else could be forged.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{
+		echo.TrustLoopback(false),
+		echo.TrustLinkLocal(false),
+		echo.TrustPrivateNet(false),
+	}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// requestLogger logs one structured line per request. It logs the route
+// pattern and path only: query strings can carry tokens (Meta's
+// hub.verify_token), and bodies carry phone numbers and texts.
+func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus:    true,
+		LogMethod:    true,
+		LogURIPath:   true,
+		LogRoutePath: true,
+		LogRemoteIP:  true,
+		LogLatency:   true,
+		LogError:     true,
+		HandleError:  true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(c.Request().Context(), level, "http request",
+				slog.String("method", v.Method),
+				slog.String("path", v.URIPath),
+				slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+				slog.String("remote_ip", v.RemoteIP),
+			)
+			return nil
+		},
+	})
+}
+
+// errorHandler answers every error, including Echo's own 404 and 405, in
+// Switchboard's JSON error shape.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, code, msg := http.StatusInternalServerError, "internal", "internal error"
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status = he.Code
+			code = codeFor(status)
+			msg = fmt.Sprint(he.Message)
+		} else {
+			logger.Error("unhandled error", "path", c.Path(), "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(status)
+		} else {
+			err = httperror.Write(c, status, code, msg)
+		}
+		if err != nil {
+			logger.Debug("write error response", "err", err)
+		}
+	}
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	default:
+		return "internal"
+	}
+}

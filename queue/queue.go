@@ -1,0 +1,198 @@
+// Package queue is the durable hand-off between the gateway and the workers:
+// the task types, their payloads, the queues they go to, and the enqueue
+// operations. It is built on asynq (Redis).
+//
+// Deduplication rides on asynq's task id: an inbound message's task id is
+// derived from its channel and provider message id, and asynq refuses a
+// second task with the same id atomically (one Lua script) for as long as
+// the first one is pending, running, or retained after completion. So a
+// provider's redelivery inside the dedupe window never becomes a second
+// task, and a redelivery after a failed enqueue is simply queued.
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"switchboard/channels"
+)
+
+// Task type names.
+const (
+	TypeInbound  = "inbound:message"
+	TypeStatus   = "inbound:status"
+	TypeOutbound = "outbound:text"
+)
+
+// Queue names. Inbound customer messages come first; delivery statuses
+// are informational and can wait behind everything else.
+const (
+	QueueInbound  = "inbound"
+	QueueOutbound = "outbound"
+	QueueStatus   = "status"
+)
+
+// Priorities are the worker's weighted queue priorities (see asynq.Config.Queues).
+var Priorities = map[string]int{
+	QueueInbound:  6,
+	QueueOutbound: 3,
+	QueueStatus:   1,
+}
+
+// Retry limits per task type. Inbound processing only fails while Redis is
+// in trouble, so it keeps trying for a long time (asynq's exponential
+// backoff makes 25 retries span days).
+const (
+	MaxRetryInbound  = 25
+	MaxRetryOutbound = 10
+	// A status can arrive before the send that it reports on is recorded;
+	// a few quick retries cover that race, more would only chase statuses
+	// of messages Switchboard never sent.
+	MaxRetryStatus = 4
+)
+
+// ErrDuplicate is returned when a task with the same id was already queued
+// inside the dedupe window: the provider redelivered.
+var ErrDuplicate = errors.New("duplicate delivery")
+
+// Outbound is the payload of an outbound-text task. It carries ids only: the
+// text and the recipient stay in the store, not in the queue.
+type Outbound struct {
+	Channel   string `json:"channel"`
+	QueryID   string `json:"query_id"`
+	MessageID string `json:"message_id"`
+}
+
+// Client enqueues tasks.
+type Client struct {
+	asynq        *asynq.Client
+	dedupeWindow time.Duration
+}
+
+// NewClient wraps an asynq client. dedupeWindow is how long a completed
+// inbound task is retained so its id still refuses redeliveries.
+func NewClient(c *asynq.Client, dedupeWindow time.Duration) *Client {
+	return &Client{asynq: c, dedupeWindow: dedupeWindow}
+}
+
+// EnqueueInbound durably queues one inbound message. It returns ErrDuplicate
+// if the same channel and provider message id were queued inside the dedupe
+// window.
+func (c *Client) EnqueueInbound(ctx context.Context, m *channels.Inbound) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode inbound task: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeInbound, payload),
+		asynq.TaskID(taskID("in", m.Channel, m.ID)),
+		asynq.Queue(QueueInbound),
+		asynq.MaxRetry(MaxRetryInbound),
+		asynq.Retention(c.dedupeWindow),
+		asynq.Timeout(30*time.Second))
+}
+
+// EnqueueStatus durably queues one delivery status. The same status of the
+// same message is queued once.
+func (c *Client) EnqueueStatus(ctx context.Context, s *channels.Status) error {
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode status task: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeStatus, payload),
+		asynq.TaskID(taskID("st", s.Channel, s.MessageID, s.Status)),
+		asynq.Queue(QueueStatus),
+		asynq.MaxRetry(MaxRetryStatus),
+		asynq.Retention(c.dedupeWindow),
+		asynq.Timeout(30*time.Second))
+}
+
+// EnqueueOutbound queues the send of an outbound message already recorded in
+// the store. Enqueueing the same message twice sends it once.
+func (c *Client) EnqueueOutbound(ctx context.Context, o Outbound) error {
+	payload, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode outbound task: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeOutbound, payload),
+		asynq.TaskID(taskID("out", o.Channel, o.MessageID)),
+		asynq.Queue(QueueOutbound),
+		asynq.MaxRetry(MaxRetryOutbound),
+		asynq.Retention(time.Hour),
+		// A provider that hangs must not hold a worker for long.
+		asynq.Timeout(time.Minute))
+}
+
+func (c *Client) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := c.asynq.EnqueueContext(ctx, t, opts...)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return ErrDuplicate
+	case err != nil:
+		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+	}
+	return nil
+}
+
+// taskID builds a task id from its parts. Provider ids are bounded in
+// practice, but a long one is hashed so a key stays small.
+func taskID(parts ...string) string {
+	n := len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, p...)
+	}
+	if len(b) <= 200 {
+		return string(b)
+	}
+	sum := sha256.Sum256(b)
+	return parts[0] + ":h:" + hex.EncodeToString(sum[:])
+}
+
+// DecodeInbound decodes an inbound-message task payload.
+func DecodeInbound(payload []byte) (*channels.Inbound, error) {
+	var m channels.Inbound
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("decode inbound task: %w", err)
+	}
+	if m.Channel == "" || m.ID == "" || m.From == "" {
+		return nil, fmt.Errorf("decode inbound task: channel, id and from are required")
+	}
+	return &m, nil
+}
+
+// DecodeStatus decodes a status task payload.
+func DecodeStatus(payload []byte) (*channels.Status, error) {
+	var s channels.Status
+	if err := json.Unmarshal(payload, &s); err != nil {
+		return nil, fmt.Errorf("decode status task: %w", err)
+	}
+	if s.Channel == "" || s.MessageID == "" {
+		return nil, fmt.Errorf("decode status task: channel and message_id are required")
+	}
+	return &s, nil
+}
+
+// DecodeOutbound decodes an outbound task payload.
+func DecodeOutbound(payload []byte) (*Outbound, error) {
+	var o Outbound
+	if err := json.Unmarshal(payload, &o); err != nil {
+		return nil, fmt.Errorf("decode outbound task: %w", err)
+	}
+	if o.Channel == "" || o.QueryID == "" || o.MessageID == "" {
+		return nil, fmt.Errorf("decode outbound task: channel, query_id and message_id are required")
+	}
+	return &o, nil
+}

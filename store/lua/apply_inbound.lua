@@ -1,0 +1,63 @@
+-- Apply one inbound message to its contact, atomically.
+-- KEYS[1]  the contact's key prefix, sb:{c:<contact id>}
+-- ARGV[1]  contact id          ARGV[2]  channel id
+-- ARGV[3]  external id         ARGV[4]  provider message id
+-- ARGV[5]  score: provider time in ms
+-- ARGV[6]  history member: <arrival>:<message id>
+-- ARGV[7]  message body (JSON) ARGV[8]  profile name ("" if none)
+-- ARGV[9]  now in ms           ARGV[10] state of a new query
+-- Returns {applied (0 = duplicate), query id, new query (0/1), late (0/1)}.
+local p = KEYS[1]
+local mk = p .. ":m:" .. ARGV[4]
+if redis.call("EXISTS", mk) == 1 then
+  return {0, redis.call("HGET", mk, "query") or "", 0, 0}
+end
+
+local ck = p .. ":contact"
+local now = ARGV[9]
+local score = tonumber(ARGV[5])
+if redis.call("HSETNX", ck, "created_at", now) == 1 then
+  redis.call("HSET", ck, "id", ARGV[1], "channel", ARGV[2], "external_id", ARGV[3])
+end
+
+-- One open query per contact: created here, under Redis's script atomicity,
+-- so two workers cannot both create one.
+local qid = redis.call("HGET", ck, "open_query")
+local created = 0
+if not qid then
+  local n = redis.call("HINCRBY", ck, "query_seq", 1)
+  qid = ARGV[1] .. "-" .. n
+  redis.call("HSET", p .. ":q:" .. qid,
+    "id", qid, "contact_id", ARGV[1], "channel", ARGV[2], "state", ARGV[10],
+    "created_at", now, "updated_at", now)
+  redis.call("HSET", ck, "open_query", qid)
+  redis.call("RPUSH", p .. ":queries", qid)
+  created = 1
+end
+local qk = p .. ":q:" .. qid
+
+redis.call("HSET", mk, "query", qid, "dir", "in", "body", ARGV[7], "at", ARGV[5])
+redis.call("ZADD", qk .. ":hist", score, ARGV[6])
+redis.call("HINCRBY", qk, "inbound_count", 1)
+redis.call("HSET", qk, "updated_at", now)
+
+-- Provider order is (timestamp, arrival). Times and the profile name move
+-- only forward, so the result is the same whatever order workers apply
+-- the messages in.
+local function newer(key)
+  local last = tonumber(redis.call("HGET", key, "last_inbound_at") or "0")
+  local lastMember = redis.call("HGET", key, "last_inbound_member") or ""
+  return score > last or (score == last and ARGV[6] > lastMember)
+end
+local late = 1
+if newer(qk) then
+  redis.call("HSET", qk, "last_inbound_at", ARGV[5], "last_inbound_member", ARGV[6])
+  late = 0
+end
+if newer(ck) then
+  redis.call("HSET", ck, "last_inbound_at", ARGV[5], "last_inbound_member", ARGV[6])
+  if ARGV[8] ~= "" then
+    redis.call("HSET", ck, "profile_name", ARGV[8])
+  end
+end
+return {1, qid, created, late}

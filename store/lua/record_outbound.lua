@@ -1,0 +1,18 @@
+-- Record an outbound message in a query's history as queued.
+-- KEYS[1] the contact's key prefix, sb:{c:<contact id>}
+-- ARGV[1] query id   ARGV[2] message id   ARGV[3] now in ms
+-- ARGV[4] history member   ARGV[5] body (JSON)
+-- ARGV[6] status   ARGV[7] status rank
+-- Returns 1, or 0 when the query does not exist.
+local p = KEYS[1]
+local qk = p .. ":q:" .. ARGV[1]
+if redis.call("EXISTS", qk) == 0 then
+  return 0
+end
+redis.call("HSET", p .. ":m:" .. ARGV[2],
+  "query", ARGV[1], "dir", "out", "body", ARGV[5], "at", ARGV[3],
+  "status", ARGV[6], "status_rank", ARGV[7], "status_at", ARGV[3])
+redis.call("ZADD", qk .. ":hist", ARGV[3], ARGV[4])
+redis.call("HINCRBY", qk, "outbound_count", 1)
+redis.call("HSET", qk, "updated_at", ARGV[3])
+return 1

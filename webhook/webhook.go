@@ -1,0 +1,189 @@
+// Package webhook is the gateway's front door: the Echo handlers that
+// providers POST to. Each request is verified, parsed, deduplicated and
+// durably queued, in that order, and only then answered with 200, so a
+// provider's retry covers every failure before that point.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/channels"
+	"switchboard/clock"
+	"switchboard/httperror"
+	"switchboard/metrics"
+	"switchboard/queue"
+)
+
+// Enqueuer durably queues what a webhook carried. *queue.Client implements it.
+type Enqueuer interface {
+	EnqueueInbound(ctx context.Context, m *channels.Inbound) error
+	EnqueueStatus(ctx context.Context, s *channels.Status) error
+}
+
+var _ Enqueuer = (*queue.Client)(nil)
+
+// Handler serves /webhooks/{channel_id}.
+type Handler struct {
+	channels     channels.Set
+	queue        Enqueuer
+	metrics      *metrics.Metrics
+	logger       *slog.Logger
+	clock        clock.Clock
+	maxBodyBytes int64
+	// enqueueTimeout bounds the wait on Redis, so a stalled Redis answers
+	// 503 quickly and the provider retries instead of timing out.
+	enqueueTimeout time.Duration
+}
+
+// Options configure a Handler.
+type Options struct {
+	Channels       channels.Set
+	Queue          Enqueuer
+	Metrics        *metrics.Metrics
+	Logger         *slog.Logger
+	Clock          clock.Clock
+	MaxBodyBytes   int64
+	EnqueueTimeout time.Duration
+}
+
+// New returns a Handler.
+func New(o Options) *Handler {
+	if o.EnqueueTimeout == 0 {
+		o.EnqueueTimeout = 5 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	return &Handler{
+		channels:       o.Channels,
+		queue:          o.Queue,
+		metrics:        o.Metrics,
+		logger:         o.Logger,
+		clock:          o.Clock,
+		maxBodyBytes:   o.MaxBodyBytes,
+		enqueueTimeout: o.EnqueueTimeout,
+	}
+}
+
+// Register adds the webhook routes to e.
+func (h *Handler) Register(e *echo.Echo) {
+	e.POST("/webhooks/:channel", h.receive)
+	e.GET("/webhooks/:channel", h.handshake)
+}
+
+// receive handles a provider's POST: verify, parse, dedupe, enqueue, 200.
+func (h *Handler) receive(c echo.Context) error {
+	start := time.Now()
+	id := c.Param("channel")
+	ch, ok := h.channels[id].(channels.WebhookReceiver)
+	if !ok {
+		return h.answer(c, metrics.UnknownChannel, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
+	}
+
+	body, err := h.readBody(c.Request())
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return h.answer(c, id, start, metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, "body too large")
+		}
+		// The client went away mid-body; nothing was queued, it will retry.
+		h.logger.Info("webhook body read failed", "channel", id, "err", err)
+		return h.answer(c, id, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "body could not be read")
+	}
+
+	if err := ch.Verify(c.Request().Header, body); err != nil {
+		h.logger.Warn("webhook signature rejected", "channel", id, "remote_ip", c.RealIP(), "err", err)
+		return h.answer(c, id, start, metrics.OutcomeUnauthorized, http.StatusUnauthorized, "invalid signature")
+	}
+
+	batch, err := ch.Parse(body, h.clock.Now())
+	if err != nil {
+		h.logger.Warn("webhook body rejected", "channel", id, "err", err)
+		return h.answer(c, id, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "malformed body")
+	}
+
+	if err := h.enqueue(c.Request().Context(), id, batch); err != nil {
+		h.logger.Error("webhook not queued; provider will retry", "channel", id, "err", err)
+		return h.answer(c, id, start, metrics.OutcomeUnavailable, http.StatusServiceUnavailable, "queue unavailable")
+	}
+	return h.answer(c, id, start, metrics.OutcomeAccepted, http.StatusOK, "")
+}
+
+// enqueue queues every message and status of a batch. It stops at the first
+// failure: the provider retries the whole request, and what was queued
+// before the failure is then recognised as a duplicate.
+func (h *Handler) enqueue(ctx context.Context, channel string, b channels.Batch) error {
+	ctx, cancel := context.WithTimeout(ctx, h.enqueueTimeout)
+	defer cancel()
+	for i := range b.Messages {
+		if err := h.queue.EnqueueInbound(ctx, &b.Messages[i]); err != nil {
+			if !errors.Is(err, queue.ErrDuplicate) {
+				return err
+			}
+			h.metrics.DuplicateMessages.WithLabelValues(channel).Inc()
+		}
+	}
+	for i := range b.Statuses {
+		if err := h.queue.EnqueueStatus(ctx, &b.Statuses[i]); err != nil && !errors.Is(err, queue.ErrDuplicate) {
+			return err
+		}
+	}
+	return nil
+}
+
+// handshake answers a provider's GET verification of the webhook URL.
+func (h *Handler) handshake(c echo.Context) error {
+	start := time.Now()
+	id := c.Param("channel")
+	hs, ok := h.channels[id].(channels.Handshaker)
+	if !ok {
+		return h.answer(c, metrics.UnknownChannel, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
+	}
+	challenge, ok := hs.Handshake(c.QueryParams())
+	if !ok {
+		h.logger.Warn("webhook verification refused", "channel", id, "remote_ip", c.RealIP())
+		return h.answer(c, id, start, metrics.OutcomeForbidden, http.StatusForbidden, "verification failed")
+	}
+	h.observe(id, start, metrics.OutcomeVerified)
+	return c.String(http.StatusOK, challenge)
+}
+
+// answer records the outcome and writes the response. Error bodies say
+// only what the provider needs to know.
+func (h *Handler) answer(c echo.Context, channel string, start time.Time, outcome string, status int, msg string) error {
+	h.observe(channel, start, outcome)
+	if status == http.StatusOK {
+		return c.NoContent(http.StatusOK)
+	}
+	return httperror.Write(c, status, outcome, msg)
+}
+
+func (h *Handler) observe(channel string, start time.Time, outcome string) {
+	h.metrics.WebhookRequests.WithLabelValues(channel, outcome).Inc()
+	h.metrics.WebhookDuration.WithLabelValues(channel).Observe(time.Since(start).Seconds())
+}
+
+// readBody reads the whole body, refusing more than maxBodyBytes with an
+// *http.MaxBytesError before reading it when Content-Length says so.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.maxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: h.maxBodyBytes}
+	}
+	size := 512
+	if r.ContentLength > 0 {
+		size = int(r.ContentLength) + 1 // +1 so EOF is read without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, h.maxBodyBytes)); err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return buf.Bytes(), nil
+}

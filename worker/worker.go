@@ -1,0 +1,225 @@
+// Package worker is the consuming side of the queue: the asynq handlers that
+// apply inbound messages and delivery statuses to the store and send
+// outbound messages through their channel.
+//
+// A handler returns an error to have the task retried with backoff, and an
+// error wrapping asynq.SkipRetry when retrying cannot help. Handlers never
+// sleep or loop on a failure: the queue retries.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"switchboard/channels"
+	"switchboard/metrics"
+	"switchboard/queue"
+	"switchboard/store"
+)
+
+// Worker holds the handlers' dependencies.
+type Worker struct {
+	store    *store.Store
+	channels channels.Set
+	metrics  *metrics.Metrics
+	logger   *slog.Logger
+}
+
+// Options configure a Worker.
+type Options struct {
+	Store    *store.Store
+	Channels channels.Set
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+}
+
+// New returns a Worker.
+func New(o Options) *Worker {
+	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger}
+}
+
+// Mux returns the task router with every handler and the observing middleware.
+func (w *Worker) Mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.Use(w.observe)
+	mux.HandleFunc(queue.TypeInbound, w.handleInbound)
+	mux.HandleFunc(queue.TypeStatus, w.handleStatus)
+	mux.HandleFunc(queue.TypeOutbound, w.handleOutbound)
+	return mux
+}
+
+// handleInbound applies one customer message to the store.
+func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
+	m, err := queue.DecodeInbound(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	res, err := w.store.ApplyInbound(ctx, m, t.Payload())
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		w.metrics.DuplicateMessages.WithLabelValues(m.Channel).Inc()
+		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
+		return nil
+	}
+	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Type).Inc()
+	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
+		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)
+	return nil
+}
+
+// errStatusUnmatched is retried a few times: the status of a send can
+// arrive before the send's result is recorded.
+var errStatusUnmatched = errors.New("no outbound message has this provider id yet")
+
+// handleStatus applies a delivery report to the outbound message it names.
+func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
+	s, err := queue.DecodeStatus(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	res, err := w.store.ApplyStatus(ctx, s)
+	if err != nil {
+		return err
+	}
+	if !res.Found {
+		if !lastAttempt(ctx) {
+			return errStatusUnmatched
+		}
+		// Statuses of messages sent by other tools on the same number
+		// land here; they are not Switchboard's to keep.
+		w.metrics.StatusUpdates.WithLabelValues(s.Channel, "unknown_message").Inc()
+		return nil
+	}
+	w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Status).Inc()
+	if s.Status == channels.StatusFailed {
+		code := 0
+		if len(s.Errors) > 0 {
+			code = s.Errors[0].Code
+		}
+		w.logger.WarnContext(ctx, "provider reports delivery failure", "channel", s.Channel,
+			"query", res.QueryID, "message", res.MessageID, "error_code", code)
+	}
+	return nil
+}
+
+// handleOutbound sends one recorded outbound message.
+func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
+	o, err := queue.DecodeOutbound(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	msg, err := w.store.Message(ctx, o.QueryID, o.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("outbound message %s: %w: %w", o.MessageID, err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if msg.ProviderID != "" {
+		// Sent by an earlier attempt that died before it completed.
+		return nil
+	}
+	sender, ok := w.channels[o.Channel].(channels.TextSender)
+	if !ok {
+		cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or cannot send text"}
+		return w.failOutbound(ctx, o, cause, errors.New(cause.Message))
+	}
+	q, err := w.store.Query(ctx, o.QueryID)
+	if err != nil {
+		return err
+	}
+	contact, err := w.store.Contact(ctx, q.ContactID)
+	if err != nil {
+		return err
+	}
+
+	providerID, err := sender.SendText(ctx, contact.ExternalID, msg.Text)
+	if err != nil {
+		var se *channels.SendError
+		if !errors.As(err, &se) {
+			se = &channels.SendError{Retryable: true, Message: err.Error(), Err: err}
+		}
+		if se.Retryable && !lastAttempt(ctx) {
+			w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundRetry).Inc()
+			w.logger.WarnContext(ctx, "outbound send failed, will retry", "channel", o.Channel,
+				"query", o.QueryID, "message", o.MessageID, "http_status", se.HTTPStatus, "code", se.Code)
+			return se
+		}
+		cause := channels.StatusError{Code: se.Code, Title: "send failed", Message: se.Message}
+		return w.failOutbound(ctx, o, cause, se)
+	}
+	if err := w.store.MarkSent(ctx, o.Channel, o.QueryID, o.MessageID, providerID); err != nil {
+		// The provider has the message; retrying would send it twice.
+		// The status reports that follow will still find nothing to
+		// update, which is the lesser harm.
+		w.logger.ErrorContext(ctx, "message sent but not recorded", "channel", o.Channel, "query", o.QueryID, "message", o.MessageID, "err", err)
+	}
+	w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundSent).Inc()
+	return nil
+}
+
+// failOutbound records a send that will not be retried and archives the task
+// so an operator can replay it.
+func (w *Worker) failOutbound(ctx context.Context, o *queue.Outbound, cause channels.StatusError, err error) error {
+	if merr := w.store.MarkFailed(ctx, o.QueryID, o.MessageID, cause); merr != nil {
+		return fmt.Errorf("record failed send: %w", merr)
+	}
+	w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundFailed).Inc()
+	w.logger.WarnContext(ctx, "outbound send failed permanently", "channel", o.Channel,
+		"query", o.QueryID, "message", o.MessageID, "code", cause.Code, "err", err)
+	return fmt.Errorf("send %s: %w: %w", o.MessageID, err, asynq.SkipRetry)
+}
+
+// lastAttempt reports whether this run of the task is its last.
+func lastAttempt(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= maxRetry
+}
+
+// observe counts and times every task and logs failures.
+func (w *Worker) observe(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		start := time.Now()
+		err := next.ProcessTask(ctx, t)
+		w.metrics.TaskDuration.WithLabelValues(t.Type()).Observe(time.Since(start).Seconds())
+		outcome := "ok"
+		switch {
+		case err == nil:
+		case errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx):
+			outcome = "failed"
+			w.logger.ErrorContext(ctx, "task failed; archived", "task", t.Type(), "err", err)
+		default:
+			outcome = "retry"
+			n, _ := asynq.GetRetryCount(ctx)
+			w.logger.WarnContext(ctx, "task failed; will retry", "task", t.Type(), "retry", n, "err", err)
+		}
+		w.metrics.TasksProcessed.WithLabelValues(t.Type(), outcome).Inc()
+		return err
+	})
+}
+
+// RetryDelay is the worker's backoff: the provider's Retry-After when it
+// sent one, a few quick retries for a status racing its send, and otherwise
+// exponential from one second, capped at ten minutes, with jitter so
+// retries after an outage do not arrive together.
+func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var se *channels.SendError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		return min(se.RetryAfter, time.Hour)
+	}
+	if errors.Is(err, errStatusUnmatched) {
+		return time.Duration(2<<n) * time.Second
+	}
+	d := time.Second << min(n, 10)
+	d = min(d, 10*time.Minute)
+	return d + rand.N(d/2+1)
+}

@@ -1,0 +1,358 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/channels"
+	"switchboard/channels/whatsapp"
+	"switchboard/clock"
+	"switchboard/internal/redistest"
+	"switchboard/metrics"
+	"switchboard/queue"
+	"switchboard/store"
+	"switchboard/worker"
+)
+
+var logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// graphFake is an httptest fake of the Graph API's send endpoint. respond
+// decides each answer; calls counts requests.
+type graphFake struct {
+	srv     *httptest.Server
+	calls   atomic.Int32
+	mu      sync.Mutex
+	respond func(n int) (status int, body string)
+	bodies  []string
+}
+
+func newGraphFake(t *testing.T, respond func(n int) (int, string)) *graphFake {
+	f := &graphFake{respond: respond}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(f.calls.Add(1))
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.bodies = append(f.bodies, string(b))
+		f.mu.Unlock()
+		if r.URL.Path != "/v21.0/100000000000001/messages" || r.Header.Get("Authorization") != "Bearer graph-token" {
+			http.Error(w, `{"error":{"message":"bad request path or token","code":190}}`, http.StatusUnauthorized)
+			return
+		}
+		status, body := f.respond(n)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func sentOK(id string) string {
+	return `{"messaging_product":"whatsapp","contacts":[{"input":"5511900000001","wa_id":"5511900000001"}],"messages":[{"id":"` + id + `"}]}`
+}
+
+type env struct {
+	rdb     *redis.Client
+	store   *store.Store
+	queue   *queue.Client
+	metrics *metrics.Metrics
+	insp    *asynq.Inspector
+	chans   channels.Set
+}
+
+func newEnv(t *testing.T, graphURL string) *env {
+	t.Helper()
+	rdb := redistest.Client(t)
+	if graphURL == "" {
+		graphURL = "http://127.0.0.1:1"
+	}
+	ch, err := whatsapp.New("wa-main", whatsapp.Config{
+		PhoneNumberID: "100000000000001", AppSecret: "s", VerifyToken: "v",
+		AccessToken: "graph-token", APIBaseURL: graphURL + "/v21.0",
+	}, &http.Client{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	t.Cleanup(func() { client.Close(); insp.Close() })
+	return &env{
+		rdb:     rdb,
+		store:   store.New(rdb, clock.System{}),
+		queue:   queue.NewClient(client, time.Hour),
+		metrics: metrics.New(prometheus.NewRegistry()),
+		insp:    insp,
+		chans:   channels.Set{"wa-main": ch},
+	}
+}
+
+// startWorker runs one worker process's pool on its own connection pool,
+// as a separate replica would.
+func (e *env) startWorker(t *testing.T, concurrency int) {
+	t.Helper()
+	rdb := redis.NewClient(e.rdb.Options())
+	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
+	w := worker.New(worker.Options{Store: store.New(rdb, clock.System{}), Channels: e.chans, Metrics: e.metrics, Logger: logger})
+	if err := srv.Start(w.Mux()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); rdb.Close() })
+}
+
+// eventually polls cond until it holds or 30s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func text(id, from string, ts time.Time, arrival int64) *channels.Inbound {
+	return &channels.Inbound{Channel: "wa-main", Kind: "whatsapp_cloud", ID: id, From: from, ProfileName: "Ana",
+		Timestamp: ts, Arrival: arrival, Type: channels.TypeText, Text: "hola " + id}
+}
+
+func (e *env) inboundProcessed() float64 {
+	return testutil.ToFloat64(e.metrics.InboundMessages.WithLabelValues("wa-main", channels.TypeText))
+}
+
+func TestInboundIsAppliedOnce(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	m := text("wamid.once", "5511900000001", time.Unix(1763900000, 0), 1)
+	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.EnqueueInbound(ctx, m); !errors.Is(err, queue.ErrDuplicate) {
+		t.Fatalf("second enqueue of one wamid = %v, want ErrDuplicate", err)
+	}
+	e.startWorker(t, 4)
+	eventually(t, "the message to be processed", func() bool { return e.inboundProcessed() == 1 })
+
+	// After the dedupe window the queue no longer remembers the id; the
+	// store still does, so a very late redelivery is dropped by the worker.
+	if err := e.insp.DeleteTask(queue.QueueInbound, "in:wa-main:wamid.once"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
+		t.Fatalf("enqueue after the window: %v", err)
+	}
+	eventually(t, "the late duplicate to be dropped", func() bool {
+		return testutil.ToFloat64(e.metrics.DuplicateMessages.WithLabelValues("wa-main")) == 1
+	})
+	if got := e.inboundProcessed(); got != 1 {
+		t.Fatalf("inbound processed = %v, want 1", got)
+	}
+	c, err := e.store.Contact(ctx, store.ContactID("wa-main", "5511900000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := e.store.History(ctx, c.OpenQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Inbound.Text != "hola wamid.once" {
+		t.Fatalf("history = %+v, want the one message", hist)
+	}
+	if !c.LastInboundAt.Equal(m.Timestamp) {
+		t.Fatalf("customer's last message time = %v, want %v", c.LastInboundAt, m.Timestamp)
+	}
+}
+
+// Two worker processes racing on one contact's messages create one query,
+// and the history is in the order the provider sent the messages.
+func TestTwoWorkersRacingOnOneContact(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	const n = 200
+	base := time.Unix(1763900000, 0)
+	msgs := make([]*channels.Inbound, n)
+	for i := range n {
+		// Several messages share each second; arrival breaks ties.
+		msgs[i] = text(fmt.Sprintf("wamid.race.%03d", i), "5511900000001", base.Add(time.Duration(i/4)*time.Second), int64(1_000_000+i))
+	}
+	// Enqueue in a shuffled order, as separate gateway replicas might.
+	order := rand.New(rand.NewPCG(7, 7)).Perm(n)
+	for _, i := range order {
+		if err := e.queue.EnqueueInbound(ctx, msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.startWorker(t, 10)
+	e.startWorker(t, 10)
+	eventually(t, "all messages to be processed", func() bool { return e.inboundProcessed() == n })
+
+	c, err := e.store.Contact(ctx, store.ContactID("wa-main", "5511900000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries, err := e.rdb.LRange(ctx, "sb:{c:"+c.ID+"}:queries", 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) != 1 || queries[0] != c.OpenQuery {
+		t.Fatalf("contact has queries %v (open %s), want exactly one", queries, c.OpenQuery)
+	}
+	hist, err := e.store.History(ctx, c.OpenQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != n {
+		t.Fatalf("history has %d messages, want %d", len(hist), n)
+	}
+	for i, h := range hist {
+		if h.ID != msgs[i].ID {
+			t.Fatalf("history[%d] = %s, want %s: not in provider order", i, h.ID, msgs[i].ID)
+		}
+	}
+	q, _ := e.store.Query(ctx, c.OpenQuery)
+	if q.InboundCount != n || !q.LastInboundAt.Equal(msgs[n-1].Timestamp) {
+		t.Fatalf("query = %+v", q)
+	}
+}
+
+// newQueryWithReply prepares a query with one inbound message and a queued
+// outbound reply, and enqueues the send.
+func (e *env) newQueryWithReply(t *testing.T, replyText string) (queryID, msgID string) {
+	t.Helper()
+	ctx := context.Background()
+	m := text("wamid.in."+replyText, "5511900000001", time.Now().Truncate(time.Second), 1)
+	body, _ := json.Marshal(m)
+	res, err := e.store.ApplyInbound(ctx, m, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgID, err = e.store.RecordOutbound(ctx, res.QueryID, replyText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: "wa-main", QueryID: res.QueryID, MessageID: msgID}); err != nil {
+		t.Fatal(err)
+	}
+	return res.QueryID, msgID
+}
+
+func (e *env) outbound(outcome string) float64 {
+	return testutil.ToFloat64(e.metrics.OutboundMessages.WithLabelValues("wa-main", outcome))
+}
+
+func TestOutboundSendAndDeliveryStatus(t *testing.T) {
+	fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.sent1") })
+	e := newEnv(t, fake.srv.URL)
+	ctx := context.Background()
+	qid, msgID := e.newQueryWithReply(t, "Su pago fue recibido")
+	e.startWorker(t, 4)
+	eventually(t, "the send", func() bool { return e.outbound(metrics.OutboundSent) == 1 })
+
+	m, err := e.store.Message(ctx, qid, msgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != channels.StatusSent || m.ProviderID != "wamid.sent1" {
+		t.Fatalf("after send: status %q provider id %q", m.Status, m.ProviderID)
+	}
+	fake.mu.Lock()
+	sent := fake.bodies[0]
+	fake.mu.Unlock()
+	if !strings.Contains(sent, `"to":"5511900000001"`) || !strings.Contains(sent, "Su pago fue recibido") {
+		t.Fatalf("Graph API got %s", sent)
+	}
+
+	// The provider's report moves the stored status forward.
+	for _, st := range []string{channels.StatusDelivered, channels.StatusRead} {
+		if err := e.queue.EnqueueStatus(ctx, &channels.Status{Channel: "wa-main", Kind: "whatsapp_cloud", MessageID: "wamid.sent1", Status: st, Timestamp: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the read status", func() bool {
+		m, err := e.store.Message(ctx, qid, msgID)
+		return err == nil && m.Status == channels.StatusRead
+	})
+	if fake.calls.Load() != 1 {
+		t.Fatalf("Graph API called %d times, want 1", fake.calls.Load())
+	}
+}
+
+func TestOutboundRetriesProviderErrors(t *testing.T) {
+	fake := newGraphFake(t, func(n int) (int, string) {
+		switch n {
+		case 1:
+			return 503, `{"error":{"message":"Service temporarily unavailable","code":2}}`
+		case 2:
+			return 429, `{"error":{"message":"Too many messages","code":130429}}`
+		default:
+			return 200, sentOK("wamid.retried")
+		}
+	})
+	e := newEnv(t, fake.srv.URL)
+	qid, msgID := e.newQueryWithReply(t, "retry me")
+	e.startWorker(t, 2)
+	eventually(t, "the send after two retries", func() bool { return e.outbound(metrics.OutboundSent) == 1 })
+	if got := fake.calls.Load(); got != 3 {
+		t.Fatalf("Graph API called %d times, want 3 (503, 429, then 200)", got)
+	}
+	if got := e.outbound(metrics.OutboundRetry); got != 2 {
+		t.Fatalf("retries counted = %v, want 2", got)
+	}
+	m, _ := e.store.Message(context.Background(), qid, msgID)
+	if m.Status != channels.StatusSent || m.ProviderID != "wamid.retried" {
+		t.Fatalf("message = %+v", m)
+	}
+}
+
+func TestOutboundPermanentErrorIsNotRetried(t *testing.T) {
+	fake := newGraphFake(t, func(int) (int, string) {
+		return 400, `{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047,"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."},"fbtrace_id":"Az8or2yhqkZfEZ-_4Qn_Bam"}}`
+	})
+	e := newEnv(t, fake.srv.URL)
+	qid, msgID := e.newQueryWithReply(t, "too late")
+	e.startWorker(t, 2)
+	eventually(t, "the failure to be recorded", func() bool { return e.outbound(metrics.OutboundFailed) == 1 })
+	m, _ := e.store.Message(context.Background(), qid, msgID)
+	if m.Status != channels.StatusFailed || m.Error == nil || m.Error.Code != 131047 {
+		t.Fatalf("message = %+v, error %+v; want failed with code 131047", m, m.Error)
+	}
+	eventually(t, "the task to be archived", func() bool {
+		info, err := e.insp.GetQueueInfo(queue.QueueOutbound)
+		return err == nil && info.Archived == 1
+	})
+	// Give a wrongly scheduled retry time to happen before counting calls.
+	time.Sleep(1500 * time.Millisecond)
+	if got := fake.calls.Load(); got != 1 {
+		t.Fatalf("Graph API called %d times, want 1: a 4xx must not be retried", got)
+	}
+}
+
+func TestRetryDelayHonoursRetryAfter(t *testing.T) {
+	err := &channels.SendError{Retryable: true, HTTPStatus: 429, RetryAfter: 42 * time.Second}
+	if d := worker.RetryDelay(0, err, nil); d != 42*time.Second {
+		t.Fatalf("delay with Retry-After 42s = %v", d)
+	}
+	for n, want := range map[int]time.Duration{0: time.Second, 3: 8 * time.Second, 20: 10 * time.Minute} {
+		d := worker.RetryDelay(n, errors.New("x"), nil)
+		if d < want || d > want+want/2 {
+			t.Errorf("delay for retry %d = %v, want between %v and %v", n, d, want, want+want/2)
+		}
+	}
+}
