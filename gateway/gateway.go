@@ -116,7 +116,7 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.String("path", v.URIPath),
 				slog.String("route", v.RoutePath),
 				slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
+				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 				slog.String("remote_ip", v.RemoteIP),
 			)
 			return nil

@@ -201,7 +201,7 @@ func (s *server) run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-		s.logger.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+		s.logger.Info("shutting down", "grace", s.cfg.ShutdownGrace.String())
 	case err := <-httpErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
