@@ -2,6 +2,7 @@
 // worker pool (`serve`), and the operator's commands.
 //
 //	switchboard serve [--config FILE] [--role all|gateway|worker]
+//	switchboard apply -f SETTINGS.yaml [--dry-run]
 //	switchboard version
 package main
 
@@ -28,6 +29,7 @@ const usage = `Switchboard: a WhatsApp and messaging gateway for customer-servic
 
 Usage:
   switchboard serve [--config FILE] [--role all|gateway|worker]
+  switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard version
 
 Run "switchboard serve --help" for its flags.
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCommand(ctx, args[1:], stderr)
+	case "apply":
+		err = applyCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

@@ -1,0 +1,282 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// HoursSpec is opening hours as configured: a timezone, a weekly plan of
+// "HH:MM-HH:MM" intervals by weekday (mon..sun), and special dates that
+// replace the weekly plan for one local date. The zero HoursSpec means
+// open all the time.
+type HoursSpec struct {
+	Timezone string
+	Weekly   map[string][]string
+	Special  []SpecialDay
+}
+
+// SpecialDay replaces the weekly plan on Date (YYYY-MM-DD, local): closed
+// all day, or open during Hours instead.
+type SpecialDay struct {
+	Date   string
+	Closed bool
+	Hours  []string
+}
+
+// Hours answers "is service open at t?" and "when does it next open?".
+//
+// Intervals are [start, end) in local wall-clock time and belong to the
+// date they start on: "22:00-02:00" on Saturday runs into Sunday, and a
+// special date replaces the intervals that start on it (so Saturday's
+// night shift still runs into a closed Sunday). Times are built with
+// time.Date in the zone, so 09:00 is 09:00 local on both sides of a
+// daylight-saving change; a start inside a spring-forward gap begins at
+// the instant time.Date normalizes it to.
+type Hours struct {
+	loc     *time.Location
+	always  bool
+	weekly  [7][]clockInterval // by time.Weekday
+	special map[string][]clockInterval
+}
+
+// clockInterval is minutes after local midnight; end <= start crosses midnight.
+type clockInterval struct{ start, end int }
+
+var weekdays = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// AlwaysOpen returns hours that never close.
+func AlwaysOpen() *Hours { return &Hours{loc: time.UTC, always: true} }
+
+// horizon bounds searches for the next opening or closing.
+const horizon = 15 * 24 * time.Hour
+
+// CompileHours validates spec and compiles it. Every error names its key.
+func CompileHours(spec HoursSpec) (*Hours, error) {
+	if spec.Timezone == "" && len(spec.Weekly) == 0 && len(spec.Special) == 0 {
+		return AlwaysOpen(), nil
+	}
+	var errs []error
+	h := &Hours{special: map[string][]clockInterval{}}
+	loc, err := time.LoadLocation(spec.Timezone)
+	if err != nil || spec.Timezone == "" {
+		errs = append(errs, fmt.Errorf("timezone: unknown time zone %q", spec.Timezone))
+		loc = time.UTC
+	}
+	h.loc = loc
+	if len(spec.Weekly) == 0 && len(spec.Special) == 0 {
+		h.always = true
+	}
+	for _, day := range slices.Sorted(mapsKeys(spec.Weekly)) {
+		wd, ok := weekdays[day]
+		if !ok {
+			errs = append(errs, fmt.Errorf("opening_hours.weekly.%s: not a weekday (mon, tue, wed, thu, fri, sat, sun)", day))
+			continue
+		}
+		ivs, err := parseIntervals(spec.Weekly[day], "opening_hours.weekly."+day)
+		errs = append(errs, err)
+		h.weekly[wd] = ivs
+	}
+	for i, sd := range spec.Special {
+		key := fmt.Sprintf("opening_hours.special[%d]", i)
+		d, err := time.ParseInLocation("2006-01-02", sd.Date, loc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.date: want YYYY-MM-DD, got %q", key, sd.Date))
+			continue
+		}
+		date := d.Format("2006-01-02")
+		if _, dup := h.special[date]; dup {
+			errs = append(errs, fmt.Errorf("%s.date: %s is listed twice", key, date))
+		}
+		switch {
+		case sd.Closed && len(sd.Hours) > 0:
+			errs = append(errs, fmt.Errorf("%s: closed: true and hours cannot go together", key))
+		case !sd.Closed && len(sd.Hours) == 0:
+			errs = append(errs, fmt.Errorf("%s: needs closed: true or hours", key))
+		}
+		ivs, err := parseIntervals(sd.Hours, key+".hours")
+		errs = append(errs, err)
+		h.special[date] = ivs // empty: closed all day
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func mapsKeys(m map[string][]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func parseIntervals(specs []string, key string) ([]clockInterval, error) {
+	var out []clockInterval
+	var errs []error
+	for i, s := range specs {
+		iv, err := parseInterval(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", key, i, err))
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out, errors.Join(errs...)
+}
+
+func parseInterval(s string) (clockInterval, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		return clockInterval{}, fmt.Errorf("%q is not HH:MM-HH:MM", s)
+	}
+	start, err1 := parseClock(a, false)
+	end, err2 := parseClock(b, true)
+	if err1 != nil || err2 != nil {
+		return clockInterval{}, fmt.Errorf("%q is not HH:MM-HH:MM", s)
+	}
+	if start == end {
+		return clockInterval{}, fmt.Errorf("%q is empty: start and end are equal", s)
+	}
+	return clockInterval{start, end}, nil
+}
+
+// parseClock reads HH:MM as minutes; "24:00" is allowed only as an end.
+func parseClock(s string, isEnd bool) (int, error) {
+	s = strings.TrimSpace(s)
+	if len(s) != 5 || s[2] != ':' {
+		return 0, errors.New("bad clock")
+	}
+	var hh, mm int
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &hh, &mm); err != nil {
+		return 0, err
+	}
+	if hh == 24 && mm == 0 && isEnd {
+		return 24 * 60, nil
+	}
+	if hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, errors.New("bad clock")
+	}
+	return hh*60 + mm, nil
+}
+
+// Location is the zone the hours are in, for showing times to customers.
+func (h *Hours) Location() *time.Location { return h.loc }
+
+// span is a concrete open period.
+type span struct{ start, end time.Time }
+
+// spans returns the merged open periods that start on the local dates from
+// from-2 days to from+horizon, in order.
+func (h *Hours) spans(from time.Time) []span {
+	local := from.In(h.loc)
+	y, m, d := local.Date()
+	var out []span
+	for day := -2; day <= int(horizon/(24*time.Hour)); day++ {
+		date := time.Date(y, m, d+day, 0, 0, 0, 0, h.loc)
+		ivs, special := h.special[date.Format("2006-01-02")]
+		if !special {
+			ivs = h.weekly[date.Weekday()]
+		}
+		dy, dm, dd := date.Date()
+		for _, iv := range ivs {
+			start := time.Date(dy, dm, dd, 0, iv.start, 0, 0, h.loc)
+			endDay := dd
+			if iv.end <= iv.start {
+				endDay++ // crosses midnight
+			}
+			end := time.Date(dy, dm, endDay, 0, iv.end, 0, 0, h.loc)
+			if end.After(start) {
+				out = append(out, span{start, end})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b span) int { return a.start.Compare(b.start) })
+	merged := out[:0]
+	for _, s := range out {
+		if n := len(merged); n > 0 && !s.start.After(merged[n-1].end) {
+			if s.end.After(merged[n-1].end) {
+				merged[n-1].end = s.end
+			}
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged
+}
+
+// IsOpen reports whether service is open at t.
+func (h *Hours) IsOpen(t time.Time) bool {
+	if h.always {
+		return true
+	}
+	for _, s := range h.spans(t) {
+		if !t.Before(s.start) && t.Before(s.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// NextOpen returns the first instant at or after t when service is open
+// (t itself when open), or false if it does not open within 15 days.
+func (h *Hours) NextOpen(t time.Time) (time.Time, bool) {
+	if h.always {
+		return t, true
+	}
+	for _, s := range h.spans(t) {
+		if t.Before(s.end) {
+			if t.Before(s.start) {
+				return s.start, true
+			}
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// NextClose returns when the open period containing t ends, or false when t
+// is closed or service never closes within 15 days.
+func (h *Hours) NextClose(t time.Time) (time.Time, bool) {
+	if h.always {
+		return time.Time{}, false
+	}
+	for _, s := range h.spans(t) {
+		if !t.Before(s.start) && t.Before(s.end) {
+			return s.end, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// ClosedPeriodStart returns when the closed period containing t began (the
+// last closing before t). It names "this closed period", so the
+// out-of-hours reply goes once per period. It is false when t is open, and
+// when no closing is known within the two days before t (a long closure):
+// then the start of t's local day stands in, which still gives one reply a
+// day.
+func (h *Hours) ClosedPeriodStart(t time.Time) (time.Time, bool) {
+	if h.IsOpen(t) {
+		return time.Time{}, false
+	}
+	var last time.Time
+	for _, s := range h.spans(t) {
+		if s.end.After(t) {
+			break
+		}
+		last = s.end
+	}
+	if last.IsZero() {
+		y, m, d := t.In(h.loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, h.loc), true
+	}
+	return last, true
+}

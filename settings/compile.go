@@ -1,0 +1,229 @@
+package settings
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"switchboard/routing"
+	"switchboard/templates"
+)
+
+// Compiled is a validated settings document ready for use.
+type Compiled struct {
+	Document  *Document
+	Routing   *routing.Settings
+	Templates *templates.Set
+}
+
+// Parse decodes and validates a settings document. Unknown keys are errors,
+// and every validation error names its key; all of them are reported at
+// once.
+func Parse(data []byte) (*Compiled, error) {
+	var doc Document
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	return Compile(&doc)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Compile validates doc and builds the runtime settings.
+func Compile(doc *Document) (*Compiled, error) {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	s := &routing.Settings{
+		OutOfHoursReply: doc.OpeningHours.OutOfHours.Reply,
+		QueueUntilOpen:  doc.OpeningHours.OutOfHours.QueueUntilOpen == nil || *doc.OpeningHours.OutOfHours.QueueUntilOpen,
+		SessionWindow:   doc.Session.Window,
+		FreeEntryWindow: doc.Session.FreeEntryPointWindow,
+		Menu:            routing.Menu{Enabled: doc.Menu.Enabled, Prompt: doc.Menu.Prompt, MaxAttempts: doc.Menu.MaxAttempts},
+		DefaultType:     doc.DefaultType,
+		Operators:       map[string]*routing.OperatorSettings{},
+	}
+
+	// Opening hours.
+	spec := routing.HoursSpec{Timezone: doc.Timezone, Weekly: doc.OpeningHours.Weekly}
+	for _, sd := range doc.OpeningHours.Special {
+		spec.Special = append(spec.Special, routing.SpecialDay{Date: sd.Date, Closed: sd.Closed, Hours: sd.Hours})
+	}
+	if doc.Timezone == "" && (len(spec.Weekly) > 0 || len(spec.Special) > 0) {
+		bad("timezone", "required with opening_hours")
+	}
+	hours, err := routing.CompileHours(spec)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.Hours = hours
+
+	// Session windows.
+	if s.SessionWindow == 0 {
+		s.SessionWindow = 24 * time.Hour
+	}
+	if s.FreeEntryWindow == 0 {
+		s.FreeEntryWindow = 72 * time.Hour
+	}
+	if s.SessionWindow < time.Minute || s.SessionWindow > 30*24*time.Hour {
+		bad("session.window", "must be between 1m and 720h, got %s", s.SessionWindow)
+	}
+	if s.FreeEntryWindow < s.SessionWindow {
+		bad("session.free_entry_point_window", "must not be shorter than session.window (%s), got %s", s.SessionWindow, s.FreeEntryWindow)
+	}
+
+	// Operators and groups.
+	for i, op := range doc.Operators {
+		key := fmt.Sprintf("operators[%d]", i)
+		switch {
+		case !idPattern.MatchString(op.ID):
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", op.ID)
+		case s.Operators[op.ID] != nil:
+			bad(key+".id", "%q is defined twice", op.ID)
+		}
+		if op.Capacity < 0 || op.Capacity > 1000 {
+			bad(key+".capacity", "must be between 0 and 1000, got %d", op.Capacity)
+		}
+		capacity := op.Capacity
+		if capacity == 0 {
+			capacity = 5
+		}
+		s.Operators[op.ID] = &routing.OperatorSettings{ID: op.ID, Name: op.Name, Capacity: capacity, Channels: op.Channels, Disabled: op.Disabled}
+	}
+	groups := map[string][]string{}
+	for i, g := range doc.Groups {
+		key := fmt.Sprintf("groups[%d]", i)
+		if !idPattern.MatchString(g.ID) {
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", g.ID)
+		} else if _, dup := groups[g.ID]; dup {
+			bad(key+".id", "%q is defined twice", g.ID)
+		}
+		for j, op := range g.Operators {
+			if s.Operators[op] == nil {
+				bad(fmt.Sprintf("%s.operators[%d]", key, j), "unknown operator %q", op)
+			}
+		}
+		groups[g.ID] = g.Operators
+	}
+
+	// Query types.
+	menuKeys := map[string]string{}
+	for i, qt := range doc.QueryTypes {
+		key := fmt.Sprintf("query_types[%d]", i)
+		t := &routing.QueryType{ID: qt.ID, Name: qt.Name, MenuKey: qt.MenuKey, Strategy: routing.Strategy(qt.Strategy), NoReplyTimeout: qt.NoReplyTimeout}
+		if !idPattern.MatchString(qt.ID) {
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", qt.ID)
+		} else if s.Type(qt.ID) != nil {
+			bad(key+".id", "%q is defined twice", qt.ID)
+		}
+		if t.Name == "" {
+			t.Name = qt.ID
+		}
+		switch t.Strategy {
+		case routing.StrategyClaim, routing.StrategyRoundRobin, routing.StrategyLeastLoaded:
+		case "":
+			t.Strategy = routing.StrategyClaim
+		default:
+			bad(key+".strategy", "must be claim, round_robin or least_loaded, got %q", qt.Strategy)
+		}
+		if qt.NoReplyTimeout < 0 {
+			bad(key+".no_reply_timeout", "must not be negative")
+		}
+		if qt.MenuKey != "" {
+			if other, dup := menuKeys[strings.ToLower(qt.MenuKey)]; dup {
+				bad(key+".menu_key", "%q is already the key of %s", qt.MenuKey, other)
+			}
+			menuKeys[strings.ToLower(qt.MenuKey)] = qt.ID
+		}
+		for j, k := range qt.Keywords {
+			f := strings.Join(strings.Fields(routing.Fold(k)), " ")
+			if f == "" {
+				bad(fmt.Sprintf("%s.keywords[%d]", key, j), "empty keyword")
+				continue
+			}
+			t.Keywords = append(t.Keywords, f)
+		}
+		for j, ep := range qt.EntryPoints {
+			if ep == (EntryPoint{}) {
+				bad(fmt.Sprintf("%s.entry_points[%d]", key, j), "needs at least one of channel, referral_source_id, ctwa_clid, text")
+			}
+			t.EntryPoints = append(t.EntryPoints, routing.EntryPoint{Channel: ep.Channel, ReferralSourceID: ep.ReferralSourceID, CTWAClickID: ep.CTWAClickID, Text: routing.Fold(ep.Text)})
+		}
+		for j, op := range qt.Operators {
+			if s.Operators[op] == nil {
+				bad(fmt.Sprintf("%s.operators[%d]", key, j), "unknown operator %q", op)
+			} else if !slices.Contains(t.Operators, op) {
+				t.Operators = append(t.Operators, op)
+			}
+		}
+		for j, g := range qt.Groups {
+			members, ok := groups[g]
+			if !ok {
+				bad(fmt.Sprintf("%s.groups[%d]", key, j), "unknown group %q", g)
+			}
+			for _, op := range members {
+				if !slices.Contains(t.Operators, op) {
+					t.Operators = append(t.Operators, op)
+				}
+			}
+		}
+		if len(t.Operators) == 0 && t.Strategy != routing.StrategyClaim {
+			bad(key, "strategy %s needs operators or groups", t.Strategy)
+		}
+		s.Types = append(s.Types, t)
+		s.Finish() // re-index so duplicates are caught
+	}
+	if len(doc.QueryTypes) == 0 {
+		bad("query_types", "at least one query type is required")
+	}
+	if doc.DefaultType == "" {
+		bad("default_query_type", "required")
+	} else if s.Type(doc.DefaultType) == nil {
+		bad("default_query_type", "unknown query type %q", doc.DefaultType)
+	}
+
+	// Texts.
+	texts := templates.NewSet(doc.DefaultLanguage)
+	for i, t := range doc.Templates {
+		key := fmt.Sprintf("templates[%d]", i)
+		if !idPattern.MatchString(t.ID) {
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", t.ID)
+		}
+		if strings.TrimSpace(t.Text) == "" {
+			bad(key+".text", "required")
+		}
+		if err := texts.Add(t.ID, t.Language, t.Text); err != nil {
+			bad(key+".text", "%v", err)
+		}
+	}
+	if s.OutOfHoursReply != "" && !texts.Has(s.OutOfHoursReply) {
+		bad("opening_hours.out_of_hours.reply", "no template has id %q", s.OutOfHoursReply)
+	}
+	if s.Menu.Enabled {
+		if s.Menu.Prompt == "" {
+			bad("menu.prompt", "required when the menu is enabled")
+		} else if !texts.Has(s.Menu.Prompt) {
+			bad("menu.prompt", "no template has id %q", s.Menu.Prompt)
+		}
+		if s.Menu.MaxAttempts < 0 || s.Menu.MaxAttempts > 10 {
+			bad("menu.max_attempts", "must be between 0 and 10, got %d", s.Menu.MaxAttempts)
+		}
+		if len(menuKeys) == 0 {
+			bad("menu", "enabled, but no query type has a menu_key")
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts}, nil
+}

@@ -1,0 +1,102 @@
+// Package settings is the routing configuration as coordinators write it:
+// one YAML document (opening hours, query types, groups, operators, menu,
+// auto-reply texts) applied with `switchboard apply -f`. It is decoded
+// strictly, validated with errors that name the bad key, and compiled into
+// routing.Settings; the YAML shape stays here and the runtime rules stay in
+// routing, so either can change without the other.
+package settings
+
+import (
+	"time"
+)
+
+// Document is the settings file.
+type Document struct {
+	Timezone     string       `yaml:"timezone"`
+	OpeningHours OpeningHours `yaml:"opening_hours"`
+	Session      Session      `yaml:"session"`
+	Menu         Menu         `yaml:"menu"`
+	DefaultType  string       `yaml:"default_query_type"`
+	QueryTypes   []QueryType  `yaml:"query_types"`
+	Groups       []Group      `yaml:"groups"`
+	Operators    []Operator   `yaml:"operators"`
+	Templates    []Template   `yaml:"templates"`
+	// DefaultLanguage picks a template's language when the contact's is unknown.
+	DefaultLanguage string `yaml:"default_language"`
+}
+
+// OpeningHours is when service is open.
+type OpeningHours struct {
+	Weekly     map[string][]string `yaml:"weekly"`
+	Special    []SpecialDay        `yaml:"special"`
+	OutOfHours OutOfHours          `yaml:"out_of_hours"`
+}
+
+// SpecialDay overrides the weekly plan on one local date.
+type SpecialDay struct {
+	Date   string   `yaml:"date"`
+	Closed bool     `yaml:"closed"`
+	Hours  []string `yaml:"hours"`
+}
+
+// OutOfHours is what happens to a message outside opening hours.
+type OutOfHours struct {
+	Reply          string `yaml:"reply"`
+	QueueUntilOpen *bool  `yaml:"queue_until_open"`
+}
+
+// Session is the routing session length.
+type Session struct {
+	Window               time.Duration `yaml:"window"`
+	FreeEntryPointWindow time.Duration `yaml:"free_entry_point_window"`
+}
+
+// Menu lets the customer choose the query type.
+type Menu struct {
+	Enabled     bool   `yaml:"enabled"`
+	Prompt      string `yaml:"prompt"`
+	MaxAttempts int    `yaml:"max_attempts"`
+}
+
+// QueryType is one query origin.
+type QueryType struct {
+	ID             string        `yaml:"id"`
+	Name           string        `yaml:"name"`
+	MenuKey        string        `yaml:"menu_key"`
+	Keywords       []string      `yaml:"keywords"`
+	EntryPoints    []EntryPoint  `yaml:"entry_points"`
+	Operators      []string      `yaml:"operators"`
+	Groups         []string      `yaml:"groups"`
+	Strategy       string        `yaml:"strategy"`
+	NoReplyTimeout time.Duration `yaml:"no_reply_timeout"`
+}
+
+// EntryPoint is a rule that gives a type to queries arriving through it.
+type EntryPoint struct {
+	Channel          string `yaml:"channel"`
+	ReferralSourceID string `yaml:"referral_source_id"`
+	CTWAClickID      string `yaml:"ctwa_clid"`
+	Text             string `yaml:"text"`
+}
+
+// Group is a named set of operators.
+type Group struct {
+	ID        string   `yaml:"id"`
+	Operators []string `yaml:"operators"`
+}
+
+// Operator is a CS operator as routing knows them, until accounts exist.
+type Operator struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name"`
+	Capacity int      `yaml:"capacity"`
+	Channels []string `yaml:"channels"`
+	Disabled bool     `yaml:"disabled"`
+}
+
+// Template is an auto-reply text.
+type Template struct {
+	ID       string `yaml:"id"`
+	Language string `yaml:"language"`
+	Text     string `yaml:"text"`
+}
