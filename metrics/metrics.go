@@ -44,6 +44,10 @@ type Metrics struct {
 	StatusUpdates     *prometheus.CounterVec   // channel, status
 	TasksProcessed    *prometheus.CounterVec   // task, outcome
 	TaskDuration      *prometheus.HistogramVec // task
+
+	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
+	AutoReplies       *prometheus.CounterVec // reason
+	WindowExpirations prometheus.Counter
 }
 
 // New creates the metrics and registers them on reg.
@@ -84,7 +88,20 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Time a worker spent on one task, by task type.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"task"}),
+		RoutingDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_routing_decisions_total",
+			Help: "Routing decisions by query type, strategy and outcome (assigned, pooled, queued_until_open, not_referred, menu_prompted).",
+		}, []string{"query_type", "strategy", "outcome"}),
+		AutoReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_auto_replies_total",
+			Help: "Automatic replies sent to customers, by reason (out_of_hours, menu).",
+		}, []string{"reason"}),
+		WindowExpirations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_window_expirations_total",
+			Help: "Routing sessions that ended, turning their query inactive.",
+		}),
 	}
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
 		m.OutboundMessages, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

@@ -29,6 +29,14 @@ const (
 	TypeInbound  = "inbound:message"
 	TypeStatus   = "inbound:status"
 	TypeOutbound = "outbound:text"
+	// Routing timers: each re-checks the query's state when it fires, so a
+	// stale timer does nothing.
+	TypeSessionEnd = "routing:session_end"
+	TypeNoReply    = "routing:no_reply"
+	TypeRelease    = "routing:release"
+	// TypeDispatch hands waiting pool queries to an operator who came
+	// online or got room.
+	TypeDispatch = "routing:dispatch"
 )
 
 // Queue names. Inbound customer messages come first; delivery statuses
@@ -37,11 +45,13 @@ const (
 	QueueInbound  = "inbound"
 	QueueOutbound = "outbound"
 	QueueStatus   = "status"
+	QueueRouting  = "routing"
 )
 
 // Priorities are the worker's weighted queue priorities (see asynq.Config.Queues).
 var Priorities = map[string]int{
 	QueueInbound:  6,
+	QueueRouting:  4,
 	QueueOutbound: 3,
 	QueueStatus:   1,
 }
@@ -159,6 +169,54 @@ func taskID(parts ...string) string {
 	}
 	sum := sha256.Sum256(b)
 	return parts[0] + ":h:" + hex.EncodeToString(sum[:])
+}
+
+// Timer is the payload of a routing timer task.
+type Timer struct {
+	QueryID string `json:"query_id"`
+	// Key is what makes the timer unique: the cycle for a session end, the
+	// routing version for a no-reply timeout, the opening time for a release.
+	Key string `json:"key"`
+}
+
+// ScheduleTimer schedules a routing timer of type typ for at. The same
+// type, query and key are scheduled once; scheduling again is not an error.
+func (c *Client) ScheduleTimer(ctx context.Context, typ string, t Timer, at time.Time) error {
+	payload, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode timer: %w", err)
+	}
+	err = c.enqueue(ctx, asynq.NewTask(typ, payload),
+		asynq.TaskID(taskID(typ, t.QueryID, t.Key)),
+		asynq.Queue(QueueRouting),
+		asynq.ProcessAt(at),
+		asynq.MaxRetry(MaxRetryInbound),
+		asynq.Retention(time.Hour),
+		asynq.Timeout(30*time.Second))
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
+// EnqueueDispatch asks the workers to give operator the longest-waiting
+// queries they can take. Call it when an operator comes online.
+func (c *Client) EnqueueDispatch(ctx context.Context, operator string) error {
+	payload, err := json.Marshal(Timer{QueryID: "-", Key: operator})
+	if err != nil {
+		return fmt.Errorf("encode dispatch: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeDispatch, payload),
+		asynq.Queue(QueueRouting), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
+}
+
+// DecodeTimer decodes a routing timer payload.
+func DecodeTimer(payload []byte) (*Timer, error) {
+	var t Timer
+	if err := json.Unmarshal(payload, &t); err != nil || t.QueryID == "" {
+		return nil, fmt.Errorf("decode timer: invalid payload")
+	}
+	return &t, nil
 }
 
 // DecodeInbound decodes an inbound-message task payload.

@@ -222,6 +222,13 @@ func OnSessionEnd(q Query) Query {
 	return q
 }
 
+// SessionEnd is when q's routing session ends: the window of its cycle
+// (24h, or 72h from a free entry point) after the customer's last message.
+// The session has ended at exactly that instant.
+func SessionEnd(s *Settings, q Query, lastInbound time.Time) time.Time {
+	return lastInbound.Add(s.window(q))
+}
+
 // window is the routing session length of q's cycle.
 func (s *Settings) window(q Query) time.Duration {
 	if q.FreeEntry {

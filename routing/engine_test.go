@@ -334,3 +334,17 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionWindowEdges(t *testing.T) {
+	s := compile(t, false)
+	last := at("tue", "10:00:00")
+	for _, tc := range []struct {
+		free bool
+		want time.Duration
+	}{{false, 24 * time.Hour}, {true, 72 * time.Hour}} {
+		end := routing.SessionEnd(s, routing.Query{FreeEntry: tc.free}, last)
+		if end.Sub(last) != tc.want {
+			t.Fatalf("free=%v: session ends %v after the last message, want %v", tc.free, end.Sub(last), tc.want)
+		}
+	}
+}

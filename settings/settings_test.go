@@ -134,3 +134,13 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("from nothing: %q", got)
 	}
 }
+
+func TestShippedExampleIsValid(t *testing.T) {
+	b, err := os.ReadFile("../deploy/settings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := settings.Parse(b); err != nil {
+		t.Fatalf("deploy/settings.example.yaml does not validate: %v", err)
+	}
+}

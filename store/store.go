@@ -145,9 +145,11 @@ type Contact struct {
 	ExternalID  string
 	ProfileName string
 	// OpenQuery is the id of the contact's open query, empty if none.
-	OpenQuery     string
-	CreatedAt     time.Time
-	LastInboundAt time.Time
+	OpenQuery string
+	// PortfolioOwner is the operator whose portfolio holds the contact.
+	PortfolioOwner string
+	CreatedAt      time.Time
+	LastInboundAt  time.Time
 }
 
 // Contact reads a contact.
@@ -160,14 +162,36 @@ func (s *Store) Contact(ctx context.Context, id string) (*Contact, error) {
 		return nil, fmt.Errorf("contact %s: %w", id, ErrNotFound)
 	}
 	return &Contact{
-		ID:            h["id"],
-		Channel:       h["channel"],
-		ExternalID:    h["external_id"],
-		ProfileName:   h["profile_name"],
-		OpenQuery:     h["open_query"],
-		CreatedAt:     millis(h["created_at"]),
-		LastInboundAt: millis(h["last_inbound_at"]),
+		ID:             h["id"],
+		Channel:        h["channel"],
+		ExternalID:     h["external_id"],
+		ProfileName:    h["profile_name"],
+		OpenQuery:      h["open_query"],
+		PortfolioOwner: h["portfolio_owner"],
+		CreatedAt:      millis(h["created_at"]),
+		LastInboundAt:  millis(h["last_inbound_at"]),
 	}, nil
+}
+
+// SetPortfolioOwner puts the contact in operator's portfolio ("" removes it).
+func (s *Store) SetPortfolioOwner(ctx context.Context, contactID, operator string) error {
+	key := contactPrefix(contactID) + ":contact"
+	n, err := s.rdb.Exists(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("set portfolio owner: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("contact %s: %w", contactID, ErrNotFound)
+	}
+	if operator == "" {
+		err = s.rdb.HDel(ctx, key, "portfolio_owner").Err()
+	} else {
+		err = s.rdb.HSet(ctx, key, "portfolio_owner", operator).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("set portfolio owner: %w", err)
+	}
+	return nil
 }
 
 // Query is one customer's thread on one channel.

@@ -18,8 +18,10 @@ import (
 	"github.com/hibiken/asynq"
 
 	"switchboard/channels"
+	"switchboard/clock"
 	"switchboard/metrics"
 	"switchboard/queue"
+	"switchboard/settings"
 	"switchboard/store"
 )
 
@@ -29,6 +31,9 @@ type Worker struct {
 	channels channels.Set
 	metrics  *metrics.Metrics
 	logger   *slog.Logger
+	settings *settings.Watcher
+	queue    *queue.Client
+	clock    clock.Clock
 }
 
 // Options configure a Worker.
@@ -37,11 +42,21 @@ type Options struct {
 	Channels channels.Set
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
+	// Settings are the routing settings; nil (or none applied) leaves
+	// queries pending, unrouted.
+	Settings *settings.Watcher
+	// Queue sends auto-replies and schedules routing timers.
+	Queue *queue.Client
+	Clock clock.Clock
 }
 
 // New returns a Worker.
 func New(o Options) *Worker {
-	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
+		settings: o.Settings, queue: o.Queue, clock: o.Clock}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -51,6 +66,10 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeInbound, w.handleInbound)
 	mux.HandleFunc(queue.TypeStatus, w.handleStatus)
 	mux.HandleFunc(queue.TypeOutbound, w.handleOutbound)
+	mux.HandleFunc(queue.TypeSessionEnd, w.handleSessionEnd)
+	mux.HandleFunc(queue.TypeNoReply, w.handleNoReply)
+	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
+	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
 	return mux
 }
 
@@ -67,12 +86,17 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 	if res.Duplicate {
 		w.metrics.DuplicateMessages.WithLabelValues(m.Channel).Inc()
 		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
+		// A worker that died between applying and routing left the query
+		// unrouted; the retry routes it. A routed query is left alone.
+		if st, err := w.store.RoutingState(ctx, res.QueryID); err == nil && st.Version == 0 {
+			return w.routeInbound(ctx, res, m)
+		}
 		return nil
 	}
 	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Type).Inc()
 	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
 		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)
-	return nil
+	return w.routeInbound(ctx, res, m)
 }
 
 // errStatusUnmatched is retried a few times: the status of a send can

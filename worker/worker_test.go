@@ -77,7 +77,7 @@ type env struct {
 	chans   channels.Set
 }
 
-func newEnv(t *testing.T, graphURL string) *env {
+func newEnv(t testing.TB, graphURL string) *env {
 	t.Helper()
 	rdb := redistest.Client(t)
 	if graphURL == "" {
@@ -105,7 +105,7 @@ func newEnv(t *testing.T, graphURL string) *env {
 
 // startWorker runs one worker process's pool on its own connection pool,
 // as a separate replica would.
-func (e *env) startWorker(t *testing.T, concurrency int) {
+func (e *env) startWorker(t testing.TB, concurrency int) {
 	t.Helper()
 	rdb := redis.NewClient(e.rdb.Options())
 	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
@@ -117,7 +117,7 @@ func (e *env) startWorker(t *testing.T, concurrency int) {
 }
 
 // eventually polls cond until it holds or 30s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

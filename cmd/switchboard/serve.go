@@ -24,6 +24,7 @@ import (
 	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/redisconn"
+	"switchboard/settings"
 	"switchboard/store"
 	"switchboard/webhook"
 	"switchboard/worker"
@@ -134,11 +135,12 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		_, n, _ := net.ParseCIDR(p) // validated at load
 		opts.TrustedProxies = append(opts.TrustedProxies, n)
 	}
+	s.client = asynq.NewClientFromRedisClient(conn.Client)
+	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
 	if role != roleWorker {
-		s.client = asynq.NewClientFromRedisClient(conn.Client)
 		opts.Webhooks = webhook.New(webhook.Options{
 			Channels:     chans,
-			Queue:        queue.NewClient(s.client, cfg.Queue.DedupeWindow),
+			Queue:        qc,
 			Metrics:      m,
 			Logger:       logger,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
@@ -160,12 +162,17 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			ShutdownTimeout: workerGrace(cfg.ShutdownGrace),
 			Logger:          logger,
 		})
+		st := store.New(conn.Client, clock.System{})
+		watcher := settings.NewWatcher(conn.Client, time.Second)
 		s.mux = worker.New(worker.Options{
-			Store:    store.New(conn.Client, clock.System{}),
+			Store:    st,
 			Channels: chans,
 			Metrics:  m,
 			Logger:   logger,
+			Settings: watcher,
+			Queue:    qc,
 		}).Mux()
+		reg.MustRegister(worker.NewRoutingCollector(st, watcher, logger))
 	}
 	return s, nil
 }

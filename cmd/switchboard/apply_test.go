@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"switchboard/config"
+	"switchboard/internal/redistest"
+	"switchboard/settings"
+)
+
+func TestApplyCommand(t *testing.T) {
+	rdb := redistest.Client(t)
+	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
+	t.Setenv(config.EnvConfigPath, "")
+	ctx := context.Background()
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(ctx, args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, out, errOut := run("apply", "-f", "../../deploy/settings.example.yaml", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would apply version 1") || !strings.Contains(out, "+ timezone: America/Sao_Paulo") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := settings.Load(ctx, rdb); !errors.Is(err, settings.ErrNone) {
+		t.Fatalf("dry run stored settings: %v", err)
+	}
+
+	if code, out, errOut = run("apply", "-f", "../../deploy/settings.example.yaml"); code != 0 || !strings.Contains(out, "applied settings version 1") {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ = run("apply", "-f", "../../deploy/settings.example.yaml"); code != 0 || !strings.Contains(out, "unchanged (version 1)") {
+		t.Fatalf("re-apply: exit %d\n%s", code, out)
+	}
+
+	b, _ := os.ReadFile("../../deploy/settings.example.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(string(b), "strategy: least_loaded", "strategy: fastest", 1)), 0o600)
+	code, _, errOut = run("apply", "-f", bad)
+	if code != 1 || !strings.Contains(errOut, "query_types[1].strategy") {
+		t.Fatalf("invalid file: exit %d, %s", code, errOut)
+	}
+	if st, err := settings.Load(ctx, rdb); err != nil || st.Version != 1 {
+		t.Fatalf("an invalid apply changed the stored settings: %+v, %v", st, err)
+	}
+}

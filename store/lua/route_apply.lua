@@ -1,0 +1,53 @@
+-- Apply a routing decision to a query, if nothing changed since it was made.
+-- KEYS[1] the query hash              KEYS[2] operator loads (hash op -> n)
+-- KEYS[3] operators' last assignment  KEYS[4] query counts by state
+-- KEYS[5] pool prefix (sb:pool:)
+-- ARGV[1] expected routing version    ARGV[2] routing state (JSON)
+-- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
+-- ARGV[6] capacity of the new assignee  ARGV[7] now (ms)  ARGV[8] query id
+-- ARGV[9] pool score (ms) for a pending query
+-- Returns 1 applied, 0 version conflict, -1 the assignee is at capacity.
+local q = KEYS[1]
+local rv = tonumber(redis.call("HGET", q, "rv") or "0")
+if rv ~= tonumber(ARGV[1]) then
+  return 0
+end
+local oldState = redis.call("HGET", q, "r_state") or ""
+local oldAssignee = redis.call("HGET", q, "assignee") or ""
+local oldType = redis.call("HGET", q, "type") or ""
+local newState, newAssignee, newType = ARGV[3], ARGV[4], ARGV[5]
+
+if newAssignee ~= "" and newAssignee ~= oldAssignee then
+  local load = tonumber(redis.call("HGET", KEYS[2], newAssignee) or "0")
+  if load >= tonumber(ARGV[6]) then
+    return -1
+  end
+end
+if oldAssignee ~= newAssignee then
+  if oldAssignee ~= "" then
+    local n = redis.call("HINCRBY", KEYS[2], oldAssignee, -1)
+    if n < 0 then redis.call("HSET", KEYS[2], oldAssignee, 0) end
+  end
+  if newAssignee ~= "" then
+    redis.call("HINCRBY", KEYS[2], newAssignee, 1)
+    redis.call("HSET", KEYS[3], newAssignee, ARGV[7])
+  end
+end
+if oldState ~= newState then
+  if oldState ~= "" then redis.call("HINCRBY", KEYS[4], oldState, -1) end
+  redis.call("HINCRBY", KEYS[4], newState, 1)
+end
+-- Pools hold pending queries by type, oldest first.
+if oldType ~= "" and (oldType ~= newType or newState ~= "pending") then
+  redis.call("ZREM", KEYS[5] .. oldType, ARGV[8])
+end
+if newState == "pending" and newType ~= "" then
+  redis.call("ZADD", KEYS[5] .. newType, "NX", ARGV[9], ARGV[8])
+end
+redis.call("HSET", q, "rv", rv + 1, "routing", ARGV[2], "r_state", newState, "state", newState,
+  "assignee", newAssignee, "type", newType, "updated_at", ARGV[7])
+if oldAssignee ~= newAssignee and newAssignee ~= "" then
+  -- "Answered" is judged against the outbound count at assignment.
+  redis.call("HSET", q, "assigned_at", ARGV[7], "assigned_outbound", redis.call("HGET", q, "outbound_count") or "0")
+end
+return 1

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/routing"
+)
+
+// Keys of the routing state shared by all queries. They are global, so
+// the routing script spans the query's slot and these: routing needs a
+// single Redis primary (or Sentinel), not Redis Cluster.
+const (
+	keyPresence   = Prefix + "roster:presence" // hash operator -> presence
+	keyLoad       = Prefix + "roster:load"     // hash operator -> assigned queries
+	keyLast       = Prefix + "roster:last"     // hash operator -> last assignment (ms)
+	keyStateCount = Prefix + "stats:queries"   // hash state -> queries in it
+	poolPrefix    = Prefix + "pool:"           // zset per query type: pending query ids by wait start
+)
+
+var (
+	//go:embed lua/route_apply.lua
+	routeApplySrc string
+	routeApply    = redis.NewScript(routeApplySrc)
+)
+
+// ErrConflict means the query's routing state changed since it was read;
+// decide again on the new state.
+var ErrConflict = errors.New("routing state changed concurrently")
+
+// ErrAtCapacity means the chosen operator filled up meanwhile.
+var ErrAtCapacity = errors.New("operator at capacity")
+
+// RoutingState is a query's routing state and what is needed to change it.
+type RoutingState struct {
+	Query routing.Query
+	// Version increases with every routing change (optimistic locking).
+	Version int64
+	// AnsweredSinceAssignment is true when an outbound message was sent
+	// after the current assignment.
+	AnsweredSinceAssignment bool
+	// LastInboundAt is the customer's newest message time.
+	LastInboundAt time.Time
+	ContactID     string
+}
+
+// RoutingState reads a query's routing state.
+func (s *Store) RoutingState(ctx context.Context, queryID string) (*RoutingState, error) {
+	cid, err := splitQueryID(queryID)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.rdb.HMGet(ctx, contactPrefix(cid)+":q:"+queryID,
+		"routing", "rv", "outbound_count", "assigned_outbound", "last_inbound_at", "contact_id", "channel").Result()
+	if err != nil {
+		return nil, fmt.Errorf("read routing state: %w", err)
+	}
+	str := func(i int) string { v, _ := vals[i].(string); return v }
+	if str(5) == "" {
+		return nil, fmt.Errorf("query %s: %w", queryID, ErrNotFound)
+	}
+	st := &RoutingState{ContactID: str(5), LastInboundAt: millis(str(4))}
+	st.Version, _ = strconv.ParseInt(str(1), 10, 64)
+	if raw := str(0); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &st.Query); err != nil {
+			return nil, fmt.Errorf("decode routing state of %s: %w", queryID, err)
+		}
+	}
+	st.Query.ID = queryID
+	if st.Query.Channel == "" {
+		st.Query.Channel = str(6)
+	}
+	out, _ := strconv.Atoi(str(2))
+	atAssign, _ := strconv.Atoi(str(3))
+	st.AnsweredSinceAssignment = out > atAssign
+	return st, nil
+}
+
+// ApplyRouting stores q as the query's routing state if its version is
+// still expectVersion. capacity is the new assignee's (ignored without
+// one). It returns ErrConflict or ErrAtCapacity when the decision is stale.
+func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time) error {
+	cid, err := splitQueryID(q.ID)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(q)
+	if err != nil {
+		return fmt.Errorf("encode routing state: %w", err)
+	}
+	n, err := routeApply.Run(ctx, s.rdb,
+		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix},
+		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli()).Int()
+	if err != nil {
+		return fmt.Errorf("apply routing decision: %w", err)
+	}
+	switch n {
+	case 0:
+		return ErrConflict
+	case -1:
+		return ErrAtCapacity
+	}
+	return nil
+}
+
+// Roster reads the live state of the given operators.
+func (s *Store) Roster(ctx context.Context, operators []string) (routing.Roster, error) {
+	r := routing.Roster{}
+	if len(operators) == 0 {
+		return r, nil
+	}
+	pipe := s.rdb.Pipeline()
+	pres := pipe.HMGet(ctx, keyPresence, operators...)
+	load := pipe.HMGet(ctx, keyLoad, operators...)
+	last := pipe.HMGet(ctx, keyLast, operators...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read roster: %w", err)
+	}
+	for i, id := range operators {
+		p, _ := pres.Val()[i].(string)
+		l, _ := load.Val()[i].(string)
+		a, _ := last.Val()[i].(string)
+		n, _ := strconv.Atoi(l)
+		if p == "" {
+			p = routing.PresenceOffline
+		}
+		r[id] = routing.OperatorState{Presence: p, Load: n, LastAssigned: millis(a)}
+	}
+	return r, nil
+}
+
+// SetPresence records an operator's presence (online, away, offline).
+func (s *Store) SetPresence(ctx context.Context, operator, presence string) error {
+	switch presence {
+	case routing.PresenceOnline, routing.PresenceAway, routing.PresenceOffline:
+	default:
+		return fmt.Errorf("presence %q: want online, away or offline", presence)
+	}
+	if err := s.rdb.HSet(ctx, keyPresence, operator, presence).Err(); err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	return nil
+}
+
+// Pool returns up to n pending query ids of a type, longest waiting first.
+func (s *Store) Pool(ctx context.Context, queryType string, n int) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, poolPrefix+queryType, 0, int64(n)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read pool %s: %w", queryType, err)
+	}
+	return ids, nil
+}
+
+// PoolOldest returns when the longest-waiting query of a type's pool began
+// waiting; false when the pool is empty.
+func (s *Store) PoolOldest(ctx context.Context, queryType string) (time.Time, bool, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, poolPrefix+queryType, 0, 0).Result()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read pool %s: %w", queryType, err)
+	}
+	if len(zs) == 0 {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(int64(zs[0].Score)), true, nil
+}
+
+// QueryCounts returns how many routed queries are in each state.
+func (s *Store) QueryCounts(ctx context.Context) (map[string]int, error) {
+	h, err := s.rdb.HGetAll(ctx, keyStateCount).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read query counts: %w", err)
+	}
+	out := make(map[string]int, len(h))
+	for k, v := range h {
+		out[k], _ = strconv.Atoi(v)
+	}
+	return out, nil
+}
+
+// OperatorLoad returns how many queries are assigned to operator now.
+func (s *Store) OperatorLoad(ctx context.Context, operator string) (int, error) {
+	n, err := s.rdb.HGet(ctx, keyLoad, operator).Int()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read load: %w", err)
+	}
+	return n, nil
+}
