@@ -203,6 +203,16 @@ type TextSender interface {
 	SendText(ctx context.Context, to, text string) (providerID string, err error)
 }
 
+// AuthCodeSender is a channel that can deliver a login code. On the Cloud
+// API that is an approved authentication template; on a linked number it
+// is plain text.
+type AuthCodeSender interface {
+	Channel
+	// SendAuthCode sends code to `to` (a phone number without "+"), using
+	// the template and language where the provider needs one.
+	SendAuthCode(ctx context.Context, to, code, template, language string) (providerID string, err error)
+}
+
 // SendError is a failed send, classified so the queue knows whether to retry.
 type SendError struct {
 	// Retryable is true for failures that may pass later: network errors,

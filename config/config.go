@@ -26,6 +26,7 @@ const (
 	EnvConfigPath = "SWITCHBOARD_CONFIG"
 	EnvRedisURL   = "SWITCHBOARD_REDIS_URL"
 	EnvHTTPAddr   = "SWITCHBOARD_HTTP_ADDR"
+	EnvAuthSecret = "SWITCHBOARD_AUTH_SECRET"
 )
 
 // Defaults applied when the file leaves a key out.
@@ -43,6 +44,7 @@ type Config struct {
 	Worker   Worker    `yaml:"worker"`
 	Queue    Queue     `yaml:"queue"`
 	Log      Log       `yaml:"log"`
+	Auth     Auth      `yaml:"auth"`
 	Channels []Channel `yaml:"channels"`
 	// ShutdownGrace bounds a graceful stop: HTTP draining and then the
 	// worker pool's draining share it.
@@ -78,6 +80,24 @@ type Queue struct {
 	// DedupeWindow is how long a provider message id is remembered, so a
 	// redelivery inside it is recognised as a duplicate.
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
+}
+
+// Auth configures CS staff login.
+type Auth struct {
+	// Secret keys the hashes of login codes. Required with a real Redis;
+	// the embedded mode makes a random one per process.
+	Secret     string        `yaml:"secret"`
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	OTP        OTP           `yaml:"otp"`
+}
+
+// OTP says how login codes are sent.
+type OTP struct {
+	// Channel is the channel id codes go out on.
+	Channel string `yaml:"channel"`
+	// Template and Language name the provider's authentication template.
+	Template string `yaml:"template"`
+	Language string `yaml:"language"`
 }
 
 // Log configures the process logger.
@@ -215,6 +235,9 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	if v, _ := env(EnvHTTPAddr); v != "" {
 		cfg.HTTP.Addr = v
 	}
+	if v, _ := env(EnvAuthSecret); v != "" {
+		cfg.Auth.Secret = v
+	}
 	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -237,6 +260,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Worker.Concurrency == 0 {
 		c.Worker.Concurrency = 20
+	}
+	if c.Auth.SessionTTL == 0 {
+		c.Auth.SessionTTL = 12 * time.Hour
+	}
+	if c.Auth.OTP.Language == "" {
+		c.Auth.OTP.Language = "en_US"
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -286,6 +315,15 @@ func (c *Config) Validate() error {
 	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)
 	}
+	if c.Redis.URL != "" && len(c.Auth.Secret) < 16 {
+		bad("auth.secret", "at least 16 characters are required when Redis is configured (set it from an environment variable)")
+	}
+	if c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 30*24*time.Hour {
+		bad("auth.session_ttl", "must be between 1m and 720h, got %s", c.Auth.SessionTTL)
+	}
+	if c.Auth.OTP.Channel != "" && c.Auth.OTP.Template == "" {
+		bad("auth.otp.template", "required with auth.otp.channel (the provider's authentication template name)")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -297,6 +335,7 @@ func (c *Config) Validate() error {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
 	seen := map[string]int{}
+
 	for i, ch := range c.Channels {
 		switch {
 		case ch.ID == "":
@@ -311,6 +350,11 @@ func (c *Config) Validate() error {
 		}
 		if ch.Kind == "" {
 			bad(fmt.Sprintf("channels[%d].kind", i), "required")
+		}
+	}
+	if c.Auth.OTP.Channel != "" {
+		if _, ok := seen[c.Auth.OTP.Channel]; !ok {
+			bad("auth.otp.channel", "no channel has id %q", c.Auth.OTP.Channel)
 		}
 	}
 	return errors.Join(errs...)

@@ -17,9 +17,10 @@ func env(vars map[string]string) config.LookupEnv {
 }
 
 var secrets = map[string]string{
-	"WA_APP_SECRET":   "s3cret: {not yaml}",
-	"WA_VERIFY_TOKEN": "0123",
-	"WA_ACCESS_TOKEN": "true",
+	"WA_APP_SECRET":           "s3cret: {not yaml}",
+	"WA_VERIFY_TOKEN":         "0123",
+	"WA_ACCESS_TOKEN":         "true",
+	"SWITCHBOARD_AUTH_SECRET": "0123456789abcdef0123",
 }
 
 func TestLoadGood(t *testing.T) {
@@ -33,6 +34,9 @@ func TestLoadGood(t *testing.T) {
 	}
 	if cfg.HTTP.MaxBodyBytes != config.DefaultMaxBodyBytes {
 		t.Fatalf("default body limit = %d", cfg.HTTP.MaxBodyBytes)
+	}
+	if cfg.Auth.SessionTTL != 8*time.Hour || cfg.Auth.OTP.Channel != "wa-main" || cfg.Auth.OTP.Template != "login_code" || cfg.Auth.OTP.Language != "pt_BR" || cfg.Auth.Secret != "0123456789abcdef0123" {
+		t.Fatalf("auth = %+v", cfg.Auth)
 	}
 	if len(cfg.Channels) != 1 || cfg.Channels[0].ID != "wa-main" || cfg.Channels[0].Kind != "whatsapp_cloud" {
 		t.Fatalf("channels = %+v", cfg.Channels)
@@ -98,11 +102,13 @@ func TestErrorsNameTheKey(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"unset variable", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y"}, []string{"channels[0].access_token", "WA_ACCESS_TOKEN"}},
+		{"unset variable", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y", "SWITCHBOARD_AUTH_SECRET": "0123456789abcdef"}, []string{"channels[0].access_token", "WA_ACCESS_TOKEN"}},
+		{"short auth secret", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y", "WA_ACCESS_TOKEN": "z", "SWITCHBOARD_AUTH_SECRET": "short"}, []string{"auth.secret: at least 16"}},
 		{"unknown key", "testdata/bad-unknown-key.yaml", nil, []string{"adr"}},
 		{"bad values", "testdata/bad-values.yaml", nil, []string{
 			"http.addr", "http.max_body_bytes", "redis.url", "log.level",
 			"channels[0].id: required", "channels[1].kind: required", `channels[2].id: "wa-main" is already used by channels[1]`,
+			"auth.secret: at least 16", "auth.otp.template: required", `auth.otp.channel: no channel has id "wa-nope"`,
 		}},
 		{"missing file", "testdata/nope.yaml", nil, []string{"nope.yaml"}},
 	}
@@ -140,7 +146,7 @@ func unwrapAll(err error) []error {
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	vars := map[string]string{"WA_APP_SECRET": "a", "WA_VERIFY_TOKEN": "b", "WA_ACCESS_TOKEN": "c"}
+	vars := map[string]string{"WA_APP_SECRET": "a", "WA_VERIFY_TOKEN": "b", "WA_ACCESS_TOKEN": "c", "SWITCHBOARD_AUTH_SECRET": "0123456789abcdef"}
 	if _, err := config.Load("../deploy/switchboard.example.yaml", env(vars)); err != nil {
 		t.Fatalf("the shipped example does not load: %v", err)
 	}

@@ -27,9 +27,16 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Routes is a set of handlers that registers its own routes.
+type Routes interface {
+	Register(e *echo.Echo)
+}
+
 // Options configure the gateway.
 type Options struct {
 	Webhooks *webhook.Handler
+	// API is the /api/v1 JSON API, if this process serves it.
+	API Routes
 	// Redis is checked by /readyz.
 	Redis    Pinger
 	Gatherer prometheus.Gatherer
@@ -72,6 +79,9 @@ func New(o Options) *echo.Echo {
 	})))
 	if o.Webhooks != nil {
 		o.Webhooks.Register(e)
+	}
+	if o.API != nil {
+		o.API.Register(e)
 	}
 	return e
 }

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,38 +10,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/gateway"
+	"switchboard/internal/logbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type pingFunc func(context.Context) error
 
 func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
-func newGateway(t *testing.T, trusted []*net.IPNet, redisErr error) (*echo.Echo, *syncBuffer) {
-	logs := &syncBuffer{}
+func newGateway(t *testing.T, trusted []*net.IPNet, redisErr error) (*echo.Echo, *logbuf.Buffer) {
+	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	e := gateway.New(gateway.Options{
 		Redis:          pingFunc(func(context.Context) error { return redisErr }),

@@ -45,6 +45,10 @@ type Metrics struct {
 	TasksProcessed    *prometheus.CounterVec   // task, outcome
 	TaskDuration      *prometheus.HistogramVec // task
 
+	OTPRequests      *prometheus.CounterVec // outcome
+	OTPVerifications *prometheus.CounterVec // outcome
+	OTPSends         *prometheus.CounterVec // outcome
+
 	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
 	AutoReplies       *prometheus.CounterVec // reason
 	WindowExpirations prometheus.Counter
@@ -96,12 +100,24 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_auto_replies_total",
 			Help: "Automatic replies sent to customers, by reason (out_of_hours, menu).",
 		}, []string{"reason"}),
+		OTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_otp_requests_total",
+			Help: "Login code requests by outcome (sent, unknown_or_disabled, rate_limited).",
+		}, []string{"outcome"}),
+		OTPVerifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_otp_verifications_total",
+			Help: "Login code verifications by outcome (ok, wrong, expired, locked).",
+		}, []string{"outcome"}),
+		OTPSends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_otp_sends_total",
+			Help: "Login codes handed to the provider by workers, by outcome (sent, retry, failed).",
+		}, []string{"outcome"}),
 		WindowExpirations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_window_expirations_total",
 			Help: "Routing sessions that ended, turning their query inactive.",
 		}),
 	}
-	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations)
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
 		m.OutboundMessages, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

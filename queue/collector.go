@@ -64,7 +64,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.logger.Debug("queue stats unavailable", "err", err)
 		return
 	}
-	for _, q := range []string{QueueInbound, QueueRouting, QueueOutbound, QueueStatus} {
+	for _, q := range []string{QueueOTP, QueueInbound, QueueRouting, QueueOutbound, QueueStatus} {
 		// A queue that never had a task does not exist yet; report zeros
 		// so alerts on absent series do not misfire on a fresh install.
 		info := &asynq.QueueInfo{Queue: q}

@@ -37,6 +37,8 @@ const (
 	// TypeDispatch hands waiting pool queries to an operator who came
 	// online or got room.
 	TypeDispatch = "routing:dispatch"
+	// TypeOTP sends a login code.
+	TypeOTP = "auth:otp"
 )
 
 // Queue names. Inbound customer messages come first; delivery statuses
@@ -46,10 +48,13 @@ const (
 	QueueOutbound = "outbound"
 	QueueStatus   = "status"
 	QueueRouting  = "routing"
+	// QueueOTP carries login codes: people are waiting for them.
+	QueueOTP = "otp"
 )
 
 // Priorities are the worker's weighted queue priorities (see asynq.Config.Queues).
 var Priorities = map[string]int{
+	QueueOTP:      10,
 	QueueInbound:  6,
 	QueueRouting:  4,
 	QueueOutbound: 3,
@@ -208,6 +213,34 @@ func (c *Client) EnqueueDispatch(ctx context.Context, operator string) error {
 	}
 	return c.enqueue(ctx, asynq.NewTask(TypeDispatch, payload),
 		asynq.Queue(QueueRouting), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
+}
+
+// OTP is the payload of a login-code task. It holds the code in clear for
+// the few seconds until it is sent: the task expires with the code and is
+// not retained after it runs.
+type OTP struct {
+	Channel string `json:"channel"`
+	Phone   string `json:"phone"`
+	Code    string `json:"code"`
+}
+
+// EnqueueOTP queues a login code to be sent before expires.
+func (c *Client) EnqueueOTP(ctx context.Context, o OTP, expires time.Time) error {
+	payload, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode otp task: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeOTP, payload),
+		asynq.Queue(QueueOTP), asynq.MaxRetry(3), asynq.Deadline(expires))
+}
+
+// DecodeOTP decodes a login-code task payload.
+func DecodeOTP(payload []byte) (*OTP, error) {
+	var o OTP
+	if err := json.Unmarshal(payload, &o); err != nil || o.Channel == "" || o.Phone == "" || o.Code == "" {
+		return nil, fmt.Errorf("decode otp task: invalid payload")
+	}
+	return &o, nil
 }
 
 // DecodeTimer decodes a routing timer payload.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -34,6 +35,13 @@ type Worker struct {
 	settings *settings.Watcher
 	queue    *queue.Client
 	clock    clock.Clock
+	otp      OTPTemplate
+}
+
+// OTPTemplate names the provider template login codes are sent with.
+type OTPTemplate struct {
+	Name     string
+	Language string
 }
 
 // Options configure a Worker.
@@ -48,6 +56,8 @@ type Options struct {
 	// Queue sends auto-replies and schedules routing timers.
 	Queue *queue.Client
 	Clock clock.Clock
+	// OTP is the authentication template for login codes.
+	OTP OTPTemplate
 }
 
 // New returns a Worker.
@@ -56,7 +66,7 @@ func New(o Options) *Worker {
 		o.Clock = clock.System{}
 	}
 	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		settings: o.Settings, queue: o.Queue, clock: o.Clock}
+		settings: o.Settings, queue: o.Queue, clock: o.Clock, otp: o.OTP}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -70,6 +80,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeNoReply, w.handleNoReply)
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
+	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	return mux
 }
 
@@ -187,6 +198,32 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		w.logger.ErrorContext(ctx, "message sent but not recorded", "channel", o.Channel, "query", o.QueryID, "message", o.MessageID, "err", err)
 	}
 	w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundSent).Inc()
+	return nil
+}
+
+// handleOTP sends a login code. The task's deadline is the code's expiry,
+// so a code is never delivered after it stops working.
+func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
+	o, err := queue.DecodeOTP(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	sender, ok := w.channels[o.Channel].(channels.AuthCodeSender)
+	if !ok {
+		w.metrics.OTPSends.WithLabelValues(metrics.OutboundFailed).Inc()
+		return fmt.Errorf("channel %s cannot send login codes: %w", o.Channel, asynq.SkipRetry)
+	}
+	_, err = sender.SendAuthCode(ctx, strings.TrimPrefix(o.Phone, "+"), o.Code, w.otp.Name, w.otp.Language)
+	if err != nil {
+		var se *channels.SendError
+		if errors.As(err, &se) && se.Retryable && !lastAttempt(ctx) {
+			w.metrics.OTPSends.WithLabelValues(metrics.OutboundRetry).Inc()
+			return se
+		}
+		w.metrics.OTPSends.WithLabelValues(metrics.OutboundFailed).Inc()
+		return fmt.Errorf("send login code: %w: %w", err, asynq.SkipRetry)
+	}
+	w.metrics.OTPSends.WithLabelValues(metrics.OutboundSent).Inc()
 	return nil
 }
 

@@ -28,6 +28,37 @@ type sendText struct {
 	Body       string `json:"body"`
 }
 
+// templateRequest is the Graph API's template message request.
+type templateRequest struct {
+	MessagingProduct string       `json:"messaging_product"`
+	RecipientType    string       `json:"recipient_type"`
+	To               string       `json:"to"`
+	Type             string       `json:"type"`
+	Template         templateBody `json:"template"`
+}
+
+type templateBody struct {
+	Name       string              `json:"name"`
+	Language   templateLanguage    `json:"language"`
+	Components []templateComponent `json:"components"`
+}
+
+type templateLanguage struct {
+	Code string `json:"code"`
+}
+
+type templateComponent struct {
+	Type       string              `json:"type"`
+	SubType    string              `json:"sub_type,omitempty"`
+	Index      string              `json:"index,omitempty"`
+	Parameters []templateParameter `json:"parameters"`
+}
+
+type templateParameter struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
 type sendResponse struct {
 	Messages []struct {
 		ID string `json:"id"`
@@ -56,17 +87,42 @@ var throttlingCodes = map[int]bool{4: true, 80007: true, 130429: true, 131048: t
 // maxResponseBytes bounds what is read of a Graph API answer.
 const maxResponseBytes = 1 << 20
 
+// SendAuthCode sends a login code with an authentication template: the
+// code is the body parameter and the copy-code button's parameter, as
+// Meta's authentication templates require.
+func (c *Channel) SendAuthCode(ctx context.Context, to, code, template, language string) (string, error) {
+	return c.send(ctx, templateRequest{
+		MessagingProduct: "whatsapp",
+		RecipientType:    "individual",
+		To:               to,
+		Type:             "template",
+		Template: templateBody{
+			Name:     template,
+			Language: templateLanguage{Code: language},
+			Components: []templateComponent{
+				{Type: "body", Parameters: []templateParameter{{Type: "text", Text: code}}},
+				{Type: "button", SubType: "url", Index: "0", Parameters: []templateParameter{{Type: "text", Text: code}}},
+			},
+		},
+	})
+}
+
 // SendText sends a text message to the WhatsApp id `to` and returns its
 // wamid. Failures are *channels.SendError: network errors, 429, 5xx and
 // Meta's throttling codes are retryable; other 4xx are not.
 func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
-	body, err := json.Marshal(sendRequest{
+	return c.send(ctx, sendRequest{
 		MessagingProduct: "whatsapp",
 		RecipientType:    "individual",
 		To:               to,
 		Type:             "text",
 		Text:             sendText{Body: text},
 	})
+}
+
+// send posts a message request to the Graph API and classifies failures.
+func (c *Channel) send(ctx context.Context, request any) (string, error) {
+	body, err := json.Marshal(request)
 	if err != nil {
 		return "", &channels.SendError{Message: "encode request", Err: err}
 	}

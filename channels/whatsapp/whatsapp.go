@@ -92,6 +92,7 @@ var (
 	_ channels.WebhookReceiver = (*Channel)(nil)
 	_ channels.Handshaker      = (*Channel)(nil)
 	_ channels.TextSender      = (*Channel)(nil)
+	_ channels.AuthCodeSender  = (*Channel)(nil)
 )
 
 // New validates cfg and returns the channel. httpClient sends to the Graph

@@ -45,14 +45,7 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if _, err := settings.Parse(data); err != nil {
 		return fmt.Errorf("%s is not valid:\n%w", *file, err)
 	}
-	cfg, err := config.Load(*configPath, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	if cfg.Redis.URL == "" {
-		return errors.New("apply needs a Redis: set redis.url or SWITCHBOARD_REDIS_URL (an embedded Redis lives only inside its serve process)")
-	}
-	conn, err := redisconn.Open(ctx, cfg.Redis.URL, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
+	_, conn, err := openRedis(ctx, "apply", *configPath, stderr)
 	if err != nil {
 		return err
 	}
@@ -82,4 +75,22 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "applied settings version %d:\n%s", v, diff)
 	return nil
+}
+
+// openRedis loads the configuration and connects to its Redis, for the
+// commands that change a running installation. The embedded Redis lives
+// only inside its serve process, so they need a real one.
+func openRedis(ctx context.Context, command, configPath string, stderr io.Writer) (*config.Config, *redisconn.Conn, error) {
+	cfg, err := config.Load(configPath, os.LookupEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Redis.URL == "" {
+		return nil, nil, fmt.Errorf("%s needs a Redis: set redis.url or %s", command, config.EnvRedisURL)
+	}
+	conn, err := redisconn.Open(ctx, cfg.Redis.URL, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, conn, nil
 }

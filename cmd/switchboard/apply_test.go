@@ -18,6 +18,7 @@ func TestApplyCommand(t *testing.T) {
 	rdb := redistest.Client(t)
 	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
 	t.Setenv(config.EnvConfigPath, "")
+	t.Setenv(config.EnvAuthSecret, "apply-test-secret-0123")
 	ctx := context.Background()
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

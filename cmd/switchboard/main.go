@@ -30,6 +30,7 @@ const usage = `Switchboard: a WhatsApp and messaging gateway for customer-servic
 Usage:
   switchboard serve [--config FILE] [--role all|gateway|worker]
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
+  switchboard users create|list|disable|delete ...
   switchboard version
 
 Run "switchboard serve --help" for its flags.
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCommand(ctx, args[1:], stderr)
 	case "apply":
 		err = applyCommand(ctx, args[1:], stdout, stderr)
+	case "users":
+		err = usersCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/accounts"
+	"switchboard/api"
+	"switchboard/auth"
 	"switchboard/channels"
 	"switchboard/channels/whatsapp"
 	"switchboard/clock"
@@ -138,6 +143,11 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 	s.client = asynq.NewClientFromRedisClient(conn.Client)
 	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
 	if role != roleWorker {
+		a, err := newAPI(cfg, conn, qc, m, reg, logger)
+		if err != nil {
+			return nil, err
+		}
+		opts.API = a
 		opts.Webhooks = webhook.New(webhook.Options{
 			Channels:     chans,
 			Queue:        qc,
@@ -171,6 +181,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			Logger:   logger,
 			Settings: watcher,
 			Queue:    qc,
+			OTP:      worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(st, watcher, logger))
 	}
@@ -228,4 +239,63 @@ func (s *server) run(ctx context.Context) error {
 	_ = s.inspector.Close()
 	s.logger.Info("switchboard stopped")
 	return runErr
+}
+
+// newAPI builds the /api/v1 API: accounts, roles, login and audit.
+func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
+	secret := []byte(cfg.Auth.Secret)
+	if len(secret) == 0 {
+		// Only reachable with the embedded Redis (validation requires a
+		// secret otherwise): codes and sessions die with the process anyway.
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("auth secret: %w", err)
+		}
+	}
+	if cfg.Auth.OTP.Channel == "" {
+		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")
+	}
+	roles := auth.NewRoles(conn.Client)
+	users := accounts.NewStore(conn.Client, clock.System{}, roles.Exists)
+	audit := auth.NewAudit(conn.Client, clock.System{}, logger)
+	login, err := auth.NewLogin(conn.Client, auth.LoginOptions{
+		Users: users, Clock: clock.System{}, Secret: secret, SessionTTL: cfg.Auth.SessionTTL,
+		Sender: codeSender{queue: qc, channel: cfg.Auth.OTP.Channel}, Audit: audit, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	login.Observe = func(kind, outcome string) {
+		if kind == "request" {
+			m.OTPRequests.WithLabelValues(outcome).Inc()
+		} else {
+			m.OTPVerifications.WithLabelValues(outcome).Inc()
+		}
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "switchboard_sessions_active",
+		Help: "Unexpired CS staff sessions (bearer tokens).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := login.ActiveSessions(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
+	return api.New(api.Options{Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger}), nil
+}
+
+// codeSender queues login codes on the configured channel.
+type codeSender struct {
+	queue   *queue.Client
+	channel string
+}
+
+func (s codeSender) SendCode(ctx context.Context, phone, code string, expires time.Time) error {
+	if s.channel == "" {
+		return errors.New("auth.otp.channel is not configured")
+	}
+	return s.queue.EnqueueOTP(ctx, queue.OTP{Channel: s.channel, Phone: phone, Code: code}, expires)
 }

@@ -22,39 +22,20 @@ import (
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/store"
 )
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  chan struct{}
-	buf bytes.Buffer
-}
-
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{mu: make(chan struct{}, 1)} }
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.String()
-}
-
 // start runs a server from yaml until the test ends, and returns its base URL.
-func start(t *testing.T, yaml string, env map[string]string, role string) (url string, stop func() error, logs *lockedBuffer) {
+func start(t *testing.T, yaml string, env map[string]string, role string) (url string, stop func() error, logs *logbuf.Buffer) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = newLockedBuffer()
+	logs = &logbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, role, logger, prometheus.NewRegistry())
@@ -110,7 +91,7 @@ func TestServeWithoutConfigUsesEmbeddedRedis(t *testing.T) {
 	if code, _ := get(t, url+"/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d, want 200 on the embedded Redis", code)
 	}
-	if code, body := get(t, url+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "switchboard_queue_tasks") {
+	if code, body := get(t, url+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "switchboard_queue_tasks") || !strings.Contains(body, "switchboard_sessions_active 0") {
 		t.Fatalf("/metrics = %d, lacks Go or queue metrics", code)
 	}
 	if err := stop(); err != nil {
@@ -136,6 +117,8 @@ func channelYAML(redisURL, graphURL string) string {
 redis:
   url: %q
 shutdown_grace: 9s
+auth:
+  secret: serve-test-auth-secret
 worker:
   concurrency: 4
 channels:

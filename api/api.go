@@ -1,0 +1,447 @@
+// Package api is the JSON API under /api/v1 that CS staff and the web
+// console use. Each handler reads: decode, authorize, act, respond. Every
+// authorization question goes to auth.Roles.Can through one middleware;
+// handlers never compare role names.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/httperror"
+)
+
+// API holds the handlers' dependencies.
+type API struct {
+	users  *accounts.Store
+	roles  *auth.Roles
+	login  *auth.Login
+	audit  *auth.Audit
+	logger *slog.Logger
+}
+
+// Options configure the API.
+type Options struct {
+	Users  *accounts.Store
+	Roles  *auth.Roles
+	Login  *auth.Login
+	Audit  *auth.Audit
+	Logger *slog.Logger
+}
+
+// New returns the API.
+func New(o Options) *API {
+	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger}
+}
+
+// maxBody bounds API request bodies; they are small JSON documents.
+const maxBody = 64 << 10
+
+// Register adds every /api/v1 route to e.
+func (a *API) Register(e *echo.Echo) {
+	g := e.Group("/api/v1", limitBody)
+	g.POST("/auth/otp", a.requestCode)
+	g.POST("/auth/verify", a.verifyCode)
+
+	authed := g.Group("", a.authenticate)
+	authed.POST("/auth/logout", a.logout)
+	authed.GET("/me", a.me)
+
+	authed.GET("/users", a.listUsers, a.require(auth.PermUsers))
+	authed.POST("/users", a.createUser, a.require(auth.PermUsers))
+	authed.GET("/users/:id", a.getUser, a.require(auth.PermUsers))
+	authed.PATCH("/users/:id", a.updateUser, a.require(auth.PermUsers))
+	authed.POST("/users/:id/disable", a.disableUser, a.require(auth.PermUsers))
+	authed.DELETE("/users/:id", a.deleteUser, a.require(auth.PermUsers))
+
+	authed.GET("/permissions", a.listPermissions, a.require(auth.PermUsers))
+	authed.GET("/roles", a.listRoles, a.require(auth.PermUsers))
+	authed.PUT("/roles/:name", a.putRole, a.require(auth.PermRoles))
+	authed.DELETE("/roles/:name", a.deleteRole, a.require(auth.PermRoles))
+
+	authed.GET("/audit", a.listAudit, a.require(auth.PermAudit))
+}
+
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBody {
+			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxBody)
+		return next(c)
+	}
+}
+
+type userKey struct{}
+
+// caller returns the authenticated user of the request.
+func caller(c echo.Context) *accounts.User {
+	u, _ := c.Request().Context().Value(userKey{}).(*accounts.User)
+	return u
+}
+
+// authenticate accepts only a valid bearer token of an active user.
+func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		if !ok {
+			return httperror.Write(c, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
+		}
+		u, err := a.login.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrInvalidToken) {
+			return httperror.Write(c, http.StatusUnauthorized, "unauthorized", "invalid or expired token")
+		}
+		if err != nil {
+			return a.internal(c, err)
+		}
+		ctx := context.WithValue(c.Request().Context(), userKey{}, u)
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// require refuses callers without permission p.
+func (a *API) require(p auth.Permission) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ok, err := a.roles.Can(c.Request().Context(), caller(c), p)
+			if err != nil {
+				return a.internal(c, err)
+			}
+			if !ok {
+				return httperror.Write(c, http.StatusForbidden, "forbidden", "missing permission "+string(p))
+			}
+			return next(c)
+		}
+	}
+}
+
+func (a *API) internal(c echo.Context, err error) error {
+	a.logger.ErrorContext(c.Request().Context(), "api error", "route", c.Path(), "err", err)
+	return httperror.Write(c, http.StatusInternalServerError, "internal", "internal error")
+}
+
+func bad(c echo.Context, msg string) error {
+	return httperror.Write(c, http.StatusBadRequest, "bad_request", msg)
+}
+
+// --- login ---
+
+type codeRequest struct {
+	Phone string `json:"phone"`
+}
+
+// requestCode answers 202 with the same body whether or not the phone has
+// an account, so the endpoint cannot be used to find out.
+func (a *API) requestCode(c echo.Context) error {
+	var req codeRequest
+	if err := c.Bind(&req); err != nil {
+		return bad(c, "body must be {\"phone\": \"+...\"}")
+	}
+	if _, err := a.login.RequestCode(c.Request().Context(), req.Phone, c.RealIP()); err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"status": "if this number has an account, a code is on its way"})
+}
+
+type verifyRequest struct {
+	Phone string `json:"phone"`
+	Code  string `json:"code"`
+}
+
+func (a *API) verifyCode(c echo.Context) error {
+	var req verifyRequest
+	if err := c.Bind(&req); err != nil {
+		return bad(c, "body must be {\"phone\": \"+...\", \"code\": \"123456\"}")
+	}
+	s, _, err := a.login.Verify(c.Request().Context(), req.Phone, req.Code, c.RealIP())
+	if errors.Is(err, auth.ErrLoginFailed) {
+		return httperror.Write(c, http.StatusUnauthorized, "invalid_code", "invalid or expired code")
+	}
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (a *API) logout(c echo.Context) error {
+	token := strings.TrimSpace(strings.TrimPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "))
+	if err := a.login.Logout(c.Request().Context(), token); err != nil {
+		return a.internal(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "logout", IP: c.RealIP()})
+	return c.NoContent(http.StatusNoContent)
+}
+
+type meResponse struct {
+	User        *accounts.User    `json:"user"`
+	Permissions []auth.Permission `json:"permissions"`
+}
+
+func (a *API) me(c echo.Context) error {
+	u := caller(c)
+	perms, err := a.roles.Effective(c.Request().Context(), u)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, meResponse{User: u, Permissions: perms})
+}
+
+// --- users ---
+
+type userInput struct {
+	Name       *string   `json:"name"`
+	Phone      *string   `json:"phone"`
+	Email      *string   `json:"email"`
+	Role       *string   `json:"role"`
+	Grants     *[]string `json:"grants"`
+	Groups     *[]string `json:"groups"`
+	QueryTypes *[]string `json:"query_types"`
+	Capacity   *int      `json:"capacity"`
+}
+
+func (in userInput) apply(u *accounts.User) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setList := func(dst *[]string, v *[]string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&u.Name, in.Name)
+	set(&u.Phone, in.Phone)
+	set(&u.Email, in.Email)
+	set(&u.Role, in.Role)
+	setList(&u.Grants, in.Grants)
+	setList(&u.Groups, in.Groups)
+	setList(&u.QueryTypes, in.QueryTypes)
+	if in.Capacity != nil {
+		u.Capacity = *in.Capacity
+	}
+}
+
+// withinCaller reports whether everything u may do, the caller may do too:
+// nobody grants, or manages someone with, more than they have.
+func (a *API) withinCaller(c echo.Context, u *accounts.User) (bool, error) {
+	ctx := c.Request().Context()
+	mine, err := a.roles.Effective(ctx, caller(c))
+	if err != nil {
+		return false, err
+	}
+	probe := *u
+	probe.Status = accounts.StatusActive
+	theirs, err := a.roles.Effective(ctx, &probe)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range u.Grants {
+		if !slices.Contains(mine, auth.Permission(g)) {
+			return false, nil
+		}
+	}
+	for _, p := range theirs {
+		if !slices.Contains(mine, p) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (a *API) userError(c echo.Context, err error) error {
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		return httperror.Write(c, http.StatusNotFound, "not_found", "no such user")
+	case errors.Is(err, accounts.ErrPhoneTaken):
+		return httperror.Write(c, http.StatusConflict, "phone_taken", err.Error())
+	case errors.Is(err, accounts.ErrInvalidAccount):
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_user", err.Error())
+	}
+	return a.internal(c, err)
+}
+
+func (a *API) listUsers(c echo.Context) error {
+	users, err := a.users.List(c.Request().Context())
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"users": users})
+}
+
+func (a *API) getUser(c echo.Context) error {
+	u, err := a.users.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return a.userError(c, err)
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+func (a *API) createUser(c echo.Context) error {
+	var in userInput
+	if err := c.Bind(&in); err != nil {
+		return bad(c, "body must be a user object")
+	}
+	var u accounts.User
+	in.apply(&u)
+	if u.Role == "" {
+		u.Role = auth.RoleOperator
+	}
+	if ok, err := a.withinCaller(c, &u); err != nil || !ok {
+		if err != nil {
+			return a.internal(c, err)
+		}
+		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot give a user permissions you do not have")
+	}
+	created, err := a.users.Create(c.Request().Context(), u)
+	if err != nil {
+		return a.userError(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.create", Target: created.ID, IP: c.RealIP()})
+	return c.JSON(http.StatusCreated, created)
+}
+
+// target loads the user a request names and checks the caller may manage them.
+func (a *API) target(c echo.Context) (*accounts.User, error) {
+	u, err := a.users.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return nil, a.userError(c, err)
+	}
+	ok, err := a.withinCaller(c, u)
+	if err != nil {
+		return nil, a.internal(c, err)
+	}
+	if !ok {
+		return nil, httperror.Write(c, http.StatusForbidden, "forbidden", "cannot manage a user with permissions you do not have")
+	}
+	return u, nil
+}
+
+func (a *API) updateUser(c echo.Context) error {
+	u, herr := a.target(c)
+	if u == nil {
+		return herr
+	}
+	var in userInput
+	if err := c.Bind(&in); err != nil {
+		return bad(c, "body must be a user object")
+	}
+	in.apply(u)
+	if ok, err := a.withinCaller(c, u); err != nil || !ok {
+		if err != nil {
+			return a.internal(c, err)
+		}
+		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot give a user permissions you do not have")
+	}
+	updated, err := a.users.Update(c.Request().Context(), *u)
+	if err != nil {
+		return a.userError(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.update", Target: u.ID, IP: c.RealIP()})
+	return c.JSON(http.StatusOK, updated)
+}
+
+func (a *API) disableUser(c echo.Context) error {
+	u, herr := a.target(c)
+	if u == nil {
+		return herr
+	}
+	u.Status = accounts.StatusDisabled
+	if _, err := a.users.Update(c.Request().Context(), *u); err != nil {
+		return a.userError(c, err)
+	}
+	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
+		return a.internal(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.disable", Target: u.ID, IP: c.RealIP()})
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) deleteUser(c echo.Context) error {
+	u, herr := a.target(c)
+	if u == nil {
+		return herr
+	}
+	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
+		return a.internal(c, err)
+	}
+	if err := a.users.Delete(c.Request().Context(), u.ID); err != nil {
+		return a.userError(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.delete", Target: u.ID, IP: c.RealIP()})
+	return c.NoContent(http.StatusNoContent)
+}
+
+// --- roles ---
+
+func (a *API) listPermissions(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"permissions": auth.Catalogue})
+}
+
+func (a *API) listRoles(c echo.Context) error {
+	roles, err := a.roles.List(c.Request().Context())
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"roles": roles})
+}
+
+func (a *API) putRole(c echo.Context) error {
+	var body struct {
+		Permissions []auth.Permission `json:"permissions"`
+	}
+	if err := c.Bind(&body); err != nil {
+		return bad(c, "body must be {\"permissions\": [...]}")
+	}
+	role := auth.Role{Name: c.Param("name"), Permissions: body.Permissions}
+	mine, err := a.roles.Effective(c.Request().Context(), caller(c))
+	if err != nil {
+		return a.internal(c, err)
+	}
+	for _, p := range role.Permissions {
+		if !slices.Contains(mine, p) {
+			return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot put permissions you do not have into a role")
+		}
+	}
+	if err := a.roles.Put(c.Request().Context(), role); err != nil {
+		if errors.Is(err, auth.ErrBuiltInRole) {
+			return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
+		}
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_role", err.Error())
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "role.put", Target: role.Name, IP: c.RealIP()})
+	return c.JSON(http.StatusOK, role)
+}
+
+func (a *API) deleteRole(c echo.Context) error {
+	name := c.Param("name")
+	err := a.roles.Delete(c.Request().Context(), name)
+	switch {
+	case errors.Is(err, auth.ErrBuiltInRole):
+		return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
+	case errors.Is(err, auth.ErrUnknownRole):
+		return httperror.Write(c, http.StatusNotFound, "not_found", "no such role")
+	case err != nil:
+		return a.internal(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "role.delete", Target: name, IP: c.RealIP()})
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) listAudit(c echo.Context) error {
+	entries, err := a.audit.Recent(c.Request().Context(), 200)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+}

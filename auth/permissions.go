@@ -1,0 +1,217 @@
+// Package auth is Switchboard's security boundary: the permission
+// catalogue and roles (and the one function that answers every
+// authorization question), one-time-code login over WhatsApp, bearer
+// tokens, and the audit log. Handlers ask Can; they never compare role
+// names.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/accounts"
+)
+
+// Permission is one thing a user may do.
+type Permission string
+
+// The permission catalogue.
+const (
+	PermReply        Permission = "conversations.reply"       // answer the queries one may see
+	PermClose        Permission = "conversations.close"       // close a query with a resolution reason
+	PermViewAll      Permission = "conversations.view_all"    // see every query, not only one's own and one's pools
+	PermSelfAssign   Permission = "conversations.self_assign" // take a query from the pool ("conversation dispenser")
+	PermTransfer     Permission = "conversations.transfer"    // hand one's query to a colleague
+	PermReturn       Permission = "conversations.return"      // return a query to the queue
+	PermRefer        Permission = "conversations.refer"       // refer any query to any operator
+	PermDeriveBulk   Permission = "derivations.bulk"          // move all of an operator's queries at once
+	PermEditContacts Permission = "contacts.edit"
+	PermPortfolio    Permission = "portfolio.manage" // add or remove contacts to or from portfolios
+	PermReports      Permission = "reports.view"
+	PermSettings     Permission = "settings.manage" // knowledge base, templates, hours, query types, reasons
+	PermChannels     Permission = "channels.manage"
+	PermUsers        Permission = "users.manage"
+	PermRoles        Permission = "roles.manage"
+	PermAudit        Permission = "audit.view"
+)
+
+// Catalogue is every permission, with what it allows.
+var Catalogue = map[Permission]string{
+	PermReply:        "answer the queries one may see",
+	PermClose:        "close a query with a resolution reason",
+	PermViewAll:      "see every query",
+	PermSelfAssign:   "take a query from the pool",
+	PermTransfer:     "transfer one's query to a colleague",
+	PermReturn:       "return a query to the queue",
+	PermRefer:        "refer any query to any operator",
+	PermDeriveBulk:   "move all of an operator's active queries at once",
+	PermEditContacts: "edit contacts",
+	PermPortfolio:    "add or remove contacts to or from portfolios",
+	PermReports:      "view reports",
+	PermSettings:     "manage the knowledge base, templates, hours, query types and resolution reasons",
+	PermChannels:     "manage channels",
+	PermUsers:        "manage users and groups",
+	PermRoles:        "manage custom roles",
+	PermAudit:        "read the audit log",
+}
+
+// Built-in role names.
+const (
+	RoleAdmin       = "admin"
+	RoleCoordinator = "coordinator"
+	RoleSupervisor  = "supervisor"
+	RoleOperator    = "operator"
+)
+
+// Role is a named set of permissions.
+type Role struct {
+	Name        string       `json:"name"`
+	Permissions []Permission `json:"permissions"`
+	BuiltIn     bool         `json:"built_in"`
+}
+
+var (
+	operatorPerms    = []Permission{PermReply, PermClose}
+	supervisorPerms  = append(slices.Clone(operatorPerms), PermViewAll, PermReports, PermTransfer, PermReturn)
+	coordinatorPerms = append(slices.Clone(supervisorPerms), PermRefer, PermSettings, PermEditContacts, PermPortfolio, PermSelfAssign)
+)
+
+// BuiltIn are the roles every installation has.
+var BuiltIn = map[string]Role{
+	RoleOperator:    {Name: RoleOperator, Permissions: operatorPerms, BuiltIn: true},
+	RoleSupervisor:  {Name: RoleSupervisor, Permissions: supervisorPerms, BuiltIn: true},
+	RoleCoordinator: {Name: RoleCoordinator, Permissions: coordinatorPerms, BuiltIn: true},
+	RoleAdmin:       {Name: RoleAdmin, Permissions: slices.Sorted(maps.Keys(Catalogue)), BuiltIn: true},
+}
+
+// keyRoles holds custom roles: name -> JSON permissions.
+const keyRoles = "sb:roles"
+
+// Roles resolves role names, built in or custom.
+type Roles struct {
+	rdb redis.UniversalClient
+}
+
+// NewRoles returns the role registry over rdb.
+func NewRoles(rdb redis.UniversalClient) *Roles { return &Roles{rdb: rdb} }
+
+// ErrUnknownRole means no role has that name.
+var ErrUnknownRole = errors.New("unknown role")
+
+// ErrBuiltInRole means a built-in role cannot be changed or removed.
+var ErrBuiltInRole = errors.New("built-in roles cannot be changed")
+
+var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,39}$`)
+
+// Get returns a role.
+func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
+	if b, ok := BuiltIn[name]; ok {
+		return b, nil
+	}
+	raw, err := r.rdb.HGet(ctx, keyRoles, name).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Role{}, fmt.Errorf("%w %q", ErrUnknownRole, name)
+	}
+	if err != nil {
+		return Role{}, fmt.Errorf("read role: %w", err)
+	}
+	var perms []Permission
+	if err := json.Unmarshal(raw, &perms); err != nil {
+		return Role{}, fmt.Errorf("decode role %s: %w", name, err)
+	}
+	return Role{Name: name, Permissions: perms}, nil
+}
+
+// Exists reports whether a role has that name.
+func (r *Roles) Exists(ctx context.Context, name string) bool {
+	_, err := r.Get(ctx, name)
+	return err == nil
+}
+
+// List returns every role, built in first.
+func (r *Roles) List(ctx context.Context) ([]Role, error) {
+	out := []Role{BuiltIn[RoleAdmin], BuiltIn[RoleCoordinator], BuiltIn[RoleSupervisor], BuiltIn[RoleOperator]}
+	custom, err := r.rdb.HGetAll(ctx, keyRoles).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
+		var perms []Permission
+		if json.Unmarshal([]byte(custom[name]), &perms) == nil {
+			out = append(out, Role{Name: name, Permissions: perms})
+		}
+	}
+	return out, nil
+}
+
+// Put creates or replaces a custom role.
+func (r *Roles) Put(ctx context.Context, role Role) error {
+	if _, ok := BuiltIn[role.Name]; ok {
+		return ErrBuiltInRole
+	}
+	if !roleName.MatchString(role.Name) {
+		return fmt.Errorf("name: want 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter, got %q", role.Name)
+	}
+	for _, p := range role.Permissions {
+		if _, ok := Catalogue[p]; !ok {
+			return fmt.Errorf("permissions: unknown permission %q", p)
+		}
+	}
+	perms := slices.Compact(slices.Sorted(slices.Values(role.Permissions)))
+	raw, _ := json.Marshal(perms)
+	if err := r.rdb.HSet(ctx, keyRoles, role.Name, raw).Err(); err != nil {
+		return fmt.Errorf("store role: %w", err)
+	}
+	return nil
+}
+
+// Delete removes a custom role.
+func (r *Roles) Delete(ctx context.Context, name string) error {
+	if _, ok := BuiltIn[name]; ok {
+		return ErrBuiltInRole
+	}
+	n, err := r.rdb.HDel(ctx, keyRoles, name).Result()
+	if err != nil {
+		return fmt.Errorf("delete role: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w %q", ErrUnknownRole, name)
+	}
+	return nil
+}
+
+// Effective returns what u may do: the role's permissions plus the user's
+// own grants. A disabled user may do nothing.
+func (r *Roles) Effective(ctx context.Context, u *accounts.User) ([]Permission, error) {
+	if u == nil || u.Status != accounts.StatusActive {
+		return nil, nil
+	}
+	role, err := r.Get(ctx, u.Role)
+	if err != nil && !errors.Is(err, ErrUnknownRole) {
+		return nil, err
+	}
+	perms := slices.Clone(role.Permissions)
+	for _, g := range u.Grants {
+		if _, ok := Catalogue[Permission(g)]; ok {
+			perms = append(perms, Permission(g))
+		}
+	}
+	slices.Sort(perms)
+	return slices.Compact(perms), nil
+}
+
+// Can is the one authorization question: may u do p? Every handler asks it.
+func (r *Roles) Can(ctx context.Context, u *accounts.User, p Permission) (bool, error) {
+	perms, err := r.Effective(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(perms, p), nil
+}

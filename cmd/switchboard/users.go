@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/clock"
+	"switchboard/config"
+)
+
+const usersUsage = `Usage:
+  switchboard users create --name NAME --phone +E164 --role ROLE [--email E] [--query-types a,b] [--groups a,b] [--capacity N]
+  switchboard users list [--json]
+  switchboard users disable ID
+  switchboard users delete ID
+`
+
+// usersCommand creates and manages CS accounts from the command line, so
+// the first admin exists before anyone can log in.
+func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usersUsage)
+		return errUsage
+	}
+	fs := flag.NewFlagSet("users "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for Redis and the auth secret")
+	var u accounts.User
+	var queryTypes, groups string
+	asJSON := false
+	switch args[0] {
+	case "create":
+		fs.StringVar(&u.Name, "name", "", "full name")
+		fs.StringVar(&u.Phone, "phone", "", "phone number in E.164, like +5511912345678 (the login)")
+		fs.StringVar(&u.Role, "role", "", "admin, coordinator, supervisor, operator or a custom role")
+		fs.StringVar(&u.Email, "email", "", "email (optional)")
+		fs.StringVar(&queryTypes, "query-types", "", "query types served, comma-separated")
+		fs.StringVar(&groups, "groups", "", "agent groups, comma-separated")
+		fs.IntVar(&u.Capacity, "capacity", 5, "queries at once")
+	case "list":
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	case "disable", "delete":
+	default:
+		fmt.Fprintf(stderr, "users: unknown command %q\n%s", args[0], usersUsage)
+		return errUsage
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	cfg, conn, err := openRedis(ctx, "users", *configPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	roles := auth.NewRoles(conn.Client)
+	store := accounts.NewStore(conn.Client, clock.System{}, roles.Exists)
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+
+	switch args[0] {
+	case "create":
+		if u.Role == "" {
+			fmt.Fprintln(stderr, "users create: --role is required")
+			return errUsage
+		}
+		u.QueryTypes, u.Groups = split(queryTypes), split(groups)
+		created, err := store.Create(ctx, u)
+		if err != nil {
+			return err
+		}
+		auth.NewAudit(conn.Client, clock.System{}, newLogger(cfg.Log, stderr)).Record(ctx, auth.Entry{Actor: "cli", Action: "user.create", Target: created.ID})
+		fmt.Fprintln(stdout, created.ID)
+	case "list":
+		users, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(users)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPHONE\tROLE\tSTATUS")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Phone, u.Role, u.Status)
+		}
+		return tw.Flush()
+	case "disable", "delete":
+		if fs.NArg() != 1 {
+			fmt.Fprintf(stderr, "users %s: give one user id\n", args[0])
+			return errUsage
+		}
+		id := fs.Arg(0)
+		login, err := auth.NewLogin(conn.Client, auth.LoginOptions{Users: store, Clock: clock.System{}, Secret: []byte(cfg.Auth.Secret)})
+		if err != nil {
+			return err
+		}
+		if args[0] == "disable" {
+			target, err := store.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			target.Status = accounts.StatusDisabled
+			if _, err := store.Update(ctx, *target); err != nil {
+				return err
+			}
+		} else if err := store.Delete(ctx, id); err != nil {
+			return err
+		}
+		if err := login.RevokeAll(ctx, id); err != nil {
+			return err
+		}
+		auth.NewAudit(conn.Client, clock.System{}, newLogger(cfg.Log, stderr)).Record(ctx, auth.Entry{Actor: "cli", Action: "user." + args[0], Target: id})
+		fmt.Fprintf(stdout, "%s: %sd; its sessions are revoked\n", id, args[0])
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"switchboard/accounts"
+	"switchboard/config"
+	"switchboard/internal/redistest"
+)
+
+func TestUsersCommand(t *testing.T) {
+	rdb := redistest.Client(t)
+	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
+	t.Setenv(config.EnvConfigPath, "")
+	t.Setenv(config.EnvAuthSecret, "users-test-secret-0123")
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("users", "create", "--name", "Ana Lima", "--phone", "+55 11 91234-5678", "--role", "admin", "--query-types", "payments,claims", "--capacity", "7")
+	id := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(id, "u_") {
+		t.Fatalf("create: exit %d, %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"users", "create", "--name", "Dup", "--phone", "+5511912345678", "--role", "operator"}, "already belongs"},
+		{[]string{"users", "create", "--name", "Bad", "--phone", "11912345678", "--role", "operator"}, "invalid phone"},
+		{[]string{"users", "create", "--name", "Who", "--phone", "+5511900000001", "--role", "wizard"}, `unknown role "wizard"`},
+	} {
+		if code, _, errOut := run(tc.args...); code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	code, out, _ = run("users", "list", "--json")
+	var users []accounts.User
+	if err := json.Unmarshal([]byte(out), &users); code != 0 || err != nil || len(users) != 1 || users[0].Phone != "+5511912345678" || users[0].Capacity != 7 || len(users[0].QueryTypes) != 2 {
+		t.Fatalf("list: exit %d, %v, %s", code, err, out)
+	}
+	if code, out, _ = run("users", "list"); code != 0 || !strings.Contains(out, "Ana Lima") {
+		t.Fatalf("list table: %q", out)
+	}
+	if code, out, _ = run("users", "disable", id); code != 0 || !strings.Contains(out, "disabled") {
+		t.Fatalf("disable: exit %d %q", code, out)
+	}
+	_, out, _ = run("users", "list", "--json")
+	if !strings.Contains(out, `"status": "disabled"`) {
+		t.Fatalf("not disabled: %s", out)
+	}
+	if code, _, _ = run("users", "delete", id); code != 0 {
+		t.Fatalf("delete: exit %d", code)
+	}
+	if _, out, _ = run("users", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("after delete: %s", out)
+	}
+}
