@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,16 +17,31 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/clock"
 	"switchboard/httperror"
+	"switchboard/queue"
+	"switchboard/settings"
+	"switchboard/store"
 )
+
+// OpenAPI is the API's OpenAPI 3 document, served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
 
 // API holds the handlers' dependencies.
 type API struct {
-	users  *accounts.Store
-	roles  *auth.Roles
-	login  *auth.Login
-	audit  *auth.Audit
-	logger *slog.Logger
+	users    *accounts.Store
+	roles    *auth.Roles
+	login    *auth.Login
+	audit    *auth.Audit
+	logger   *slog.Logger
+	store    *store.Store
+	settings *settings.Watcher
+	queue    *queue.Client
+	clock    clock.Clock
+	// windowRejections counts replies refused outside the window.
+	windowRejections func()
 }
 
 // Options configure the API.
@@ -35,11 +51,23 @@ type Options struct {
 	Login  *auth.Login
 	Audit  *auth.Audit
 	Logger *slog.Logger
+	// Store, Settings and Queue serve the conversation routes.
+	Store    *store.Store
+	Settings *settings.Watcher
+	Queue    *queue.Client
+	Clock    clock.Clock
+	// WindowRejections, if set, is called for every reply refused because
+	// the customer service window has closed.
+	WindowRejections func()
 }
 
 // New returns the API.
 func New(o Options) *API {
-	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
+		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, windowRejections: o.WindowRejections}
 }
 
 // maxBody bounds API request bodies; they are small JSON documents.
@@ -48,6 +76,7 @@ const maxBody = 64 << 10
 // Register adds every /api/v1 route to e.
 func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1", limitBody)
+	g.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 	g.POST("/auth/otp", a.requestCode)
 	g.POST("/auth/verify", a.verifyCode)
 
@@ -68,6 +97,9 @@ func (a *API) Register(e *echo.Echo) {
 	authed.DELETE("/roles/:name", a.deleteRole, a.require(auth.PermRoles))
 
 	authed.GET("/audit", a.listAudit, a.require(auth.PermAudit))
+	if a.store != nil {
+		a.registerConversations(authed)
+	}
 }
 
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {

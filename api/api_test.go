@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -25,6 +26,9 @@ import (
 	"switchboard/gateway"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
+	"switchboard/queue"
+	"switchboard/settings"
+	"switchboard/store"
 )
 
 // captured collects codes instead of sending them.
@@ -68,6 +72,8 @@ type harness struct {
 	logs   *logbuf.Buffer
 	counts map[string]int
 	mu     sync.Mutex
+	store  *store.Store
+	queue  *queue.Client
 }
 
 func newHarness(t *testing.T, sender auth.CodeSender) *harness {
@@ -99,7 +105,13 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 		h.counts[kind+":"+outcome]++
 		h.mu.Unlock()
 	}
-	a := api.New(api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger})
+	h.store = store.New(h.rdb, h.clock)
+	client := asynq.NewClientFromRedisClient(h.rdb)
+	t.Cleanup(func() { client.Close() })
+	h.queue = queue.NewClient(client, time.Hour)
+	a := api.New(api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
+		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock,
+		WindowRejections: func() { h.mu.Lock(); h.counts["window_rejected"]++; h.mu.Unlock() }})
 	h.echo = gateway.New(gateway.Options{API: a, Redis: pinger{h.rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger})
 	h.srv = httptest.NewServer(h.echo)
 	t.Cleanup(h.srv.Close)

@@ -30,21 +30,31 @@ import (
 // none, "authenticated" for any valid token, else a permission. A route
 // missing here fails the test, so new routes get a row.
 var routePermissions = map[string]string{
-	"POST /api/v1/auth/otp":          "public",
-	"POST /api/v1/auth/verify":       "public",
-	"POST /api/v1/auth/logout":       "authenticated",
-	"GET /api/v1/me":                 "authenticated",
-	"GET /api/v1/users":              string(auth.PermUsers),
-	"POST /api/v1/users":             string(auth.PermUsers),
-	"GET /api/v1/users/:id":          string(auth.PermUsers),
-	"PATCH /api/v1/users/:id":        string(auth.PermUsers),
-	"POST /api/v1/users/:id/disable": string(auth.PermUsers),
-	"DELETE /api/v1/users/:id":       string(auth.PermUsers),
-	"GET /api/v1/permissions":        string(auth.PermUsers),
-	"GET /api/v1/roles":              string(auth.PermUsers),
-	"PUT /api/v1/roles/:name":        string(auth.PermRoles),
-	"DELETE /api/v1/roles/:name":     string(auth.PermRoles),
-	"GET /api/v1/audit":              string(auth.PermAudit),
+	"GET /api/v1/openapi.yaml":                "public",
+	"POST /api/v1/auth/otp":                   "public",
+	"POST /api/v1/auth/verify":                "public",
+	"POST /api/v1/auth/logout":                "authenticated",
+	"GET /api/v1/me":                          "authenticated",
+	"GET /api/v1/users":                       string(auth.PermUsers),
+	"POST /api/v1/users":                      string(auth.PermUsers),
+	"GET /api/v1/users/:id":                   string(auth.PermUsers),
+	"PATCH /api/v1/users/:id":                 string(auth.PermUsers),
+	"POST /api/v1/users/:id/disable":          string(auth.PermUsers),
+	"DELETE /api/v1/users/:id":                string(auth.PermUsers),
+	"GET /api/v1/permissions":                 string(auth.PermUsers),
+	"GET /api/v1/roles":                       string(auth.PermUsers),
+	"PUT /api/v1/roles/:name":                 string(auth.PermRoles),
+	"DELETE /api/v1/roles/:name":              string(auth.PermRoles),
+	"GET /api/v1/audit":                       string(auth.PermAudit),
+	"GET /api/v1/conversations":               "authenticated",
+	"GET /api/v1/conversations/:id":           "authenticated",
+	"GET /api/v1/conversations/:id/messages":  "authenticated",
+	"POST /api/v1/conversations/:id/messages": string(auth.PermReply),
+	"POST /api/v1/conversations/:id/claim":    string(auth.PermSelfAssign),
+	"POST /api/v1/conversations/:id/return":   string(auth.PermReturn),
+	"POST /api/v1/conversations/:id/transfer": string(auth.PermTransfer),
+	"POST /api/v1/conversations/:id/close":    string(auth.PermClose),
+	"PUT /api/v1/me/presence":                 "authenticated",
 }
 
 // TestPermissionMatrix tries every API route as every built-in role and
@@ -84,7 +94,8 @@ func TestPermissionMatrix(t *testing.T) {
 			target := h.createUser(t, "Target", newPhone(), auth.RoleOperator)
 			path = strings.ReplaceAll(path, ":id", target.ID)
 			path = strings.ReplaceAll(path, ":name", "matrix-"+role)
-			body := map[string]any{"name": "Someone", "phone": newPhone(), "role": "operator", "permissions": []string{"conversations.reply"}}
+			body := map[string]any{"name": "Someone", "phone": newPhone(), "role": "operator", "permissions": []string{"conversations.reply"},
+				"text": "hi", "to": target.ID, "reason": "solved", "presence": "away"}
 			need := routePermissions[route]
 
 			if need != "public" {

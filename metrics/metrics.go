@@ -49,6 +49,8 @@ type Metrics struct {
 	OTPVerifications *prometheus.CounterVec // outcome
 	OTPSends         *prometheus.CounterVec // outcome
 
+	WindowRejections prometheus.Counter
+
 	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
 	AutoReplies       *prometheus.CounterVec // reason
 	WindowExpirations prometheus.Counter
@@ -112,12 +114,16 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_otp_sends_total",
 			Help: "Login codes handed to the provider by workers, by outcome (sent, retry, failed).",
 		}, []string{"outcome"}),
+		WindowRejections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_window_rejections_total",
+			Help: "Free-form replies refused because 24 hours had passed since the customer's last message.",
+		}),
 		WindowExpirations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_window_expirations_total",
 			Help: "Routing sessions that ended, turning their query inactive.",
 		}),
 	}
-	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends)
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
 		m.OutboundMessages, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

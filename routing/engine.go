@@ -84,6 +84,8 @@ type Query struct {
 	// PreviousAssignee is who last let the query time out unanswered, so
 	// the retry goes to someone else when anyone else can take it.
 	PreviousAssignee string
+	// Resolution is the reason a closed query was closed with.
+	Resolution string `json:",omitempty"`
 }
 
 // Contact is what routing reads of the customer.

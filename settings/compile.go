@@ -21,6 +21,8 @@ type Compiled struct {
 	Document  *Document
 	Routing   *routing.Settings
 	Templates *templates.Set
+	// Reasons are the resolution reasons by id.
+	Reasons map[string]string
 }
 
 // Parse decodes and validates a settings document. Unknown keys are errors,
@@ -222,8 +224,21 @@ func Compile(doc *Document) (*Compiled, error) {
 			bad("menu", "enabled, but no query type has a menu_key")
 		}
 	}
+	reasons := map[string]string{}
+	for i, r := range doc.ResolutionReasons {
+		key := fmt.Sprintf("resolution_reasons[%d]", i)
+		if !idPattern.MatchString(r.ID) {
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", r.ID)
+		} else if _, dup := reasons[r.ID]; dup {
+			bad(key+".id", "%q is defined twice", r.ID)
+		}
+		if r.Name == "" {
+			r.Name = r.ID
+		}
+		reasons[r.ID] = r.Name
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons}, nil
 }

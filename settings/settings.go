@@ -21,6 +21,8 @@ type Document struct {
 	Groups       []Group      `yaml:"groups"`
 	Operators    []Operator   `yaml:"operators"`
 	Templates    []Template   `yaml:"templates"`
+	// ResolutionReasons are what an operator picks from when closing a query.
+	ResolutionReasons []Reason `yaml:"resolution_reasons"`
 	// DefaultLanguage picks a template's language when the contact's is unknown.
 	DefaultLanguage string `yaml:"default_language"`
 }
@@ -99,4 +101,10 @@ type Template struct {
 	ID       string `yaml:"id"`
 	Language string `yaml:"language"`
 	Text     string `yaml:"text"`
+}
+
+// Reason is a resolution reason.
+type Reason struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
 }

@@ -18,11 +18,13 @@ import (
 // the routing script spans the query's slot and these: routing needs a
 // single Redis primary (or Sentinel), not Redis Cluster.
 const (
-	keyPresence   = Prefix + "roster:presence" // hash operator -> presence
-	keyLoad       = Prefix + "roster:load"     // hash operator -> assigned queries
-	keyLast       = Prefix + "roster:last"     // hash operator -> last assignment (ms)
-	keyStateCount = Prefix + "stats:queries"   // hash state -> queries in it
-	poolPrefix    = Prefix + "pool:"           // zset per query type: pending query ids by wait start
+	keyPresence   = Prefix + "roster:presence"  // hash operator -> presence
+	keyLoad       = Prefix + "roster:load"      // hash operator -> assigned queries
+	keyLast       = Prefix + "roster:last"      // hash operator -> last assignment (ms)
+	keyStateCount = Prefix + "stats:queries"    // hash state -> queries in it
+	poolPrefix    = Prefix + "pool:"            // zset per query type: pending query ids by wait start
+	assignedPref  = Prefix + "assigned:"        // set per operator: the queries assigned to them
+	keyActivity   = Prefix + "queries:activity" // zset: query ids by last message time, for listing
 )
 
 var (
@@ -96,7 +98,7 @@ func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion
 		return fmt.Errorf("encode routing state: %w", err)
 	}
 	n, err := routeApply.Run(ctx, s.rdb,
-		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix},
+		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix, assignedPref, contactPrefix(cid) + ":contact"},
 		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli()).Int()
 	if err != nil {
 		return fmt.Errorf("apply routing decision: %w", err)
@@ -194,4 +196,55 @@ func (s *Store) OperatorLoad(ctx context.Context, operator string) (int, error) 
 		return 0, fmt.Errorf("read load: %w", err)
 	}
 	return n, nil
+}
+
+// Touch records activity on a query (a message in or out), for listing
+// conversations newest first. Activity only moves forward, so a late or
+// repeated message does not reorder the list.
+func (s *Store) Touch(ctx context.Context, queryID string, at time.Time) error {
+	if err := s.rdb.ZAddGT(ctx, keyActivity, redis.Z{Score: float64(at.UnixMilli()), Member: queryID}).Err(); err != nil {
+		return fmt.Errorf("index query activity: %w", err)
+	}
+	return nil
+}
+
+// Page is one page of query ids, newest activity first.
+type Page struct {
+	IDs []string
+	// Next is the cursor of the following page; empty at the end.
+	Next string
+}
+
+// RecentQueries pages through queries by last activity, newest first.
+// cursor is "" for the first page, else a previous Page.Next.
+func (s *Store) RecentQueries(ctx context.Context, cursor string, n int) (Page, error) {
+	max := "+inf"
+	if cursor != "" {
+		ms, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil {
+			return Page{}, fmt.Errorf("bad cursor: %w", ErrNotFound)
+		}
+		max = "(" + strconv.FormatInt(ms, 10)
+	}
+	zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, keyActivity, &redis.ZRangeBy{Max: max, Min: "-inf", Count: int64(n)}).Result()
+	if err != nil {
+		return Page{}, fmt.Errorf("list queries: %w", err)
+	}
+	p := Page{}
+	for _, z := range zs {
+		p.IDs = append(p.IDs, z.Member.(string))
+	}
+	if len(zs) == n {
+		p.Next = strconv.FormatInt(int64(zs[len(zs)-1].Score), 10)
+	}
+	return p, nil
+}
+
+// AssignedTo returns the ids of the queries assigned to operator.
+func (s *Store) AssignedTo(ctx context.Context, operator string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, assignedPref+operator).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list assigned queries: %w", err)
+	}
+	return ids, nil
 }

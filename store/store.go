@@ -377,6 +377,9 @@ func (s *Store) RecordOutbound(ctx context.Context, queryID, text string) (strin
 	if n == 0 {
 		return "", fmt.Errorf("record outbound message: query %s: %w", queryID, ErrNotFound)
 	}
+	if err := s.Touch(ctx, queryID, now); err != nil {
+		return "", err
+	}
 	return msgID, nil
 }
 

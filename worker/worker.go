@@ -98,11 +98,18 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 		w.metrics.DuplicateMessages.WithLabelValues(m.Channel).Inc()
 		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
 		// A worker that died between applying and routing left the query
-		// unrouted; the retry routes it. A routed query is left alone.
+		// unindexed or unrouted; the retry finishes. A routed query is
+		// left alone.
+		if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
+			return err
+		}
 		if st, err := w.store.RoutingState(ctx, res.QueryID); err == nil && st.Version == 0 {
 			return w.routeInbound(ctx, res, m)
 		}
 		return nil
+	}
+	if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
+		return err
 	}
 	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Type).Inc()
 	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,

@@ -284,7 +284,11 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 		}
 		return float64(n)
 	}))
-	return api.New(api.Options{Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger}), nil
+	return api.New(api.Options{
+		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
+		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(conn.Client, time.Second), Queue: qc,
+		WindowRejections: m.WindowRejections.Inc,
+	}), nil
 }
 
 // codeSender queues login codes on the configured channel.

@@ -1,7 +1,8 @@
 -- Apply a routing decision to a query, if nothing changed since it was made.
 -- KEYS[1] the query hash              KEYS[2] operator loads (hash op -> n)
 -- KEYS[3] operators' last assignment  KEYS[4] query counts by state
--- KEYS[5] pool prefix (sb:pool:)
+-- KEYS[5] pool prefix (sb:pool:)       KEYS[6] assigned-set prefix (sb:assigned:)
+-- KEYS[7] the contact hash (a closed query stops being its open query)
 -- ARGV[1] expected routing version    ARGV[2] routing state (JSON)
 -- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
 -- ARGV[6] capacity of the new assignee  ARGV[7] now (ms)  ARGV[8] query id
@@ -27,11 +28,16 @@ if oldAssignee ~= newAssignee then
   if oldAssignee ~= "" then
     local n = redis.call("HINCRBY", KEYS[2], oldAssignee, -1)
     if n < 0 then redis.call("HSET", KEYS[2], oldAssignee, 0) end
+    redis.call("SREM", KEYS[6] .. oldAssignee, ARGV[8])
   end
   if newAssignee ~= "" then
     redis.call("HINCRBY", KEYS[2], newAssignee, 1)
     redis.call("HSET", KEYS[3], newAssignee, ARGV[7])
+    redis.call("SADD", KEYS[6] .. newAssignee, ARGV[8])
   end
+end
+if newState == "closed" and redis.call("HGET", KEYS[7], "open_query") == ARGV[8] then
+  redis.call("HDEL", KEYS[7], "open_query")
 end
 if oldState ~= newState then
   if oldState ~= "" then redis.call("HINCRBY", KEYS[4], oldState, -1) end

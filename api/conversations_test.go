@@ -1,0 +1,282 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/channels"
+	"switchboard/queue"
+	"switchboard/routing"
+	"switchboard/settings"
+	"switchboard/store"
+)
+
+// convWorld is a harness with settings, two operators serving "sales", one
+// who does not, a supervisor, and helpers to make queries in given states.
+type convWorld struct {
+	*harness
+	ana, bruno, carla, sup     *accounts.User
+	anaT, brunoT, carlaT, supT string
+}
+
+func newConvWorld(t *testing.T) *convWorld {
+	h := newHarness(t, nil)
+	w := &convWorld{harness: h}
+	w.ana = h.createUser(t, "Ana", "+5511900000001", auth.RoleOperator)
+	w.bruno = h.createUser(t, "Bruno", "+5511900000002", auth.RoleOperator)
+	w.carla = h.createUser(t, "Carla", "+5511900000003", auth.RoleOperator)
+	w.sup = h.createUser(t, "Sup", "+5511900000004", auth.RoleSupervisor)
+	doc := fmt.Sprintf(`
+default_query_type: sales
+query_types:
+  - {id: sales, strategy: claim, operators: [%s, %s]}
+  - {id: claims, strategy: claim, operators: [%s]}
+operators:
+  - {id: %s}
+  - {id: %s}
+  - {id: %s}
+resolution_reasons:
+  - {id: solved, name: Solved}
+`, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID)
+	if _, err := settings.Apply(context.Background(), h.rdb, []byte(doc), time.Now(), -1); err != nil {
+		t.Fatal(err)
+	}
+	w.anaT = h.loginAs(t, w.ana.Phone)
+	w.brunoT = h.loginAs(t, w.bruno.Phone)
+	w.carlaT = h.loginAs(t, w.carla.Phone)
+	w.supT = h.loginAs(t, w.sup.Phone)
+	return w
+}
+
+// query makes a query whose customer last wrote at lastInbound, in state
+// with assignee, of type typ.
+func (w *convWorld) query(t *testing.T, from string, lastInbound time.Time, typ, state, assignee string) string {
+	t.Helper()
+	ctx := context.Background()
+	m := &channels.Inbound{Channel: "wa-main", Kind: "whatsapp_cloud", ID: "wamid." + from, From: from, ProfileName: "Cliente " + from,
+		Timestamp: lastInbound, Type: channels.TypeText, Text: "oi"}
+	body, _ := json.Marshal(m)
+	res, err := w.store.ApplyInbound(ctx, m, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.Touch(ctx, res.QueryID, lastInbound); err != nil {
+		t.Fatal(err)
+	}
+	q := routing.Query{ID: res.QueryID, Channel: "wa-main", State: state, Type: typ, Assignee: assignee, Cycle: 1}
+	if err := w.store.ApplyRouting(ctx, q, 0, 100, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return res.QueryID
+}
+
+func (w *convWorld) listIDs(t *testing.T, token string) []string {
+	t.Helper()
+	r := w.do(t, "GET", "/api/v1/conversations", token, nil)
+	if r.status != 200 {
+		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	var out struct {
+		Conversations []struct{ ID string } `json:"conversations"`
+	}
+	r.decode(t, &out)
+	var ids []string
+	for _, c := range out.Conversations {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// An operator sees their own queries and the pools they serve, never a
+// query assigned to someone else: not by list, get or history.
+func TestOperatorVisibility(t *testing.T) {
+	w := newConvWorld(t)
+	now := w.clock.Now()
+	mine := w.query(t, "5511911110001", now.Add(-3*time.Minute), "sales", routing.StateAssigned, w.ana.ID)
+	pool := w.query(t, "5511911110002", now.Add(-2*time.Minute), "sales", routing.StatePending, "")
+	brunos := w.query(t, "5511911110003", now.Add(-1*time.Minute), "sales", routing.StateAssigned, w.bruno.ID)
+	otherPool := w.query(t, "5511911110004", now, "claims", routing.StatePending, "")
+
+	if got := strings.Join(w.listIDs(t, w.anaT), ","); got != pool+","+mine {
+		t.Fatalf("ana lists %s, want her pool query and her own (newest first)", got)
+	}
+	for _, path := range []string{"/api/v1/conversations/" + brunos, "/api/v1/conversations/" + brunos + "/messages", "/api/v1/conversations/" + otherPool} {
+		if r := w.do(t, "GET", path, w.anaT, nil); r.status != http.StatusNotFound {
+			t.Errorf("ana GET %s: %d, want 404", path, r.status)
+		}
+	}
+	// Replying to a taken query of a type she serves says it is taken (as
+	// for the loser of a race); of a type she does not serve, it is not there.
+	if r := w.do(t, "POST", "/api/v1/conversations/"+brunos+"/messages", w.anaT, map[string]string{"text": "hi"}); r.status != http.StatusConflict || strings.Contains(r.body, "Cliente") {
+		t.Errorf("ana replying to bruno's sales query: %d %s, want 409 without details", r.status, r.body)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+otherPool+"/messages", w.anaT, map[string]string{"text": "hi"}); r.status != http.StatusNotFound {
+		t.Errorf("ana replying in a pool she does not serve: %d, want 404", r.status)
+	}
+	if got := len(w.listIDs(t, w.supT)); got != 4 {
+		t.Fatalf("supervisor lists %d, want all 4", got)
+	}
+	r := w.do(t, "GET", "/api/v1/conversations/"+mine+"/messages", w.anaT, nil)
+	if r.status != 200 || !strings.Contains(r.body, `"direction":"inbound"`) || !strings.Contains(r.body, `"text":"oi"`) {
+		t.Fatalf("ana's history: %d %s", r.status, r.body)
+	}
+}
+
+// The customer service window, at its edge: a reply 23:59:59 after the
+// customer's last message goes; at 24:00:00 it is refused and nothing is sent.
+func TestReplyWindowEdge(t *testing.T) {
+	w := newConvWorld(t)
+	last := w.clock.Now()
+	id := w.query(t, "5511911110001", last, "sales", routing.StateAssigned, w.ana.ID)
+	w.clock.Set(last.Add(24*time.Hour - time.Second))
+	w.anaT = w.loginAsAfterCooldown(t, w.ana.Phone) // the morning's session has ended
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/messages", w.anaT, map[string]string{"text": "still in time"}); r.status != http.StatusAccepted {
+		t.Fatalf("reply at 23:59:59: %d %s", r.status, r.body)
+	}
+	w.clock.Set(last.Add(24 * time.Hour))
+	r := w.do(t, "POST", "/api/v1/conversations/"+id+"/messages", w.anaT, map[string]string{"text": "too late"})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"window_closed"`) {
+		t.Fatalf("reply at 24:00:00: %d %s", r.status, r.body)
+	}
+	hist, _ := w.store.History(context.Background(), id)
+	if len(hist) != 2 || hist[1].Text != "still in time" {
+		t.Fatalf("history = %+v, want the inbound and the one reply in time", hist)
+	}
+	if info, err := asynqTasks(w, queue.QueueOutbound); err != nil || info != 1 {
+		t.Fatalf("%d sends queued (%v), want 1", info, err)
+	}
+	if w.count("window_rejected") != 1 {
+		t.Fatalf("window rejections = %d", w.count("window_rejected"))
+	}
+}
+
+func asynqTasks(w *convWorld, q string) (int, error) {
+	insp := newInspector(w.rdb)
+	defer insp.Close()
+	info, err := insp.GetQueueInfo(q)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size, nil
+}
+
+// Many operators reply to one pool query at once: exactly one wins, the
+// others get 409 and send nothing.
+func TestConcurrentReplyClaimsOnce(t *testing.T) {
+	w := newConvWorld(t)
+	id := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StatePending, "")
+	var ops []string
+	for i := range 8 {
+		u := w.createUser(t, fmt.Sprint("Op", i), fmt.Sprintf("+55119222%05d", i), auth.RoleOperator)
+		u.QueryTypes = []string{"sales"}
+		if _, err := w.users.Update(context.Background(), *u); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, w.loginAs(t, u.Phone))
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(ops))
+	for i, tok := range ops {
+		wg.Go(func() {
+			statuses[i] = w.do(t, "POST", "/api/v1/conversations/"+id+"/messages", tok, map[string]string{"text": "eu atendo"}).status
+		})
+	}
+	wg.Wait()
+	won, lost := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusAccepted:
+			won++
+		case http.StatusConflict:
+			lost++
+		}
+	}
+	if won != 1 || lost != len(ops)-1 {
+		t.Fatalf("statuses %v: want one 202 and %d 409", statuses, len(ops)-1)
+	}
+	hist, _ := w.store.History(context.Background(), id)
+	if len(hist) != 2 {
+		t.Fatalf("%d messages in history, want the inbound and one reply", len(hist))
+	}
+}
+
+func TestTransferReturnClose(t *testing.T) {
+	w := newConvWorld(t)
+	ctx := context.Background()
+	id := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	w.ana.Grants = []string{string(auth.PermTransfer)} // optional for operators
+	if _, err := w.users.Update(ctx, *w.ana); err != nil {
+		t.Fatal(err)
+	}
+	// Carla does not serve sales.
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/transfer", w.anaT, map[string]string{"to": w.carla.ID}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("transfer to a non-serving operator: %d %s", r.status, r.body)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/transfer", w.anaT, map[string]string{"to": w.bruno.ID}); r.status != 200 {
+		t.Fatalf("transfer to bruno: %d %s", r.status, r.body)
+	}
+	if r := w.do(t, "GET", "/api/v1/conversations/"+id, w.anaT, nil); r.status != http.StatusNotFound {
+		t.Fatalf("ana still sees the transferred query: %d", r.status)
+	}
+	if n, _ := w.store.OperatorLoad(ctx, w.bruno.ID); n != 1 {
+		t.Fatalf("bruno's load = %d", n)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/close", w.brunoT, map[string]string{"reason": "because"}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("close with an unknown reason: %d", r.status)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/close", w.brunoT, map[string]string{"reason": "solved"}); r.status != 200 {
+		t.Fatalf("close: %d %s", r.status, r.body)
+	}
+	if n, _ := w.store.OperatorLoad(ctx, w.bruno.ID); n != 0 {
+		t.Fatalf("bruno's load after close = %d", n)
+	}
+	c, _ := w.store.Contact(ctx, store.ContactID("wa-main", "5511911110001"))
+	if c.OpenQuery != "" {
+		t.Fatalf("contact still has open query %s after close", c.OpenQuery)
+	}
+	// The customer writes again: a new query.
+	m := &channels.Inbound{Channel: "wa-main", ID: "wamid.again", From: "5511911110001", Timestamp: w.clock.Now(), Type: "text", Text: "voltei"}
+	body, _ := json.Marshal(m)
+	res, err := w.store.ApplyInbound(ctx, m, body)
+	if err != nil || !res.NewQuery || res.QueryID == id {
+		t.Fatalf("after close: %+v, %v; want a new query", res, err)
+	}
+	// Return: only the assignee.
+	id2 := w.query(t, "5511911110002", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id2+"/return", w.supT, nil); r.status != http.StatusForbidden {
+		t.Fatalf("supervisor returning ana's query: %d, want 403", r.status)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id2+"/return", w.anaT, nil); r.status != http.StatusForbidden {
+		t.Fatalf("operator without conversations.return: %d, want 403", r.status)
+	}
+}
+
+func TestPresenceOnlineDispatches(t *testing.T) {
+	w := newConvWorld(t)
+	if r := w.do(t, "PUT", "/api/v1/me/presence", w.anaT, map[string]string{"presence": "busy"}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad presence: %d", r.status)
+	}
+	if r := w.do(t, "PUT", "/api/v1/me/presence", w.anaT, map[string]string{"presence": "online"}); r.status != 200 {
+		t.Fatalf("online: %d", r.status)
+	}
+	roster, _ := w.store.Roster(context.Background(), []string{w.ana.ID})
+	if roster[w.ana.ID].Presence != routing.PresenceOnline {
+		t.Fatalf("presence = %q", roster[w.ana.ID].Presence)
+	}
+	if n, err := asynqTasks(w, queue.QueueRouting); err != nil || n != 1 {
+		t.Fatalf("dispatch tasks queued = %d (%v), want 1", n, err)
+	}
+}
+
+func newInspector(rdb *redis.Client) *asynq.Inspector { return asynq.NewInspectorFromRedisClient(rdb) }
