@@ -11,14 +11,17 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/httperror"
+	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/settings"
 	"switchboard/store"
@@ -40,8 +43,7 @@ type API struct {
 	settings *settings.Watcher
 	queue    *queue.Client
 	clock    clock.Clock
-	// windowRejections counts replies refused outside the window.
-	windowRejections func()
+	metrics  *metrics.Metrics
 }
 
 // Options configure the API.
@@ -56,9 +58,8 @@ type Options struct {
 	Settings *settings.Watcher
 	Queue    *queue.Client
 	Clock    clock.Clock
-	// WindowRejections, if set, is called for every reply refused because
-	// the customer service window has closed.
-	WindowRejections func()
+	// Metrics receives the API's metrics; nil keeps them private.
+	Metrics *metrics.Metrics
 }
 
 // New returns the API.
@@ -66,8 +67,11 @@ func New(o Options) *API {
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New(prometheus.NewRegistry())
+	}
 	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
-		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, windowRejections: o.WindowRejections}
+		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics}
 }
 
 // maxBody bounds API request bodies; they are small JSON documents.
@@ -75,7 +79,7 @@ const maxBody = 64 << 10
 
 // Register adds every /api/v1 route to e.
 func (a *API) Register(e *echo.Echo) {
-	g := e.Group("/api/v1", limitBody)
+	g := e.Group("/api/v1", a.count, limitBody)
 	g.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 	g.POST("/auth/otp", a.requestCode)
 	g.POST("/auth/verify", a.verifyCode)
@@ -99,8 +103,26 @@ func (a *API) Register(e *echo.Echo) {
 	authed.GET("/audit", a.listAudit, a.require(auth.PermAudit))
 	if a.store != nil {
 		a.registerConversations(authed)
+		a.registerCoordination(authed)
+		a.registerContacts(authed)
 	}
 }
+
+// count counts requests by route template and status.
+func (a *API) count(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		status := c.Response().Status
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status = he.Code
+		}
+		a.metrics.APIRequests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
+		return err
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

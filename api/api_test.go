@@ -26,6 +26,7 @@ import (
 	"switchboard/gateway"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
+	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/settings"
 	"switchboard/store"
@@ -60,20 +61,21 @@ func (c *captured) count(phone string) int {
 }
 
 type harness struct {
-	rdb    *redis.Client
-	srv    *httptest.Server
-	echo   *echo.Echo
-	users  *accounts.Store
-	roles  *auth.Roles
-	login  *auth.Login
-	clock  *clock.Fake
-	sender auth.CodeSender
-	codes  *captured
-	logs   *logbuf.Buffer
-	counts map[string]int
-	mu     sync.Mutex
-	store  *store.Store
-	queue  *queue.Client
+	rdb     *redis.Client
+	srv     *httptest.Server
+	echo    *echo.Echo
+	users   *accounts.Store
+	roles   *auth.Roles
+	login   *auth.Login
+	clock   *clock.Fake
+	sender  auth.CodeSender
+	codes   *captured
+	logs    *logbuf.Buffer
+	counts  map[string]int
+	mu      sync.Mutex
+	store   *store.Store
+	queue   *queue.Client
+	metrics *metrics.Metrics
 }
 
 func newHarness(t *testing.T, sender auth.CodeSender) *harness {
@@ -106,12 +108,12 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 		h.mu.Unlock()
 	}
 	h.store = store.New(h.rdb, h.clock)
+	h.metrics = metrics.New(prometheus.NewRegistry())
 	client := asynq.NewClientFromRedisClient(h.rdb)
 	t.Cleanup(func() { client.Close() })
 	h.queue = queue.NewClient(client, time.Hour)
 	a := api.New(api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
-		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock,
-		WindowRejections: func() { h.mu.Lock(); h.counts["window_rejected"]++; h.mu.Unlock() }})
+		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock, Metrics: h.metrics})
 	h.echo = gateway.New(gateway.Options{API: a, Redis: pinger{h.rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger})
 	h.srv = httptest.NewServer(h.echo)
 	t.Cleanup(h.srv.Close)

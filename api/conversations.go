@@ -57,6 +57,7 @@ func (a *API) registerConversations(authed *echo.Group) {
 	authed.POST("/conversations/:id/transfer", a.transfer, a.require(auth.PermTransfer))
 	authed.POST("/conversations/:id/close", a.closeConversation, a.require(auth.PermClose))
 	authed.PUT("/me/presence", a.setPresence)
+	authed.GET("/events", a.events)
 }
 
 // settingsNow returns the routing settings in force, or nil if none.
@@ -296,7 +297,6 @@ type replyRequest struct {
 // reply sends a free-form message. Inside the customer service window
 // only; a reply to a pooled conversation claims it, atomically.
 func (a *API) reply(c echo.Context) error {
-	ctx := c.Request().Context()
 	var req replyRequest
 	if err := c.Bind(&req); err != nil || req.Text == "" || len(req.Text) > 4096 {
 		return bad(c, "body must be {\"text\": \"...\"} with 1 to 4096 characters")
@@ -306,17 +306,24 @@ func (a *API) reply(c echo.Context) error {
 		return a.loadError(c, err)
 	}
 	if !routing.WindowOpen(st.LastInboundAt, a.clock.Now()) {
-		if a.windowRejections != nil {
-			a.windowRejections()
-		}
+		a.metrics.WindowRejections.Inc()
 		return httperror.Write(c, http.StatusUnprocessableEntity, "window_closed",
 			"more than 24 hours since the customer's last message: only a template may be sent")
 	}
+	return a.send(c, st, func(ctx context.Context) (string, error) {
+		return a.store.RecordOutbound(ctx, st.Query.ID, req.Text)
+	})
+}
+
+// send claims the query for the caller (a send to a pool query claims it),
+// records the message with record, and queues its send.
+func (a *API) send(c echo.Context, st *store.RoutingState, record func(ctx context.Context) (string, error)) error {
+	ctx := c.Request().Context()
 	me := caller(c).ID
 	if _, err := a.change(ctx, st.Query.ID, func(q routing.Query) (routing.Query, error) { return routing.Claim(q, me) }); err != nil {
 		return a.actionError(c, err)
 	}
-	msgID, err := a.store.RecordOutbound(ctx, st.Query.ID, req.Text)
+	msgID, err := record(ctx)
 	if err != nil {
 		return a.internal(c, err)
 	}

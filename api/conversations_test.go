@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/accounts"
@@ -46,9 +48,16 @@ operators:
   - {id: %s}
   - {id: %s}
   - {id: %s}
+groups:
+  - {id: team, operators: [%s, %s, %s]}
 resolution_reasons:
   - {id: solved, name: Solved}
-`, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID)
+canned_responses:
+  - {shortcut: /pix, text: "Pague por Pix com a chave pagamentos@exemplo.com."}
+  - {shortcut: /horario, text: "Atendemos das 9h às 18h."}
+hsm_templates:
+  - {name: payment_reminder, language: es, category: utility, body: "Hola {{1}}, tu pago de {{2}} vence mañana.", provider_name: payment_reminder_v2}
+`, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID)
 	if _, err := settings.Apply(context.Background(), h.rdb, []byte(doc), time.Now(), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +84,7 @@ func (w *convWorld) query(t *testing.T, from string, lastInbound time.Time, typ,
 		t.Fatal(err)
 	}
 	q := routing.Query{ID: res.QueryID, Channel: "wa-main", State: state, Type: typ, Assignee: assignee, Cycle: 1}
-	if err := w.store.ApplyRouting(ctx, q, 0, 100, w.clock.Now()); err != nil {
+	if err := w.store.ApplyRouting(ctx, q, 0, 1<<30, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return res.QueryID
@@ -156,8 +165,8 @@ func TestReplyWindowEdge(t *testing.T) {
 	if info, err := asynqTasks(w, queue.QueueOutbound); err != nil || info != 1 {
 		t.Fatalf("%d sends queued (%v), want 1", info, err)
 	}
-	if w.count("window_rejected") != 1 {
-		t.Fatalf("window rejections = %d", w.count("window_rejected"))
+	if got := testutil.ToFloat64(w.metrics.WindowRejections); got != 1 {
+		t.Fatalf("window rejections = %v", got)
 	}
 }
 
@@ -280,3 +289,52 @@ func TestPresenceOnlineDispatches(t *testing.T) {
 }
 
 func newInspector(rdb *redis.Client) *asynq.Inspector { return asynq.NewInspectorFromRedisClient(rdb) }
+
+// The event stream tells an operator about their conversations and never
+// about someone else's.
+func TestEventsAreFilteredByVisibility(t *testing.T) {
+	w := newConvWorld(t)
+	ctx := context.Background()
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+w.anaT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	if first := <-lines; first != ": connected" {
+		t.Fatalf("first line %q", first)
+	}
+	brunos := w.query(t, "5511911110003", w.clock.Now(), "claims", routing.StateAssigned, w.bruno.ID)
+	mine := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	var got []string
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case l := <-lines:
+			got = append(got, l)
+			if strings.Contains(l, brunos) {
+				t.Fatalf("ana was told about bruno's conversation: %s", l)
+			}
+			if strings.HasPrefix(l, "data: ") && strings.Contains(l, mine) && strings.Contains(l, `"type":"state"`) {
+				if !strings.Contains(strings.Join(got, "\n"), "event: state") {
+					t.Fatalf("no event name before the data: %v", got)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no event about ana's conversation; got %v", got)
+		}
+	}
+}

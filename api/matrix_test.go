@@ -30,31 +30,40 @@ import (
 // none, "authenticated" for any valid token, else a permission. A route
 // missing here fails the test, so new routes get a row.
 var routePermissions = map[string]string{
-	"GET /api/v1/openapi.yaml":                "public",
-	"POST /api/v1/auth/otp":                   "public",
-	"POST /api/v1/auth/verify":                "public",
-	"POST /api/v1/auth/logout":                "authenticated",
-	"GET /api/v1/me":                          "authenticated",
-	"GET /api/v1/users":                       string(auth.PermUsers),
-	"POST /api/v1/users":                      string(auth.PermUsers),
-	"GET /api/v1/users/:id":                   string(auth.PermUsers),
-	"PATCH /api/v1/users/:id":                 string(auth.PermUsers),
-	"POST /api/v1/users/:id/disable":          string(auth.PermUsers),
-	"DELETE /api/v1/users/:id":                string(auth.PermUsers),
-	"GET /api/v1/permissions":                 string(auth.PermUsers),
-	"GET /api/v1/roles":                       string(auth.PermUsers),
-	"PUT /api/v1/roles/:name":                 string(auth.PermRoles),
-	"DELETE /api/v1/roles/:name":              string(auth.PermRoles),
-	"GET /api/v1/audit":                       string(auth.PermAudit),
-	"GET /api/v1/conversations":               "authenticated",
-	"GET /api/v1/conversations/:id":           "authenticated",
-	"GET /api/v1/conversations/:id/messages":  "authenticated",
-	"POST /api/v1/conversations/:id/messages": string(auth.PermReply),
-	"POST /api/v1/conversations/:id/claim":    string(auth.PermSelfAssign),
-	"POST /api/v1/conversations/:id/return":   string(auth.PermReturn),
-	"POST /api/v1/conversations/:id/transfer": string(auth.PermTransfer),
-	"POST /api/v1/conversations/:id/close":    string(auth.PermClose),
-	"PUT /api/v1/me/presence":                 "authenticated",
+	"GET /api/v1/openapi.yaml":                 "public",
+	"POST /api/v1/auth/otp":                    "public",
+	"POST /api/v1/auth/verify":                 "public",
+	"POST /api/v1/auth/logout":                 "authenticated",
+	"GET /api/v1/me":                           "authenticated",
+	"GET /api/v1/users":                        string(auth.PermUsers),
+	"POST /api/v1/users":                       string(auth.PermUsers),
+	"GET /api/v1/users/:id":                    string(auth.PermUsers),
+	"PATCH /api/v1/users/:id":                  string(auth.PermUsers),
+	"POST /api/v1/users/:id/disable":           string(auth.PermUsers),
+	"DELETE /api/v1/users/:id":                 string(auth.PermUsers),
+	"GET /api/v1/permissions":                  string(auth.PermUsers),
+	"GET /api/v1/roles":                        string(auth.PermUsers),
+	"PUT /api/v1/roles/:name":                  string(auth.PermRoles),
+	"DELETE /api/v1/roles/:name":               string(auth.PermRoles),
+	"GET /api/v1/audit":                        string(auth.PermAudit),
+	"GET /api/v1/conversations":                "authenticated",
+	"GET /api/v1/conversations/:id":            "authenticated",
+	"GET /api/v1/conversations/:id/messages":   "authenticated",
+	"POST /api/v1/conversations/:id/messages":  string(auth.PermReply),
+	"POST /api/v1/conversations/:id/claim":     string(auth.PermSelfAssign),
+	"POST /api/v1/conversations/:id/return":    string(auth.PermReturn),
+	"POST /api/v1/conversations/:id/transfer":  string(auth.PermTransfer),
+	"POST /api/v1/conversations/:id/close":     string(auth.PermClose),
+	"PUT /api/v1/me/presence":                  "authenticated",
+	"GET /api/v1/settings":                     string(auth.PermSettings),
+	"GET /api/v1/events":                       "authenticated",
+	"PUT /api/v1/contacts/:id":                 string(auth.PermEditContacts),
+	"PUT /api/v1/contacts/:id/portfolio":       string(auth.PermPortfolio),
+	"DELETE /api/v1/contacts/:id/portfolio":    string(auth.PermPortfolio),
+	"PUT /api/v1/settings":                     string(auth.PermSettings),
+	"GET /api/v1/canned-responses":             "authenticated",
+	"POST /api/v1/conversations/:id/templates": string(auth.PermReply),
+	"POST /api/v1/derivations":                 string(auth.PermDeriveBulk),
 }
 
 // TestPermissionMatrix tries every API route as every built-in role and
@@ -87,15 +96,15 @@ func TestPermissionMatrix(t *testing.T) {
 		token := h.loginAs(t, ph)
 		perms := auth.BuiltIn[role].Permissions
 		for _, route := range routes {
-			if route == "POST /api/v1/auth/logout" {
-				continue // checked last: it ends the session
+			if route == "POST /api/v1/auth/logout" || route == "GET /api/v1/events" {
+				continue // logout ends the session; the stream never ends (both checked below)
 			}
 			method, path, _ := strings.Cut(route, " ")
 			target := h.createUser(t, "Target", newPhone(), auth.RoleOperator)
 			path = strings.ReplaceAll(path, ":id", target.ID)
 			path = strings.ReplaceAll(path, ":name", "matrix-"+role)
 			body := map[string]any{"name": "Someone", "phone": newPhone(), "role": "operator", "permissions": []string{"conversations.reply"},
-				"text": "hi", "to": target.ID, "reason": "solved", "presence": "away"}
+				"text": "hi", "to": target.ID, "reason": "solved", "presence": "away", "from": target.ID, "template": "none", "language": "es", "operator": target.ID, "display_name": "X"}
 			need := routePermissions[route]
 
 			if need != "public" {
@@ -117,6 +126,9 @@ func TestPermissionMatrix(t *testing.T) {
 			case !allowed && r.status != http.StatusForbidden:
 				t.Errorf("%s as %s: %d, want 403", route, role, r.status)
 			}
+		}
+		if r := h.do(t, "GET", "/api/v1/events", "", nil); r.status != http.StatusUnauthorized {
+			t.Errorf("events without a token: %d, want 401", r.status)
 		}
 		if r := h.do(t, "POST", "/api/v1/auth/logout", token, nil); r.status != http.StatusNoContent {
 			t.Errorf("logout as %s: %d", role, r.status)

@@ -203,6 +203,15 @@ type TextSender interface {
 	SendText(ctx context.Context, to, text string) (providerID string, err error)
 }
 
+// TemplateSender is a channel with provider-approved templates (HSM), the
+// only messages WhatsApp allows 24 hours after the customer's last one.
+type TemplateSender interface {
+	Channel
+	// SendTemplate sends template (the provider's name) in language with
+	// its body parameters, in order.
+	SendTemplate(ctx context.Context, to, template, language string, params []string) (providerID string, err error)
+}
+
 // AuthCodeSender is a channel that can deliver a login code. On the Cloud
 // API that is an approved authentication template; on a linked number it
 // is plain text.

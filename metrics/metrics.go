@@ -50,6 +50,9 @@ type Metrics struct {
 	OTPSends         *prometheus.CounterVec // outcome
 
 	WindowRejections prometheus.Counter
+	HSMSends         *prometheus.CounterVec // outcome
+	Derivations      prometheus.Counter
+	APIRequests      *prometheus.CounterVec // route, code
 
 	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
 	AutoReplies       *prometheus.CounterVec // reason
@@ -118,12 +121,24 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_window_rejections_total",
 			Help: "Free-form replies refused because 24 hours had passed since the customer's last message.",
 		}),
+		HSMSends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_hsm_sends_total",
+			Help: "Template (HSM) send attempts by outcome (sent, retry, failed).",
+		}, []string{"outcome"}),
+		Derivations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_derivations_total",
+			Help: "Queries moved by bulk derivation (multiple derivation).",
+		}),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_api_requests_total",
+			Help: "API requests by route template (never the raw path) and status code.",
+		}, []string{"route", "code"}),
 		WindowExpirations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_window_expirations_total",
 			Help: "Routing sessions that ended, turning their query inactive.",
 		}),
 	}
-	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections)
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.APIRequests)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
 		m.OutboundMessages, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

@@ -23,6 +23,10 @@ type Compiled struct {
 	Templates *templates.Set
 	// Reasons are the resolution reasons by id.
 	Reasons map[string]string
+	// Canned is the knowledge base.
+	Canned []CannedResponse
+	// HSM are the approved templates by name, then language.
+	HSM map[string]map[string]*templates.HSM
 }
 
 // Parse decodes and validates a settings document. Unknown keys are errors,
@@ -237,8 +241,48 @@ func Compile(doc *Document) (*Compiled, error) {
 		}
 		reasons[r.ID] = r.Name
 	}
+	shortcuts := map[string]bool{}
+	for i, cr := range doc.CannedResponses {
+		key := fmt.Sprintf("canned_responses[%d]", i)
+		if cr.Shortcut == "" || strings.ContainsAny(cr.Shortcut, " \t\n") {
+			bad(key+".shortcut", "required, without spaces")
+		} else if shortcuts[cr.Shortcut] {
+			bad(key+".shortcut", "%q is defined twice", cr.Shortcut)
+		}
+		shortcuts[cr.Shortcut] = true
+		if strings.TrimSpace(cr.Text) == "" {
+			bad(key+".text", "required")
+		}
+		for j, qt := range cr.QueryTypes {
+			if s.Type(qt) == nil {
+				bad(fmt.Sprintf("%s.query_types[%d]", key, j), "unknown query type %q", qt)
+			}
+		}
+	}
+	hsm := map[string]map[string]*templates.HSM{}
+	for i, ht := range doc.HSMTemplates {
+		key := fmt.Sprintf("hsm_templates[%d]", i)
+		if !idPattern.MatchString(ht.Name) {
+			bad(key+".name", "want lower-case letters, digits, '-' or '_', got %q", ht.Name)
+		}
+		if ht.Language == "" {
+			bad(key+".language", "required, e.g. es or pt_BR")
+		}
+		h, err := templates.ParseHSM(templates.HSM{Name: ht.Name, Language: ht.Language, Category: ht.Category, Body: ht.Body, ProviderName: ht.ProviderName})
+		if err != nil {
+			bad(key, "%v", err)
+			continue
+		}
+		if hsm[ht.Name] == nil {
+			hsm[ht.Name] = map[string]*templates.HSM{}
+		}
+		if hsm[ht.Name][ht.Language] != nil {
+			bad(key, "%s in %s is defined twice", ht.Name, ht.Language)
+		}
+		hsm[ht.Name][ht.Language] = h
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Canned: doc.CannedResponses, HSM: hsm}, nil
 }

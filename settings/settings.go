@@ -21,6 +21,11 @@ type Document struct {
 	Groups       []Group      `yaml:"groups"`
 	Operators    []Operator   `yaml:"operators"`
 	Templates    []Template   `yaml:"templates"`
+	// CannedResponses are the knowledge base operators reuse in a chat.
+	CannedResponses []CannedResponse `yaml:"canned_responses"`
+	// HSMTemplates are the provider-approved templates that may be sent
+	// outside the customer service window.
+	HSMTemplates []HSMTemplate `yaml:"hsm_templates"`
 	// ResolutionReasons are what an operator picks from when closing a query.
 	ResolutionReasons []Reason `yaml:"resolution_reasons"`
 	// DefaultLanguage picks a template's language when the contact's is unknown.
@@ -107,4 +112,20 @@ type Template struct {
 type Reason struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
+}
+
+// CannedResponse is a knowledge-base entry.
+type CannedResponse struct {
+	Shortcut   string   `yaml:"shortcut" json:"shortcut"`
+	Text       string   `yaml:"text" json:"text"`
+	QueryTypes []string `yaml:"query_types" json:"query_types,omitempty"`
+}
+
+// HSMTemplate is an approved provider template.
+type HSMTemplate struct {
+	Name         string `yaml:"name"`
+	Language     string `yaml:"language"`
+	Category     string `yaml:"category"`
+	Body         string `yaml:"body"`
+	ProviderName string `yaml:"provider_name"`
 }

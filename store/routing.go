@@ -99,7 +99,7 @@ func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion
 	}
 	n, err := routeApply.Run(ctx, s.rdb,
 		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix, assignedPref, contactPrefix(cid) + ":contact"},
-		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli()).Int()
+		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli(), EventsChannel).Int()
 	if err != nil {
 		return fmt.Errorf("apply routing decision: %w", err)
 	}
@@ -247,4 +247,28 @@ func (s *Store) AssignedTo(ctx context.Context, operator string) ([]string, erro
 		return nil, fmt.Errorf("list assigned queries: %w", err)
 	}
 	return ids, nil
+}
+
+// Event is a state change announced on EventsChannel.
+type Event struct {
+	Type      string `json:"type"` // message, state or status
+	QueryID   string `json:"query_id"`
+	MessageID string `json:"message_id,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	State     string `json:"state,omitempty"`
+	Assignee  string `json:"assignee,omitempty"`
+	// PreviousAssignee lets the operator a query left be told it left.
+	PreviousAssignee string `json:"previous_assignee,omitempty"`
+	Status           string `json:"status,omitempty"`
+}
+
+// Subscribe listens to events until ctx ends. The caller closes the
+// returned PubSub.
+func (s *Store) Subscribe(ctx context.Context) (*redis.PubSub, error) {
+	ps := s.rdb.Subscribe(ctx, EventsChannel)
+	if _, err := ps.Receive(ctx); err != nil {
+		ps.Close()
+		return nil, fmt.Errorf("subscribe to events: %w", err)
+	}
+	return ps, nil
 }

@@ -32,6 +32,10 @@ import (
 // Prefix starts every key Switchboard writes, apart from asynq's own.
 const Prefix = "sb:"
 
+// EventsChannel is the Redis pub/sub channel state changes are announced
+// on: small JSON events naming the query, never texts or phone numbers.
+const EventsChannel = Prefix + "events"
+
 // ErrNotFound means the contact, query or message does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -49,6 +53,10 @@ type Store struct {
 func New(rdb redis.UniversalClient, clk clock.Clock) *Store {
 	return &Store{rdb: rdb, clock: clk}
 }
+
+// Redis returns the client, for packages that keep their own keys beside
+// the store's (settings).
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
 
 // ContactID derives a contact's id from its channel and its id there. It is
 // deterministic, so the inbound path needs no lookup, and it keeps the
@@ -121,7 +129,7 @@ func (s *Store) ApplyInbound(ctx context.Context, m *channels.Inbound, body []by
 	score := m.Timestamp.UnixMilli()
 	res, err := applyInbound.Run(ctx, s.rdb, []string{contactPrefix(cid)},
 		cid, m.Channel, m.From, m.ID, score, historyMember(m.Arrival, m.ID), body,
-		m.ProfileName, s.clock.Now().UnixMilli(), routing.StatePending).Slice()
+		m.ProfileName, s.clock.Now().UnixMilli(), routing.StatePending, EventsChannel).Slice()
 	if err != nil {
 		return InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
 	}
@@ -148,8 +156,11 @@ type Contact struct {
 	OpenQuery string
 	// PortfolioOwner is the operator whose portfolio holds the contact.
 	PortfolioOwner string
-	CreatedAt      time.Time
-	LastInboundAt  time.Time
+	// DisplayName and Notes are what CS staff keep about the customer.
+	DisplayName   string
+	Notes         string
+	CreatedAt     time.Time
+	LastInboundAt time.Time
 }
 
 // Contact reads a contact.
@@ -168,9 +179,27 @@ func (s *Store) Contact(ctx context.Context, id string) (*Contact, error) {
 		ProfileName:    h["profile_name"],
 		OpenQuery:      h["open_query"],
 		PortfolioOwner: h["portfolio_owner"],
+		DisplayName:    h["display_name"],
+		Notes:          h["notes"],
 		CreatedAt:      millis(h["created_at"]),
 		LastInboundAt:  millis(h["last_inbound_at"]),
 	}, nil
+}
+
+// EditContact sets the staff's display name and notes of a contact.
+func (s *Store) EditContact(ctx context.Context, contactID, displayName, notes string) error {
+	key := contactPrefix(contactID) + ":contact"
+	n, err := s.rdb.Exists(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("edit contact: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("contact %s: %w", contactID, ErrNotFound)
+	}
+	if err := s.rdb.HSet(ctx, key, "display_name", displayName, "notes", notes).Err(); err != nil {
+		return fmt.Errorf("edit contact: %w", err)
+	}
+	return nil
 }
 
 // SetPortfolioOwner puts the contact in operator's portfolio ("" removes it).
@@ -253,8 +282,10 @@ type Message struct {
 	At time.Time
 	// Inbound is the message as the customer sent it (inbound only).
 	Inbound *channels.Inbound
-	// Text is the text sent (outbound only).
+	// Text is the text sent (outbound only); for a template, its rendering.
 	Text string
+	// Template is set when the outbound message is a template send.
+	Template *TemplateRef
 	// Delivery, for outbound messages.
 	Status     string
 	StatusAt   time.Time
@@ -334,7 +365,7 @@ func decodeMessage(id string, h map[string]string) (*Message, error) {
 		if err := json.Unmarshal([]byte(h["body"]), &body); err != nil {
 			return nil, fmt.Errorf("decode message %s: %w", id, err)
 		}
-		m.Text = body.Text
+		m.Text, m.Template = body.Text, body.Template
 	default:
 		return nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
 	}
@@ -348,12 +379,31 @@ func decodeMessage(id string, h map[string]string) (*Message, error) {
 }
 
 type outboundBody struct {
-	Text string `json:"text"`
+	Text     string       `json:"text"`
+	Template *TemplateRef `json:"template,omitempty"`
+}
+
+// TemplateRef says an outbound message is a provider template send.
+type TemplateRef struct {
+	// Name is the provider's template name.
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
 }
 
 // RecordOutbound adds an outbound text to a query's history as queued and
 // returns its id. The send itself is the outbound task's job.
 func (s *Store) RecordOutbound(ctx context.Context, queryID, text string) (string, error) {
+	return s.recordOutbound(ctx, queryID, outboundBody{Text: text})
+}
+
+// RecordTemplate adds an outbound template send to a query's history as
+// queued; text is the template rendered, for people reading the history.
+func (s *Store) RecordTemplate(ctx context.Context, queryID, text string, t TemplateRef) (string, error) {
+	return s.recordOutbound(ctx, queryID, outboundBody{Text: text, Template: &t})
+}
+
+func (s *Store) recordOutbound(ctx context.Context, queryID string, ob outboundBody) (string, error) {
 	cid, err := splitQueryID(queryID)
 	if err != nil {
 		return "", err
@@ -363,14 +413,14 @@ func (s *Store) RecordOutbound(ctx context.Context, queryID, text string) (strin
 		return "", fmt.Errorf("message id: %w", err)
 	}
 	msgID := "sb-" + hex.EncodeToString(rnd[:])
-	body, err := json.Marshal(outboundBody{Text: text})
+	body, err := json.Marshal(ob)
 	if err != nil {
 		return "", fmt.Errorf("encode outbound message: %w", err)
 	}
 	now := s.clock.Now()
 	n, err := recordOutbound.Run(ctx, s.rdb, []string{contactPrefix(cid)},
 		queryID, msgID, now.UnixMilli(), historyMember(now.UnixNano(), msgID), body,
-		channels.StatusQueued, statusRank[channels.StatusQueued]).Int()
+		channels.StatusQueued, statusRank[channels.StatusQueued], EventsChannel).Int()
 	if err != nil {
 		return "", fmt.Errorf("record outbound message: %w", err)
 	}
@@ -474,7 +524,7 @@ func (s *Store) setStatus(ctx context.Context, cid, msgID, status string, at tim
 		}
 	}
 	n, err := setStatus.Run(ctx, s.rdb, []string{contactPrefix(cid) + ":m:" + msgID},
-		status, rank, at.UnixMilli(), providerID, errJSON).Int()
+		status, rank, at.UnixMilli(), providerID, errJSON, EventsChannel, msgID).Int()
 	if err != nil {
 		return false, fmt.Errorf("set message status: %w", err)
 	}

@@ -63,3 +63,31 @@ func TestPickLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestHSM(t *testing.T) {
+	h, err := templates.ParseHSM(templates.HSM{Name: "payment_reminder", Language: "es", Category: "utility",
+		Body: "Hola {{1}}, tu pago de {{2}} vence mañana. {{1}}, ¿necesitas ayuda?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Params != 2 || h.ProviderName != "payment_reminder" {
+		t.Fatalf("parsed %+v", h)
+	}
+	out, err := h.Render([]string{"Ana", "$120"})
+	if err != nil || out != "Hola Ana, tu pago de $120 vence mañana. Ana, ¿necesitas ayuda?" {
+		t.Fatalf("Render = %q, %v", out, err)
+	}
+	if _, err := h.Render([]string{"Ana"}); !errors.Is(err, templates.ErrParamCount) {
+		t.Fatalf("one parameter for two: %v", err)
+	}
+	for _, bad := range []templates.HSM{
+		{Name: "x", Category: "promo", Body: "hi"},
+		{Name: "x", Category: "utility", Body: "hi {{1}} and {{3}}"},
+		{Name: "x", Category: "utility", Body: "hi {{name}}"},
+		{Name: "x", Category: "utility", Body: ""},
+	} {
+		if _, err := templates.ParseHSM(bad); err == nil {
+			t.Errorf("ParseHSM(%+v) accepted", bad)
+		}
+	}
+}

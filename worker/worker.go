@@ -169,11 +169,6 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		// Sent by an earlier attempt that died before it completed.
 		return nil
 	}
-	sender, ok := w.channels[o.Channel].(channels.TextSender)
-	if !ok {
-		cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or cannot send text"}
-		return w.failOutbound(ctx, o, cause, errors.New(cause.Message))
-	}
 	q, err := w.store.Query(ctx, o.QueryID)
 	if err != nil {
 		return err
@@ -182,8 +177,23 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-
-	providerID, err := sender.SendText(ctx, contact.ExternalID, msg.Text)
+	var providerID string
+	if tpl := msg.Template; tpl != nil {
+		sender, ok := w.channels[o.Channel].(channels.TemplateSender)
+		if !ok {
+			cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or has no templates"}
+			return w.failOutbound(ctx, o, cause, errors.New(cause.Message))
+		}
+		providerID, err = sender.SendTemplate(ctx, contact.ExternalID, tpl.Name, tpl.Language, tpl.Params)
+		w.countHSM(err)
+	} else {
+		sender, ok := w.channels[o.Channel].(channels.TextSender)
+		if !ok {
+			cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or cannot send text"}
+			return w.failOutbound(ctx, o, cause, errors.New(cause.Message))
+		}
+		providerID, err = sender.SendText(ctx, contact.ExternalID, msg.Text)
+	}
 	if err != nil {
 		var se *channels.SendError
 		if !errors.As(err, &se) {
@@ -232,6 +242,20 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 	}
 	w.metrics.OTPSends.WithLabelValues(metrics.OutboundSent).Inc()
 	return nil
+}
+
+// countHSM counts a template send attempt by outcome.
+func (w *Worker) countHSM(err error) {
+	outcome := metrics.OutboundSent
+	var se *channels.SendError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && se.Retryable:
+		outcome = metrics.OutboundRetry
+	default:
+		outcome = metrics.OutboundFailed
+	}
+	w.metrics.HSMSends.WithLabelValues(outcome).Inc()
 }
 
 // failOutbound records a send that will not be retried and archives the task

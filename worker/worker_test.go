@@ -356,3 +356,39 @@ func TestRetryDelayHonoursRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateSendReachesTheGraphAPI(t *testing.T) {
+	fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.tpl") })
+	e := newEnv(t, fake.srv.URL)
+	ctx := context.Background()
+	m := text("wamid.in.tpl", "5511900000001", time.Now().Add(-48*time.Hour).Truncate(time.Second), 1)
+	body, _ := json.Marshal(m)
+	res, err := e.store.ApplyInbound(ctx, m, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgID, err := e.store.RecordTemplate(ctx, res.QueryID, "Hola Ana, tu pago de $120 vence mañana.",
+		store.TemplateRef{Name: "payment_reminder_v2", Language: "es", Params: []string{"Ana", "$120"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: "wa-main", QueryID: res.QueryID, MessageID: msgID}); err != nil {
+		t.Fatal(err)
+	}
+	e.startWorker(t, 2)
+	eventually(t, "the template send", func() bool {
+		return testutil.ToFloat64(e.metrics.HSMSends.WithLabelValues(metrics.OutboundSent)) == 1
+	})
+	fake.mu.Lock()
+	sent := fake.bodies[0]
+	fake.mu.Unlock()
+	for _, want := range []string{`"type":"template"`, `"name":"payment_reminder_v2"`, `"code":"es"`, `{"type":"text","text":"Ana"},{"type":"text","text":"$120"}`, `"to":"5511900000001"`} {
+		if !strings.Contains(sent, want) {
+			t.Fatalf("Graph API got %s, lacking %s", sent, want)
+		}
+	}
+	got, _ := e.store.Message(ctx, res.QueryID, msgID)
+	if got.Status != channels.StatusSent || got.ProviderID != "wamid.tpl" {
+		t.Fatalf("message = %+v", got)
+	}
+}

@@ -107,6 +107,21 @@ func (c *Channel) SendAuthCode(ctx context.Context, to, code, template, language
 	})
 }
 
+// SendTemplate sends an approved template with its body parameters.
+func (c *Channel) SendTemplate(ctx context.Context, to, template, language string, params []string) (string, error) {
+	body := templateComponent{Type: "body", Parameters: []templateParameter{}}
+	for _, p := range params {
+		body.Parameters = append(body.Parameters, templateParameter{Type: "text", Text: p})
+	}
+	return c.send(ctx, templateRequest{
+		MessagingProduct: "whatsapp",
+		RecipientType:    "individual",
+		To:               to,
+		Type:             "template",
+		Template:         templateBody{Name: template, Language: templateLanguage{Code: language}, Components: []templateComponent{body}},
+	})
+}
+
 // SendText sends a text message to the WhatsApp id `to` and returns its
 // wamid. Failures are *channels.SendError: network errors, 429, 5xx and
 // Meta's throttling codes are retryable; other 4xx are not.

@@ -93,6 +93,7 @@ var (
 	_ channels.Handshaker      = (*Channel)(nil)
 	_ channels.TextSender      = (*Channel)(nil)
 	_ channels.AuthCodeSender  = (*Channel)(nil)
+	_ channels.TemplateSender  = (*Channel)(nil)
 )
 
 // New validates cfg and returns the channel. httpClient sends to the Graph

@@ -287,7 +287,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 	return api.New(api.Options{
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(conn.Client, time.Second), Queue: qc,
-		WindowRejections: m.WindowRejections.Inc,
+		Metrics: m,
 	}), nil
 }
 

@@ -6,6 +6,7 @@
 -- ARGV[6]  history member: <arrival>:<message id>
 -- ARGV[7]  message body (JSON) ARGV[8]  profile name ("" if none)
 -- ARGV[9]  now in ms           ARGV[10] state of a new query
+-- ARGV[11] the events channel (PUBLISHed to; "" for none)
 -- Returns {applied (0 = duplicate), query id, new query (0/1), late (0/1)}.
 local p = KEYS[1]
 local mk = p .. ":m:" .. ARGV[4]
@@ -59,5 +60,8 @@ if newer(ck) then
   if ARGV[8] ~= "" then
     redis.call("HSET", ck, "profile_name", ARGV[8])
   end
+end
+if ARGV[11] ~= "" then
+  redis.call("PUBLISH", ARGV[11], cjson.encode({type = "message", query_id = qid, message_id = ARGV[4], direction = "inbound"}))
 end
 return {1, qid, created, late}

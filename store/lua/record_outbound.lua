@@ -2,7 +2,7 @@
 -- KEYS[1] the contact's key prefix, sb:{c:<contact id>}
 -- ARGV[1] query id   ARGV[2] message id   ARGV[3] now in ms
 -- ARGV[4] history member   ARGV[5] body (JSON)
--- ARGV[6] status   ARGV[7] status rank
+-- ARGV[6] status   ARGV[7] status rank   ARGV[8] events channel ("" for none)
 -- Returns 1, or 0 when the query does not exist.
 local p = KEYS[1]
 local qk = p .. ":q:" .. ARGV[1]
@@ -15,4 +15,7 @@ redis.call("HSET", p .. ":m:" .. ARGV[2],
 redis.call("ZADD", qk .. ":hist", ARGV[3], ARGV[4])
 redis.call("HINCRBY", qk, "outbound_count", 1)
 redis.call("HSET", qk, "updated_at", ARGV[3])
+if ARGV[8] ~= "" then
+  redis.call("PUBLISH", ARGV[8], cjson.encode({type = "message", query_id = ARGV[1], message_id = ARGV[2], direction = "outbound"}))
+end
 return 1

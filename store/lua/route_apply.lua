@@ -6,7 +6,7 @@
 -- ARGV[1] expected routing version    ARGV[2] routing state (JSON)
 -- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
 -- ARGV[6] capacity of the new assignee  ARGV[7] now (ms)  ARGV[8] query id
--- ARGV[9] pool score (ms) for a pending query
+-- ARGV[9] pool score (ms) for a pending query   ARGV[10] events channel ("" for none)
 -- Returns 1 applied, 0 version conflict, -1 the assignee is at capacity.
 local q = KEYS[1]
 local rv = tonumber(redis.call("HGET", q, "rv") or "0")
@@ -52,6 +52,9 @@ if newState == "pending" and newType ~= "" then
 end
 redis.call("HSET", q, "rv", rv + 1, "routing", ARGV[2], "r_state", newState, "state", newState,
   "assignee", newAssignee, "type", newType, "updated_at", ARGV[7])
+if ARGV[10] ~= "" and (oldState ~= newState or oldAssignee ~= newAssignee) then
+  redis.call("PUBLISH", ARGV[10], cjson.encode({type = "state", query_id = ARGV[8], state = newState, assignee = newAssignee, previous_assignee = oldAssignee}))
+end
 if oldAssignee ~= newAssignee and newAssignee ~= "" then
   -- "Answered" is judged against the outbound count at assignment.
   redis.call("HSET", q, "assigned_at", ARGV[7], "assigned_outbound", redis.call("HGET", q, "outbound_count") or "0")

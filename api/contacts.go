@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/httperror"
+	"switchboard/store"
+)
+
+func (a *API) registerContacts(authed *echo.Group) {
+	authed.PUT("/contacts/:id", a.editContact, a.require(auth.PermEditContacts))
+	authed.PUT("/contacts/:id/portfolio", a.setPortfolio, a.require(auth.PermPortfolio))
+	authed.DELETE("/contacts/:id/portfolio", a.clearPortfolio, a.require(auth.PermPortfolio))
+}
+
+// ContactView is a contact as the API shows it.
+type ContactView struct {
+	ID             string `json:"id"`
+	Channel        string `json:"channel"`
+	Phone          string `json:"phone"`
+	ProfileName    string `json:"profile_name"`
+	DisplayName    string `json:"display_name,omitempty"`
+	Notes          string `json:"notes,omitempty"`
+	PortfolioOwner string `json:"portfolio_owner,omitempty"`
+}
+
+func (a *API) contactView(c echo.Context) error {
+	ct, err := a.store.Contact(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return a.contactError(c, err)
+	}
+	return c.JSON(http.StatusOK, ContactView{ID: ct.ID, Channel: ct.Channel, Phone: ct.ExternalID, ProfileName: ct.ProfileName,
+		DisplayName: ct.DisplayName, Notes: ct.Notes, PortfolioOwner: ct.PortfolioOwner})
+}
+
+func (a *API) contactError(c echo.Context, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return httperror.Write(c, http.StatusNotFound, "not_found", "no such contact")
+	}
+	return a.internal(c, err)
+}
+
+type contactEdit struct {
+	DisplayName string `json:"display_name"`
+	Notes       string `json:"notes"`
+}
+
+func (a *API) editContact(c echo.Context) error {
+	var req contactEdit
+	if err := c.Bind(&req); err != nil || len(req.DisplayName) > 200 || len(req.Notes) > 4000 {
+		return bad(c, "body must be {\"display_name\": \"...\", \"notes\": \"...\"} (200 and 4000 characters at most)")
+	}
+	if err := a.store.EditContact(c.Request().Context(), c.Param("id"), req.DisplayName, req.Notes); err != nil {
+		return a.contactError(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "contact.edit", Target: c.Param("id"), IP: c.RealIP()})
+	return a.contactView(c)
+}
+
+type portfolioRequest struct {
+	Operator string `json:"operator"`
+}
+
+// setPortfolio puts a contact in an operator's portfolio: routing then
+// gives that operator the customer's queries first.
+func (a *API) setPortfolio(c echo.Context) error {
+	ctx := c.Request().Context()
+	var req portfolioRequest
+	if err := c.Bind(&req); err != nil || req.Operator == "" {
+		return bad(c, "body must be {\"operator\": \"<user id>\"}")
+	}
+	if u, err := a.users.Get(ctx, req.Operator); err != nil || u.Status != accounts.StatusActive {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user with that id")
+	}
+	if err := a.store.SetPortfolioOwner(ctx, c.Param("id"), req.Operator); err != nil {
+		return a.contactError(c, err)
+	}
+	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "portfolio.add", Target: c.Param("id"), IP: c.RealIP()})
+	return a.contactView(c)
+}
+
+func (a *API) clearPortfolio(c echo.Context) error {
+	if err := a.store.SetPortfolioOwner(c.Request().Context(), c.Param("id"), ""); err != nil {
+		return a.contactError(c, err)
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "portfolio.remove", Target: c.Param("id"), IP: c.RealIP()})
+	return a.contactView(c)
+}

@@ -1,0 +1,184 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/httperror"
+	"switchboard/routing"
+	"switchboard/settings"
+	"switchboard/store"
+	"switchboard/templates"
+)
+
+func (a *API) registerCoordination(authed *echo.Group) {
+	authed.GET("/settings", a.getSettings, a.require(auth.PermSettings))
+	authed.PUT("/settings", a.putSettings, a.require(auth.PermSettings))
+	authed.GET("/canned-responses", a.cannedResponses)
+	authed.POST("/conversations/:id/templates", a.sendTemplate, a.require(auth.PermReply))
+	authed.POST("/derivations", a.derive, a.require(auth.PermDeriveBulk))
+}
+
+// settingsDoc is the settings document over the API: the same YAML, schema
+// and validation as `switchboard apply`.
+type settingsDoc struct {
+	Version int64  `json:"version"`
+	YAML    string `json:"yaml"`
+}
+
+func (a *API) getSettings(c echo.Context) error {
+	st, err := settings.Load(c.Request().Context(), a.store.Redis())
+	if errors.Is(err, settings.ErrNone) {
+		return c.JSON(http.StatusOK, settingsDoc{})
+	}
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, settingsDoc{Version: st.Version, YAML: string(st.YAML)})
+}
+
+// putSettings applies a new version. version must be the one the change
+// was made from, so two coordinators cannot overwrite each other unseen.
+func (a *API) putSettings(c echo.Context) error {
+	var req settingsDoc
+	if err := c.Bind(&req); err != nil || req.YAML == "" {
+		return bad(c, "body must be {\"version\": N, \"yaml\": \"...\"}")
+	}
+	v, err := settings.Apply(c.Request().Context(), a.store.Redis(), []byte(req.YAML), a.clock.Now(), req.Version)
+	switch {
+	case errors.Is(err, settings.ErrConflict):
+		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
+	case err != nil:
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
+	}
+	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "settings.apply", Target: "version " + itoa(v), IP: c.RealIP()})
+	return c.JSON(http.StatusOK, settingsDoc{Version: v, YAML: req.YAML})
+}
+
+// cannedResponses searches the knowledge base by shortcut and text.
+func (a *API) cannedResponses(c echo.Context) error {
+	comp := a.settingsNow(c.Request().Context())
+	out := []settings.CannedResponse{}
+	if comp == nil {
+		return c.JSON(http.StatusOK, map[string]any{"canned_responses": out})
+	}
+	q := routing.Fold(c.QueryParam("q"))
+	for _, cr := range comp.Canned {
+		if q == "" || strings.Contains(routing.Fold(cr.Shortcut), q) || strings.Contains(routing.Fold(cr.Text), q) {
+			out = append(out, cr)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"canned_responses": out})
+}
+
+type templateRequest struct {
+	Template string   `json:"template"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
+}
+
+// sendTemplate sends an approved template, inside or outside the customer
+// service window; the parameter count must match the template's.
+func (a *API) sendTemplate(c echo.Context) error {
+	ctx := c.Request().Context()
+	var req templateRequest
+	if err := c.Bind(&req); err != nil || req.Template == "" || req.Language == "" {
+		return bad(c, "body must be {\"template\": \"...\", \"language\": \"es\", \"params\": [...]}")
+	}
+	comp := a.settingsNow(ctx)
+	var h *templates.HSM
+	if comp != nil {
+		h = comp.HSM[req.Template][req.Language]
+	}
+	if h == nil {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "unknown_template", "no approved template "+req.Template+" in "+req.Language)
+	}
+	text, err := h.Render(req.Params)
+	if err != nil {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "template_params", err.Error())
+	}
+	st, err := a.loadToClaim(c)
+	if err != nil {
+		return a.loadError(c, err)
+	}
+	return a.send(c, st, func(ctx context.Context) (string, error) {
+		return a.store.RecordTemplate(ctx, st.Query.ID, text, store.TemplateRef{Name: h.ProviderName, Language: h.Language, Params: req.Params})
+	})
+}
+
+type derivationRequest struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Group string `json:"group"`
+}
+
+// derive moves every active query of one operator (an absent one, say) to
+// another operator, or spreads them over a group, least loaded first. It
+// is safe to repeat: a second call finds nothing left to move.
+func (a *API) derive(c echo.Context) error {
+	ctx := c.Request().Context()
+	var req derivationRequest
+	if err := c.Bind(&req); err != nil || req.From == "" || (req.To == "") == (req.Group == "") {
+		return bad(c, "body must be {\"from\": id, \"to\": id} or {\"from\": id, \"group\": id}")
+	}
+	var targets []string
+	if req.To != "" {
+		targets = []string{req.To}
+	} else if comp := a.settingsNow(ctx); comp != nil {
+		for _, g := range comp.Document.Groups {
+			if g.ID == req.Group {
+				targets = slices.DeleteFunc(slices.Clone(g.Operators), func(op string) bool { return op == req.From })
+			}
+		}
+	}
+	for _, t := range targets {
+		if u, err := a.users.Get(ctx, t); err != nil || u.Status != accounts.StatusActive {
+			return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user "+t)
+		}
+	}
+	if len(targets) == 0 {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no operators to move the queries to")
+	}
+	ids, err := a.store.AssignedTo(ctx, req.From)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	load := map[string]int{}
+	for _, t := range targets {
+		if load[t], err = a.store.OperatorLoad(ctx, t); err != nil {
+			return a.internal(c, err)
+		}
+	}
+	moved := 0
+	for _, id := range ids {
+		to := slices.MinFunc(targets, func(x, y string) int {
+			if load[x] != load[y] {
+				return load[x] - load[y]
+			}
+			return strings.Compare(x, y)
+		})
+		q, err := a.change(ctx, id, func(q routing.Query) (routing.Query, error) {
+			if q.State != routing.StateAssigned || q.Assignee != req.From {
+				return q, nil // moved meanwhile, or no longer active
+			}
+			return routing.Transfer(q, to)
+		})
+		if err != nil {
+			return a.actionError(c, err)
+		}
+		if q.Assignee == to {
+			moved++
+			load[to]++
+		}
+	}
+	a.metrics.Derivations.Add(float64(moved))
+	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "derivation", Target: req.From, Outcome: "moved " + itoa(int64(moved)), IP: c.RealIP()})
+	return c.JSON(http.StatusOK, map[string]int{"moved": moved})
+}
