@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -177,6 +178,7 @@ func (a *API) listConversations(c echo.Context) error {
 	u := caller(c)
 	comp := a.settingsNow(ctx)
 	state, typ, assignee := c.QueryParam("state"), c.QueryParam("query_type"), c.QueryParam("assignee")
+	search := routing.Fold(c.QueryParam("q"))
 	cursor := c.QueryParam("cursor")
 	const pageSize, scanLimit = 50, 2000
 	out := []Conversation{}
@@ -203,6 +205,9 @@ func (a *API) listConversations(c echo.Context) error {
 				continue
 			}
 			if (state != "" && cv.State != state) || (typ != "" && cv.QueryType != typ) || (assignee != "" && cv.Assignee != assignee) {
+				continue
+			}
+			if search != "" && !strings.Contains(routing.Fold(cv.ContactName+" "+cv.ContactPhone), search) {
 				continue
 			}
 			out = append(out, cv)

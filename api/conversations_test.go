@@ -136,6 +136,10 @@ func TestOperatorVisibility(t *testing.T) {
 	if got := len(w.listIDs(t, w.supT)); got != 4 {
 		t.Fatalf("supervisor lists %d, want all 4", got)
 	}
+	r0 := w.do(t, "GET", "/api/v1/conversations?q=110002&state=pending", w.supT, nil)
+	if r0.status != 200 || !strings.Contains(r0.body, pool) || strings.Contains(r0.body, mine) || strings.Contains(r0.body, otherPool) {
+		t.Fatalf("search by phone and state: %s", r0.body)
+	}
 	r := w.do(t, "GET", "/api/v1/conversations/"+mine+"/messages", w.anaT, nil)
 	if r.status != 200 || !strings.Contains(r.body, `"direction":"inbound"`) || !strings.Contains(r.body, `"text":"oi"`) {
 		t.Fatalf("ana's history: %d %s", r.status, r.body)
