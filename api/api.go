@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,10 @@ type API struct {
 	queue    *queue.Client
 	clock    clock.Clock
 	metrics  *metrics.Metrics
+	// closing ends event streams when the server shuts down: a stream
+	// never finishes by itself, and shutdown waits for open requests.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // Options configure the API.
@@ -71,7 +76,14 @@ func New(o Options) *API {
 		o.Metrics = metrics.New(prometheus.NewRegistry())
 	}
 	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
-		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics}
+		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics,
+		closing: make(chan struct{})}
+}
+
+// Close ends open event streams; call it when the HTTP server begins to
+// shut down (http.Server.RegisterOnShutdown).
+func (a *API) Close() {
+	a.closeOnce.Do(func() { close(a.closing) })
 }
 
 // maxBody bounds API request bodies; they are small JSON documents.

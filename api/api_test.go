@@ -76,6 +76,7 @@ type harness struct {
 	store   *store.Store
 	queue   *queue.Client
 	metrics *metrics.Metrics
+	api     *api.API
 }
 
 func newHarness(t *testing.T, sender auth.CodeSender) *harness {
@@ -114,6 +115,7 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	h.queue = queue.NewClient(client, time.Hour)
 	a := api.New(api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
 		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock, Metrics: h.metrics})
+	h.api = a
 	h.echo = gateway.New(gateway.Options{API: a, Redis: pinger{h.rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger})
 	h.srv = httptest.NewServer(h.echo)
 	t.Cleanup(h.srv.Close)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -340,5 +341,28 @@ func TestEventsAreFilteredByVisibility(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("no event about ana's conversation; got %v", got)
 		}
+	}
+}
+
+// Shutting down ends open event streams, so shutdown does not wait on them.
+func TestCloseEndsEventStreams(t *testing.T) {
+	w := newConvWorld(t)
+	req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+w.anaT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		close(ended)
+	}()
+	w.api.Close()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event stream did not end after Close")
 	}
 }

@@ -45,6 +45,8 @@ func (a *API) events(c echo.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-a.closing:
+			return nil // the console reconnects to another replica
 		case <-tick.C:
 			fmt.Fprint(w, ": ping\n\n")
 			w.Flush()

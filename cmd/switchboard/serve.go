@@ -156,7 +156,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		})
 	}
-	s.http = &http.Server{
+	httpServer := &http.Server{
 		Addr:              cfg.HTTP.Addr,
 		Handler:           gateway.New(opts),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -165,6 +165,10 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if a, ok := opts.API.(*api.API); ok {
+		httpServer.RegisterOnShutdown(a.Close)
+	}
+	s.http = httpServer
 
 	if role != roleGateway {
 		s.asynq = worker.NewServer(conn.Client, worker.ServerOptions{
