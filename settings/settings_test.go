@@ -144,3 +144,22 @@ func TestShippedExampleIsValid(t *testing.T) {
 		t.Fatalf("deploy/settings.example.yaml does not validate: %v", err)
 	}
 }
+
+// Without settings, a watcher asks Redis once per interval, not per call.
+func TestWatcherRemembersNoSettings(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	w := settings.NewWatcher(rdb, time.Hour)
+	if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
+		t.Fatalf("first call: %v", err)
+	}
+	if _, err := settings.Apply(ctx, rdb, good(t), time.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
+		t.Fatalf("within the interval the watcher asked Redis again: %v", err)
+	}
+	if c, err := settings.NewWatcher(rdb, time.Hour).Current(ctx); err != nil || c.Routing.Version != 1 {
+		t.Fatalf("a new watcher does not see the applied settings: %v", err)
+	}
+}

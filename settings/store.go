@@ -89,6 +89,9 @@ type Watcher struct {
 	current   *Compiled
 	version   int64
 	checkedAt time.Time
+	// none remembers, for an interval, that no settings are applied, so an
+	// unconfigured installation does not ask Redis on every message.
+	none bool
 }
 
 // NewWatcher returns a watcher checking at most every interval.
@@ -102,11 +105,17 @@ func NewWatcher(rdb redis.UniversalClient, interval time.Duration) *Watcher {
 func (w *Watcher) Current(ctx context.Context) (*Compiled, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.current != nil && time.Since(w.checkedAt) < w.interval {
-		return w.current, nil
+	if time.Since(w.checkedAt) < w.interval {
+		if w.current != nil {
+			return w.current, nil
+		}
+		if w.none {
+			return nil, ErrNone
+		}
 	}
 	vs, err := w.rdb.HGet(ctx, Key, "version").Result()
 	if errors.Is(err, redis.Nil) {
+		w.none, w.checkedAt = true, time.Now()
 		return nil, ErrNone
 	}
 	if err != nil {
@@ -115,7 +124,7 @@ func (w *Watcher) Current(ctx context.Context) (*Compiled, error) {
 		}
 		return nil, fmt.Errorf("read settings version: %w", err)
 	}
-	w.checkedAt = time.Now()
+	w.none, w.checkedAt = false, time.Now()
 	v, _ := strconv.ParseInt(vs, 10, 64)
 	if w.current != nil && v == w.version {
 		return w.current, nil

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
 )
 
 func TestPercentile(t *testing.T) {
@@ -33,5 +37,30 @@ func TestOnlyLoopbackTargets(t *testing.T) {
 		if err := requireLoopback(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// The queue baseline leaves nothing behind in Redis.
+func TestQueueBaselineCleansUp(t *testing.T) {
+	m := miniredis.RunT(t)
+	qb, err := newQueueBaseline("redis://"+m.Addr()+"/0", "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2500 {
+		if err := qb.enqueue(context.Background(), uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := qb.close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range m.Keys() {
+		if strings.Contains(k, baselineQueue) {
+			t.Fatalf("key %s left behind", k)
+		}
+	}
+	if ok, _ := m.SIsMember("asynq:queues", baselineQueue); ok {
+		t.Fatal("queue still registered")
 	}
 }

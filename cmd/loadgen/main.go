@@ -335,14 +335,34 @@ func (q *queueBaseline) enqueue(ctx context.Context, seq uint64) error {
 	return err
 }
 
-// close deletes the scratch queue and everything in it.
+// close deletes the scratch queue and everything in it, in batches of
+// UNLINKs: asynq's DeleteQueue(force) does it in one script, which blocks a
+// shared Redis for seconds after a run of hundreds of thousands of tasks.
 func (q *queueBaseline) close() error {
-	insp := asynq.NewInspectorFromRedisClient(q.rdb)
-	err := insp.DeleteQueue(baselineQueue, true)
-	_ = q.client.Close()
-	_ = q.rdb.Close()
-	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("delete the baseline queue: %w", err)
+	ctx := context.Background()
+	defer q.client.Close()
+	defer q.rdb.Close()
+	iter := q.rdb.Scan(ctx, 0, "asynq:{"+baselineQueue+"}:*", 1000).Iterator()
+	batch := make([]string, 0, 1000)
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			if err := q.rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return fmt.Errorf("delete the baseline queue: %w", err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan the baseline queue: %w", err)
+	}
+	if len(batch) > 0 {
+		if err := q.rdb.Unlink(ctx, batch...).Err(); err != nil {
+			return fmt.Errorf("delete the baseline queue: %w", err)
+		}
+	}
+	if err := q.rdb.SRem(ctx, "asynq:queues", baselineQueue).Err(); err != nil {
+		return fmt.Errorf("forget the baseline queue: %w", err)
 	}
 	return nil
 }
