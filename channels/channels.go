@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -178,9 +179,11 @@ type Channel interface {
 type WebhookReceiver interface {
 	Channel
 	// Verify checks that body was sent by the provider. It must run before
-	// the body is parsed and compare secrets in constant time. It returns an
-	// error wrapping ErrBadSignature when the request is not authentic.
-	Verify(header http.Header, body []byte) error
+	// the body is parsed and compare secrets in constant time. r is the
+	// request as received (its body already read into body): some providers
+	// sign headers or the URL too. It returns an error wrapping
+	// ErrBadSignature when the request is not authentic.
+	Verify(r *http.Request, body []byte) error
 	// Parse turns a verified body into normalized messages and statuses.
 	// received is the gateway's receive time, used to order messages that
 	// share a provider timestamp. Errors wrap ErrMalformed.
@@ -192,6 +195,31 @@ type WebhookReceiver interface {
 type Handshaker interface {
 	// Handshake returns the body to answer with 200, or ok=false for 403.
 	Handshake(query url.Values) (challenge string, ok bool)
+}
+
+// Acknowledger is a webhook channel whose provider wants a particular body
+// in the 200 answer (Twilio logs a warning for anything but TwiML).
+type Acknowledger interface {
+	Ack() (contentType string, body []byte)
+}
+
+// Sink takes what an event-driven channel receives, as the webhook handler
+// does for webhook channels: durably, or with an error.
+type Sink interface {
+	// Inbound queues a customer message. A duplicate is not an error.
+	Inbound(ctx context.Context, m *Inbound) error
+	// Status queues a delivery status. A duplicate is not an error.
+	Status(ctx context.Context, s *Status) error
+}
+
+// Listener is a channel that holds a connection to its provider instead of
+// receiving webhooks (a linked WhatsApp device). Only one process may listen
+// on a channel at a time; the caller holds the lease.
+type Listener interface {
+	Channel
+	// Listen connects and feeds sink until ctx ends. It returns an error
+	// when the channel cannot be used at all (not linked, logged out).
+	Listen(ctx context.Context, sink Sink) error
 }
 
 // TextSender is a channel that can send a free-form text message.
@@ -235,7 +263,11 @@ type SendError struct {
 	Message string
 	// RetryAfter is the provider's requested wait, when it gave one.
 	RetryAfter time.Duration
-	Err        error
+	// WindowClosed means the provider refused a free-form message because
+	// the customer's 24-hour window had closed (Cloud API 131047, Twilio
+	// 63016): only a template can reach the customer now.
+	WindowClosed bool
+	Err          error
 }
 
 func (e *SendError) Error() string {
@@ -264,6 +296,47 @@ type Kind struct {
 // Deps are what a channel may need from the process.
 type Deps struct {
 	HTTPClient *http.Client
+	// Now is the clock, for checking request timestamps; nil means time.Now.
+	Now func() time.Time
+	// Logger is the process logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Rate is a token bucket: Count sends every Per on average, up to Burst
+// at once (0 means 1). The zero Rate means no limit.
+type Rate struct {
+	Count int           `yaml:"count"`
+	Per   time.Duration `yaml:"per"`
+	Burst int           `yaml:"burst"`
+}
+
+// Unlimited reports whether r sets no limit.
+func (r Rate) Unlimited() bool { return r.Count <= 0 || r.Per <= 0 }
+
+// Validate checks a configured rate; key names it in the error.
+func (r Rate) Validate(key string) error {
+	if r.Count < 0 || r.Per < 0 || r.Burst < 0 {
+		return fmt.Errorf("%s: count, per and burst must not be negative", key)
+	}
+	if (r.Count == 0) != (r.Per == 0) {
+		return fmt.Errorf("%s: set both count and per, or neither", key)
+	}
+	return nil
+}
+
+// Limits are a channel's outbound rate limits, shared by every replica.
+type Limits struct {
+	// Send bounds every message the channel sends.
+	Send Rate
+	// NewContact bounds, in addition, messages to contacts who have never
+	// written to the channel: sending to strangers is what gets a linked
+	// number banned.
+	NewContact Rate
+}
+
+// Limited is a channel with outbound rate limits.
+type Limited interface {
+	Limits() Limits
 }
 
 // Registry maps kind names to kinds. Adding a provider means adding a

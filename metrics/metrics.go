@@ -36,12 +36,13 @@ const UnknownChannel = "unknown"
 
 // Metrics are the gateway's and workers' metrics.
 type Metrics struct {
-	WebhookRequests   *prometheus.CounterVec   // channel, outcome
-	WebhookDuration   *prometheus.HistogramVec // channel
-	InboundMessages   *prometheus.CounterVec   // channel, type
-	DuplicateMessages *prometheus.CounterVec   // channel
-	OutboundMessages  *prometheus.CounterVec   // channel, outcome
-	StatusUpdates     *prometheus.CounterVec   // channel, status
+	WebhookRequests     *prometheus.CounterVec   // channel, kind, outcome
+	WebhookDuration     *prometheus.HistogramVec // channel, kind
+	InboundMessages     *prometheus.CounterVec   // channel, kind, type
+	DuplicateMessages   *prometheus.CounterVec   // channel, kind
+	OutboundMessages    *prometheus.CounterVec   // channel, kind, outcome
+	OutboundRateLimited *prometheus.CounterVec   // channel, kind
+	StatusUpdates       *prometheus.CounterVec   // channel, kind, status
 	TasksProcessed    *prometheus.CounterVec   // task, outcome
 	TaskDuration      *prometheus.HistogramVec // task
 
@@ -65,29 +66,33 @@ func New(reg prometheus.Registerer) *Metrics {
 		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_webhook_requests_total",
 			Help: "Webhook requests by channel and outcome (accepted, unauthorized, bad_request, too_large, unavailable, not_found, verified, forbidden).",
-		}, []string{"channel", "outcome"}),
+		}, []string{"channel", "kind", "outcome"}),
 		WebhookDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "switchboard_webhook_request_duration_seconds",
 			Help: "Time from receiving a webhook request to answering it, including durable queueing.",
 			// Fine buckets at the low end: the target is p99 under 10ms.
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"channel"}),
+		}, []string{"channel", "kind"}),
 		InboundMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_inbound_messages_total",
 			Help: "Inbound customer messages processed by workers, by channel and message type.",
-		}, []string{"channel", "type"}),
+		}, []string{"channel", "kind", "type"}),
 		DuplicateMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_duplicate_messages_total",
 			Help: "Provider redeliveries of a message already queued or processed, dropped.",
-		}, []string{"channel"}),
+		}, []string{"channel", "kind"}),
 		OutboundMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_outbound_messages_total",
 			Help: "Outbound send attempts by channel and outcome (sent, retry, failed).",
-		}, []string{"channel", "outcome"}),
+		}, []string{"channel", "kind", "outcome"}),
+		OutboundRateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_rate_limited_total",
+			Help: "Outbound sends held back by the channel's rate limit and retried later.",
+		}, []string{"channel", "kind"}),
 		StatusUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_status_updates_total",
 			Help: "Delivery status reports processed, by channel and status; status unknown_message when no outbound message matches.",
-		}, []string{"channel", "status"}),
+		}, []string{"channel", "kind", "status"}),
 		TasksProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_tasks_processed_total",
 			Help: "Queue tasks handled by workers, by task type and outcome (ok, retry, failed).",
@@ -140,6 +145,6 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.APIRequests)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
-		m.OutboundMessages, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
+		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m
 }

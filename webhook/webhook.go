@@ -85,42 +85,42 @@ func (h *Handler) receive(c echo.Context) error {
 	id := c.Param("channel")
 	ch, ok := h.channels[id].(channels.WebhookReceiver)
 	if !ok {
-		return h.answer(c, metrics.UnknownChannel, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
+		return h.answer(c, nil, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
 	}
 
 	body, err := h.readBody(c.Request())
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return h.answer(c, id, start, metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, "body too large")
+			return h.answer(c, ch, start, metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, "body too large")
 		}
 		// The client went away mid-body; nothing was queued, it will retry.
 		h.logger.Info("webhook body read failed", "channel", id, "err", err)
-		return h.answer(c, id, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "body could not be read")
+		return h.answer(c, ch, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "body could not be read")
 	}
 
-	if err := ch.Verify(c.Request().Header, body); err != nil {
+	if err := ch.Verify(c.Request(), body); err != nil {
 		h.logger.Warn("webhook signature rejected", "channel", id, "remote_ip", c.RealIP(), "err", err)
-		return h.answer(c, id, start, metrics.OutcomeUnauthorized, http.StatusUnauthorized, "invalid signature")
+		return h.answer(c, ch, start, metrics.OutcomeUnauthorized, http.StatusUnauthorized, "invalid signature")
 	}
 
 	batch, err := ch.Parse(body, h.clock.Now())
 	if err != nil {
 		h.logger.Warn("webhook body rejected", "channel", id, "err", err)
-		return h.answer(c, id, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "malformed body")
+		return h.answer(c, ch, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "malformed body")
 	}
 
-	if err := h.enqueue(c.Request().Context(), id, batch); err != nil {
+	if err := h.enqueue(c.Request().Context(), ch, batch); err != nil {
 		h.logger.Error("webhook not queued; provider will retry", "channel", id, "err", err)
-		return h.answer(c, id, start, metrics.OutcomeUnavailable, http.StatusServiceUnavailable, "queue unavailable")
+		return h.answer(c, ch, start, metrics.OutcomeUnavailable, http.StatusServiceUnavailable, "queue unavailable")
 	}
-	return h.answer(c, id, start, metrics.OutcomeAccepted, http.StatusOK, "")
+	return h.answer(c, ch, start, metrics.OutcomeAccepted, http.StatusOK, "")
 }
 
 // enqueue queues every message and status of a batch. It stops at the first
 // failure: the provider retries the whole request, and what was queued
 // before the failure is then recognised as a duplicate.
-func (h *Handler) enqueue(ctx context.Context, channel string, b channels.Batch) error {
+func (h *Handler) enqueue(ctx context.Context, ch channels.Channel, b channels.Batch) error {
 	ctx, cancel := context.WithTimeout(ctx, h.enqueueTimeout)
 	defer cancel()
 	for i := range b.Messages {
@@ -128,7 +128,7 @@ func (h *Handler) enqueue(ctx context.Context, channel string, b channels.Batch)
 			if !errors.Is(err, queue.ErrDuplicate) {
 				return err
 			}
-			h.metrics.DuplicateMessages.WithLabelValues(channel).Inc()
+			h.metrics.DuplicateMessages.WithLabelValues(ch.ID(), ch.Kind()).Inc()
 		}
 	}
 	for i := range b.Statuses {
@@ -143,32 +143,44 @@ func (h *Handler) enqueue(ctx context.Context, channel string, b channels.Batch)
 func (h *Handler) handshake(c echo.Context) error {
 	start := time.Now()
 	id := c.Param("channel")
-	hs, ok := h.channels[id].(channels.Handshaker)
+	ch := h.channels[id]
+	hs, ok := ch.(channels.Handshaker)
 	if !ok {
-		return h.answer(c, metrics.UnknownChannel, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
+		return h.answer(c, nil, start, metrics.OutcomeNotFound, http.StatusNotFound, "unknown channel")
 	}
 	challenge, ok := hs.Handshake(c.QueryParams())
 	if !ok {
 		h.logger.Warn("webhook verification refused", "channel", id, "remote_ip", c.RealIP())
-		return h.answer(c, id, start, metrics.OutcomeForbidden, http.StatusForbidden, "verification failed")
+		return h.answer(c, ch, start, metrics.OutcomeForbidden, http.StatusForbidden, "verification failed")
 	}
-	h.observe(id, start, metrics.OutcomeVerified)
+	h.observe(ch, start, metrics.OutcomeVerified)
 	return c.String(http.StatusOK, challenge)
 }
 
 // answer records the outcome and writes the response. Error bodies say
-// only what the provider needs to know.
-func (h *Handler) answer(c echo.Context, channel string, start time.Time, outcome string, status int, msg string) error {
-	h.observe(channel, start, outcome)
+// only what the provider needs to know; a 200 says what the provider
+// expects to read, if anything.
+func (h *Handler) answer(c echo.Context, ch channels.Channel, start time.Time, outcome string, status int, msg string) error {
+	h.observe(ch, start, outcome)
 	if status == http.StatusOK {
+		if a, ok := ch.(channels.Acknowledger); ok {
+			contentType, body := a.Ack()
+			return c.Blob(http.StatusOK, contentType, body)
+		}
 		return c.NoContent(http.StatusOK)
 	}
 	return httperror.Write(c, status, outcome, msg)
 }
 
-func (h *Handler) observe(channel string, start time.Time, outcome string) {
-	h.metrics.WebhookRequests.WithLabelValues(channel, outcome).Inc()
-	h.metrics.WebhookDuration.WithLabelValues(channel).Observe(time.Since(start).Seconds())
+// observe counts and times a request. ch is nil for an unknown channel id,
+// which gets one shared label so a scanner cannot create new series.
+func (h *Handler) observe(ch channels.Channel, start time.Time, outcome string) {
+	id, kind := metrics.UnknownChannel, metrics.UnknownChannel
+	if ch != nil {
+		id, kind = ch.ID(), ch.Kind()
+	}
+	h.metrics.WebhookRequests.WithLabelValues(id, kind, outcome).Inc()
+	h.metrics.WebhookDuration.WithLabelValues(id, kind).Observe(time.Since(start).Seconds())
 }
 
 // readBody reads the whole body, refusing more than maxBodyBytes with an

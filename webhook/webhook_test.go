@@ -119,7 +119,11 @@ func (h *harness) queued(t *testing.T, q string) int {
 }
 
 func (h *harness) outcome(channel, outcome string) float64 {
-	return testutil.ToFloat64(h.metrics.WebhookRequests.WithLabelValues(channel, outcome))
+	kind := whatsapp.KindName
+	if channel == metrics.UnknownChannel {
+		kind = metrics.UnknownChannel
+	}
+	return testutil.ToFloat64(h.metrics.WebhookRequests.WithLabelValues(channel, kind, outcome))
 }
 
 // textBody is a Meta webhook carrying one text message per id.
@@ -240,7 +244,7 @@ func TestDuplicateDeliveryQueuesOnce(t *testing.T) {
 	if n := h.queued(t, queue.QueueInbound); n != 1 {
 		t.Fatalf("%d tasks after 3 deliveries of one wamid, want 1", n)
 	}
-	if got := testutil.ToFloat64(h.metrics.DuplicateMessages.WithLabelValues("wa-main")); got != 2 {
+	if got := testutil.ToFloat64(h.metrics.DuplicateMessages.WithLabelValues("wa-main", whatsapp.KindName)); got != 2 {
 		t.Fatalf("duplicates counted = %v, want 2", got)
 	}
 }
@@ -334,8 +338,8 @@ func TestReadyAndMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
-		`switchboard_webhook_requests_total{channel="wa-main",outcome="accepted"} 1`,
-		`switchboard_webhook_request_duration_seconds_bucket{channel="wa-main"`,
+		`switchboard_webhook_requests_total{channel="wa-main",kind="whatsapp_cloud",outcome="accepted"} 1`,
+		`switchboard_webhook_request_duration_seconds_bucket{channel="wa-main",kind="whatsapp_cloud"`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)

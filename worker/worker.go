@@ -95,7 +95,7 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if res.Duplicate {
-		w.metrics.DuplicateMessages.WithLabelValues(m.Channel).Inc()
+		w.metrics.DuplicateMessages.WithLabelValues(m.Channel, m.Kind).Inc()
 		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
 		// A worker that died between applying and routing left the query
 		// unindexed or unrouted; the retry finishes. A routed query is
@@ -111,7 +111,7 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 	if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
 		return err
 	}
-	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Type).Inc()
+	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Kind, m.Type).Inc()
 	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
 		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)
 	return w.routeInbound(ctx, res, m)
@@ -137,10 +137,10 @@ func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
 		}
 		// Statuses of messages sent by other tools on the same number
 		// land here; they are not Switchboard's to keep.
-		w.metrics.StatusUpdates.WithLabelValues(s.Channel, "unknown_message").Inc()
+		w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, "unknown_message").Inc()
 		return nil
 	}
-	w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Status).Inc()
+	w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, s.Status).Inc()
 	if s.Status == channels.StatusFailed {
 		code := 0
 		if len(s.Errors) > 0 {
@@ -200,12 +200,18 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 			se = &channels.SendError{Retryable: true, Message: err.Error(), Err: err}
 		}
 		if se.Retryable && !lastAttempt(ctx) {
-			w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundRetry).Inc()
+			w.metrics.OutboundMessages.WithLabelValues(o.Channel, w.kind(o.Channel), metrics.OutboundRetry).Inc()
 			w.logger.WarnContext(ctx, "outbound send failed, will retry", "channel", o.Channel,
 				"query", o.QueryID, "message", o.MessageID, "http_status", se.HTTPStatus, "code", se.Code)
 			return se
 		}
 		cause := channels.StatusError{Code: se.Code, Title: "send failed", Message: se.Message}
+		if se.WindowClosed {
+			// The provider's clock disagreed with ours about the 24-hour
+			// window; the operator sees the same outcome as a refusal here.
+			cause.Title = WindowClosed
+			w.metrics.WindowRejections.Inc()
+		}
 		return w.failOutbound(ctx, o, cause, se)
 	}
 	if err := w.store.MarkSent(ctx, o.Channel, o.QueryID, o.MessageID, providerID); err != nil {
@@ -214,7 +220,7 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		// update, which is the lesser harm.
 		w.logger.ErrorContext(ctx, "message sent but not recorded", "channel", o.Channel, "query", o.QueryID, "message", o.MessageID, "err", err)
 	}
-	w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundSent).Inc()
+	w.metrics.OutboundMessages.WithLabelValues(o.Channel, w.kind(o.Channel), metrics.OutboundSent).Inc()
 	return nil
 }
 
@@ -264,10 +270,24 @@ func (w *Worker) failOutbound(ctx context.Context, o *queue.Outbound, cause chan
 	if merr := w.store.MarkFailed(ctx, o.QueryID, o.MessageID, cause); merr != nil {
 		return fmt.Errorf("record failed send: %w", merr)
 	}
-	w.metrics.OutboundMessages.WithLabelValues(o.Channel, metrics.OutboundFailed).Inc()
+	w.metrics.OutboundMessages.WithLabelValues(o.Channel, w.kind(o.Channel), metrics.OutboundFailed).Inc()
 	w.logger.WarnContext(ctx, "outbound send failed permanently", "channel", o.Channel,
 		"query", o.QueryID, "message", o.MessageID, "code", cause.Code, "err", err)
 	return fmt.Errorf("send %s: %w: %w", o.MessageID, err, asynq.SkipRetry)
+}
+
+// WindowClosed is the Title of a failed message's error when the provider
+// refused it because the customer's 24-hour window had closed; the API's
+// refusal of such a reply carries the same word.
+const WindowClosed = "window_closed"
+
+// kind is a configured channel's kind, for metric labels; "unknown" for a
+// channel no longer configured.
+func (w *Worker) kind(channel string) string {
+	if ch, ok := w.channels[channel]; ok {
+		return ch.Kind()
+	}
+	return metrics.UnknownChannel
 }
 
 // lastAttempt reports whether this run of the task is its last.

@@ -134,7 +134,7 @@ func text(id, from string, ts time.Time, arrival int64) *channels.Inbound {
 }
 
 func (e *env) inboundProcessed() float64 {
-	return testutil.ToFloat64(e.metrics.InboundMessages.WithLabelValues("wa-main", channels.TypeText))
+	return testutil.ToFloat64(e.metrics.InboundMessages.WithLabelValues("wa-main", whatsapp.KindName, channels.TypeText))
 }
 
 func TestInboundIsAppliedOnce(t *testing.T) {
@@ -159,7 +159,7 @@ func TestInboundIsAppliedOnce(t *testing.T) {
 		t.Fatalf("enqueue after the window: %v", err)
 	}
 	eventually(t, "the late duplicate to be dropped", func() bool {
-		return testutil.ToFloat64(e.metrics.DuplicateMessages.WithLabelValues("wa-main")) == 1
+		return testutil.ToFloat64(e.metrics.DuplicateMessages.WithLabelValues("wa-main", whatsapp.KindName)) == 1
 	})
 	if got := e.inboundProcessed(); got != 1 {
 		t.Fatalf("inbound processed = %v, want 1", got)
@@ -254,7 +254,7 @@ func (e *env) newQueryWithReply(t *testing.T, replyText string) (queryID, msgID 
 }
 
 func (e *env) outbound(outcome string) float64 {
-	return testutil.ToFloat64(e.metrics.OutboundMessages.WithLabelValues("wa-main", outcome))
+	return testutil.ToFloat64(e.metrics.OutboundMessages.WithLabelValues("wa-main", whatsapp.KindName, outcome))
 }
 
 func TestOutboundSendAndDeliveryStatus(t *testing.T) {
@@ -330,8 +330,11 @@ func TestOutboundPermanentErrorIsNotRetried(t *testing.T) {
 	e.startWorker(t, 2)
 	eventually(t, "the failure to be recorded", func() bool { return e.outbound(metrics.OutboundFailed) == 1 })
 	m, _ := e.store.Message(context.Background(), qid, msgID)
-	if m.Status != channels.StatusFailed || m.Error == nil || m.Error.Code != 131047 {
-		t.Fatalf("message = %+v, error %+v; want failed with code 131047", m, m.Error)
+	if m.Status != channels.StatusFailed || m.Error == nil || m.Error.Code != 131047 || m.Error.Title != worker.WindowClosed {
+		t.Fatalf("message = %+v, error %+v; want failed with code 131047 as window_closed", m, m.Error)
+	}
+	if got := testutil.ToFloat64(e.metrics.WindowRejections); got != 1 {
+		t.Fatalf("window rejections = %v, want 1", got)
 	}
 	eventually(t, "the task to be archived", func() bool {
 		info, err := e.insp.GetQueueInfo(queue.QueueOutbound)

@@ -84,6 +84,10 @@ type errorResponse struct {
 // rate limit, 131056 pair rate limit.)
 var throttlingCodes = map[int]bool{4: true, 80007: true, 130429: true, 131048: true, 131056: true}
 
+// reEngagementCode is Meta's refusal of a free-form message more than 24
+// hours after the customer's last one.
+const reEngagementCode = 131047
+
 // maxResponseBytes bounds what is read of a Graph API answer.
 const maxResponseBytes = 1 << 20
 
@@ -183,6 +187,7 @@ func (c *Channel) send(ctx context.Context, request any) (string, error) {
 		}
 	}
 	se.Retryable = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || throttlingCodes[se.Code]
+	se.WindowClosed = se.Code == reEngagementCode
 	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 		se.RetryAfter = time.Duration(secs) * time.Second
 	}

@@ -122,8 +122,8 @@ func (c *Channel) Kind() string { return KindName }
 
 // Verify checks X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256 of
 // the raw body keyed by the app secret, compared in constant time.
-func (c *Channel) Verify(header http.Header, body []byte) error {
-	sig := header.Get(SignatureHeader)
+func (c *Channel) Verify(r *http.Request, body []byte) error {
+	sig := r.Header.Get(SignatureHeader)
 	if sig == "" {
 		return fmt.Errorf("%s header missing: %w", SignatureHeader, channels.ErrBadSignature)
 	}

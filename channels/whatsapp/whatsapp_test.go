@@ -282,7 +282,7 @@ func TestVerify(t *testing.T) {
 		if tc.header != "" {
 			h.Set("X-Hub-Signature-256", tc.header)
 		}
-		err := ch.Verify(h, tc.body)
+		err := ch.Verify(&http.Request{Header: h}, tc.body)
 		if tc.ok && err != nil {
 			t.Errorf("%s: %v, want accepted", tc.name, err)
 		}
@@ -392,6 +392,9 @@ func TestSendTextFailures(t *testing.T) {
 			if se.Retryable != tc.retryable || se.Code != tc.code || se.HTTPStatus != tc.status || se.RetryAfter != tc.wantAfter {
 				t.Fatalf("got %+v", se)
 			}
+			if se.WindowClosed != (tc.code == 131047) {
+				t.Fatalf("WindowClosed = %v for code %d", se.WindowClosed, tc.code)
+			}
 			if strings.Contains(err.Error(), "EAAG-token") || strings.Contains(err.Error(), "secret text") {
 				t.Fatalf("error leaks the token or the text: %v", err)
 			}
@@ -437,10 +440,10 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	ch := newChannel(b, "")
 	body := load(b, "text.json")
-	h := http.Header{"X-Hub-Signature-256": {signature(secret, body)}}
+	r := &http.Request{Header: http.Header{"X-Hub-Signature-256": {signature(secret, body)}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ch.Verify(h, body); err != nil {
+		if err := ch.Verify(r, body); err != nil {
 			b.Fatal(err)
 		}
 	}
