@@ -43,8 +43,8 @@ type Metrics struct {
 	OutboundMessages    *prometheus.CounterVec   // channel, kind, outcome
 	OutboundRateLimited *prometheus.CounterVec   // channel, kind
 	StatusUpdates       *prometheus.CounterVec   // channel, kind, status
-	TasksProcessed    *prometheus.CounterVec   // task, outcome
-	TaskDuration      *prometheus.HistogramVec // task
+	TasksProcessed      *prometheus.CounterVec   // task, outcome
+	TaskDuration        *prometheus.HistogramVec // task
 
 	OTPRequests      *prometheus.CounterVec // outcome
 	OTPVerifications *prometheus.CounterVec // outcome
