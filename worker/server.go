@@ -29,6 +29,7 @@ func NewServer(rdb redis.UniversalClient, o ServerOptions) *asynq.Server {
 		Concurrency:     o.Concurrency,
 		Queues:          queue.Priorities,
 		RetryDelayFunc:  RetryDelay,
+		IsFailure:       IsFailure,
 		ShutdownTimeout: o.ShutdownTimeout,
 		// Retries are moved back to pending this often; the default 5s
 		// would dominate the latency of a quick status retry.

@@ -22,6 +22,7 @@ import (
 	"switchboard/clock"
 	"switchboard/metrics"
 	"switchboard/queue"
+	"switchboard/ratelimit"
 	"switchboard/settings"
 	"switchboard/store"
 )
@@ -36,6 +37,7 @@ type Worker struct {
 	queue    *queue.Client
 	clock    clock.Clock
 	otp      OTPTemplate
+	limiter  *ratelimit.Limiter
 }
 
 // OTPTemplate names the provider template login codes are sent with.
@@ -58,6 +60,8 @@ type Options struct {
 	Clock clock.Clock
 	// OTP is the authentication template for login codes.
 	OTP OTPTemplate
+	// Limiter enforces the channels' send rate limits; nil enforces none.
+	Limiter *ratelimit.Limiter
 }
 
 // New returns a Worker.
@@ -66,7 +70,7 @@ func New(o Options) *Worker {
 		o.Clock = clock.System{}
 	}
 	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		settings: o.Settings, queue: o.Queue, clock: o.Clock, otp: o.OTP}
+		settings: o.Settings, queue: o.Queue, clock: o.Clock, otp: o.OTP, limiter: o.Limiter}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -177,6 +181,9 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if err := w.takeToken(ctx, o.Channel, !contact.LastInboundAt.IsZero()); err != nil {
+		return err
+	}
 	var providerID string
 	if tpl := msg.Template; tpl != nil {
 		sender, ok := w.channels[o.Channel].(channels.TemplateSender)
@@ -236,7 +243,15 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 		w.metrics.OTPSends.WithLabelValues(metrics.OutboundFailed).Inc()
 		return fmt.Errorf("channel %s cannot send login codes: %w", o.Channel, asynq.SkipRetry)
 	}
-	_, err = sender.SendAuthCode(ctx, strings.TrimPrefix(o.Phone, "+"), o.Code, w.otp.Name, w.otp.Language)
+	to := strings.TrimPrefix(o.Phone, "+")
+	known, err := w.hasWritten(ctx, o.Channel, to)
+	if err != nil {
+		return err
+	}
+	if err := w.takeToken(ctx, o.Channel, known); err != nil {
+		return err
+	}
+	_, err = sender.SendAuthCode(ctx, to, o.Code, w.otp.Name, w.otp.Language)
 	if err != nil {
 		var se *channels.SendError
 		if errors.As(err, &se) && se.Retryable && !lastAttempt(ctx) {
@@ -249,6 +264,66 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 	w.metrics.OTPSends.WithLabelValues(metrics.OutboundSent).Inc()
 	return nil
 }
+
+// ErrRateLimited is returned, wrapped in a *RateLimitedError, for a send
+// held back by its channel's rate limit. It is not a failure: the task
+// waits and runs again without spending one of its retries.
+var ErrRateLimited = errors.New("channel send rate limit reached")
+
+// RateLimitedError is a send held back by a rate limit until Wait has passed.
+type RateLimitedError struct {
+	Channel string
+	Wait    time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("channel %s: %v; next token in %v", e.Channel, ErrRateLimited, e.Wait)
+}
+
+func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
+
+// takeToken takes a send token from the channel's buckets: the channel's
+// own, and the stricter new-contact one when the customer has never
+// written to us. It returns a *RateLimitedError when a bucket is empty.
+// A Redis failure is returned too: sending past an unknown limit is how a
+// linked number gets banned.
+func (w *Worker) takeToken(ctx context.Context, channel string, known bool) error {
+	lim, ok := w.channels[channel].(channels.Limited)
+	if !ok || w.limiter == nil {
+		return nil
+	}
+	l := lim.Limits()
+	buckets := []ratelimit.Bucket{{Key: ratelimit.Key(channel, "send"), Count: l.Send.Count, Per: l.Send.Per, Burst: l.Send.Burst}}
+	if !known {
+		buckets = append(buckets, ratelimit.Bucket{Key: ratelimit.Key(channel, "new_contact"), Count: l.NewContact.Count, Per: l.NewContact.Per, Burst: l.NewContact.Burst})
+	}
+	allowed, wait, err := w.limiter.Take(ctx, buckets...)
+	if err != nil {
+		return err
+	}
+	if allowed {
+		return nil
+	}
+	w.metrics.OutboundRateLimited.WithLabelValues(channel, w.kind(channel)).Inc()
+	return &RateLimitedError{Channel: channel, Wait: wait}
+}
+
+// hasWritten reports whether the customer `externalID` has ever written on channel.
+func (w *Worker) hasWritten(ctx context.Context, channel, externalID string) (bool, error) {
+	c, err := w.store.Contact(ctx, store.ContactID(channel, externalID))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !c.LastInboundAt.IsZero(), nil
+}
+
+// IsFailure tells asynq which handler errors are failures: a send held
+// back by a rate limit is not, so it neither spends a retry nor counts
+// against the queue's error rate.
+func IsFailure(err error) bool { return !errors.Is(err, ErrRateLimited) }
 
 // countHSM counts a template send attempt by outcome.
 func (w *Worker) countHSM(err error) {
@@ -306,6 +381,10 @@ func (w *Worker) observe(next asynq.Handler) asynq.Handler {
 		outcome := "ok"
 		switch {
 		case err == nil:
+		case errors.Is(err, ErrRateLimited):
+			// Not a failure (see IsFailure); the metric of its own says it.
+			outcome = "rate_limited"
+			w.logger.DebugContext(ctx, "task held back by a rate limit", "task", t.Type(), "err", err)
 		case errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx):
 			outcome = "failed"
 			w.logger.ErrorContext(ctx, "task failed; archived", "task", t.Type(), "err", err)
@@ -324,6 +403,12 @@ func (w *Worker) observe(next asynq.Handler) asynq.Handler {
 // exponential from one second, capped at ten minutes, with jitter so
 // retries after an outage do not arrive together.
 func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		// Spread the waiting sends over the refill so they do not all
+		// come back for the same token.
+		return rl.Wait + rand.N(rl.Wait+time.Second)
+	}
 	var se *channels.SendError
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		return min(se.RetryAfter, time.Hour)

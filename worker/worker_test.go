@@ -27,6 +27,7 @@ import (
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
 	"switchboard/queue"
+	"switchboard/ratelimit"
 	"switchboard/store"
 	"switchboard/worker"
 )
@@ -109,7 +110,8 @@ func (e *env) startWorker(t testing.TB, concurrency int) {
 	t.Helper()
 	rdb := redis.NewClient(e.rdb.Options())
 	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
-	w := worker.New(worker.Options{Store: store.New(rdb, clock.System{}), Channels: e.chans, Metrics: e.metrics, Logger: logger})
+	w := worker.New(worker.Options{Store: store.New(rdb, clock.System{}), Channels: e.chans, Metrics: e.metrics, Logger: logger,
+		Limiter: ratelimit.New(rdb)})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +293,39 @@ func TestOutboundSendAndDeliveryStatus(t *testing.T) {
 	})
 	if fake.calls.Load() != 1 {
 		t.Fatalf("Graph API called %d times, want 1", fake.calls.Load())
+	}
+}
+
+func TestOutboundRateLimitHoldsSendsWithoutSpendingRetries(t *testing.T) {
+	fake := newGraphFake(t, func(n int) (int, string) { return 200, sentOK(fmt.Sprintf("wamid.rl%d", n)) })
+	e := newEnv(t, fake.srv.URL)
+	ch, err := whatsapp.New("wa-main", whatsapp.Config{
+		PhoneNumberID: "100000000000001", AppSecret: "s", VerifyToken: "v", AccessToken: "graph-token",
+		APIBaseURL: fake.srv.URL + "/v21.0", SendRate: &channels.Rate{Count: 1, Per: time.Hour, Burst: 1},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.chans["wa-main"] = ch
+	e.newQueryWithReply(t, "first")
+	e.newQueryWithReply(t, "second")
+	e.startWorker(t, 2)
+	limited := func() float64 {
+		return testutil.ToFloat64(e.metrics.OutboundRateLimited.WithLabelValues("wa-main", whatsapp.KindName))
+	}
+	eventually(t, "one send and one held back", func() bool { return e.outbound(metrics.OutboundSent) == 1 && limited() >= 1 })
+	if got := fake.calls.Load(); got != 1 {
+		t.Fatalf("Graph API called %d times, want 1: the limit is one an hour", got)
+	}
+	retries, err := e.insp.ListRetryTasks(queue.QueueOutbound)
+	if err != nil || len(retries) != 1 {
+		t.Fatalf("retry tasks = %v (%v), want the held send", len(retries), err)
+	}
+	if r := retries[0]; r.Retried != 0 || r.NextProcessAt.Before(time.Now().Add(50*time.Minute)) {
+		t.Fatalf("held send: retried %d, next at %v; want no retry spent and a wait of about an hour", r.Retried, r.NextProcessAt)
+	}
+	if e.outbound(metrics.OutboundFailed) != 0 || e.outbound(metrics.OutboundRetry) != 0 {
+		t.Fatal("a rate-limited send was counted as a failure or a retry")
 	}
 }
 

@@ -43,7 +43,13 @@ type Config struct {
 	AccessToken string `yaml:"access_token"`
 	// APIBaseURL is the Graph API root, overridable so tests can use a fake.
 	APIBaseURL string `yaml:"api_base_url"`
+	// SendRate bounds sends across replicas; the default is the Cloud
+	// API's standard throughput of 80 messages a second.
+	SendRate *channels.Rate `yaml:"send_rate"`
 }
+
+// defaultSendRate is the Cloud API's default throughput per number.
+var defaultSendRate = channels.Rate{Count: 80, Per: time.Second, Burst: 80}
 
 func (c *Config) validate() error {
 	var errs []error
@@ -56,6 +62,11 @@ func (c *Config) validate() error {
 		if strings.TrimSpace(f.val) == "" {
 			errs = append(errs, fmt.Errorf("%s: required", f.key))
 		}
+	}
+	if c.SendRate == nil {
+		c.SendRate = &defaultSendRate
+	} else if err := c.SendRate.Validate("send_rate"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.APIBaseURL == "" {
 		c.APIBaseURL = DefaultAPIBaseURL
@@ -94,6 +105,7 @@ var (
 	_ channels.TextSender      = (*Channel)(nil)
 	_ channels.AuthCodeSender  = (*Channel)(nil)
 	_ channels.TemplateSender  = (*Channel)(nil)
+	_ channels.Limited         = (*Channel)(nil)
 )
 
 // New validates cfg and returns the channel. httpClient sends to the Graph
@@ -119,6 +131,9 @@ func (c *Channel) ID() string { return c.id }
 
 // Kind returns "whatsapp_cloud".
 func (c *Channel) Kind() string { return KindName }
+
+// Limits returns the configured send rate.
+func (c *Channel) Limits() channels.Limits { return channels.Limits{Send: *c.cfg.SendRate} }
 
 // Verify checks X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256 of
 // the raw body keyed by the app secret, compared in constant time.

@@ -28,6 +28,7 @@ import (
 	"switchboard/gateway"
 	"switchboard/metrics"
 	"switchboard/queue"
+	"switchboard/ratelimit"
 	"switchboard/redisconn"
 	"switchboard/settings"
 	"switchboard/store"
@@ -186,6 +187,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			Settings: watcher,
 			Queue:    qc,
 			OTP:      worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
+			Limiter:  ratelimit.New(conn.Client),
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(st, watcher, logger))
 	}

@@ -1,0 +1,76 @@
+// Package ratelimit holds token buckets in Redis, so a limit on what a
+// channel sends holds across every replica that sends on it.
+package ratelimit
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Prefix starts every bucket's key.
+const Prefix = "sb:rl:"
+
+//go:embed take.lua
+var takeSource string
+
+var take = redis.NewScript(takeSource)
+
+// Bucket is one limit: Count tokens every Per on average, holding at most
+// Burst (0 means 1). Buckets with the same Key share their tokens.
+type Bucket struct {
+	Key   string
+	Count int
+	Per   time.Duration
+	Burst int
+}
+
+// Limiter takes tokens from buckets in Redis. Redis's clock is the only one
+// used, so replicas whose clocks disagree still share one rate.
+type Limiter struct {
+	rdb redis.UniversalClient
+}
+
+// New returns a limiter on rdb.
+func New(rdb redis.UniversalClient) *Limiter { return &Limiter{rdb: rdb} }
+
+// Take takes one token from every bucket, or none if any is empty. When it
+// takes none it returns how long until all of them will have a token.
+// Buckets with a zero Count or Per are no limit and are skipped.
+//
+// The buckets' keys must hash to one Redis Cluster slot; Key adds the hash
+// tag that makes one channel's buckets do so.
+func (l *Limiter) Take(ctx context.Context, buckets ...Bucket) (ok bool, wait time.Duration, err error) {
+	keys := make([]string, 0, len(buckets))
+	args := []any{1}
+	for _, b := range buckets {
+		if b.Count <= 0 || b.Per <= 0 {
+			continue
+		}
+		burst := max(b.Burst, 1)
+		perMicro := float64(b.Count) / float64(b.Per.Microseconds())
+		keys = append(keys, Prefix+b.Key)
+		args = append(args, strconv.FormatFloat(perMicro, 'g', -1, 64), burst)
+	}
+	if len(keys) == 0 {
+		return true, 0, nil
+	}
+	res, err := take.Run(ctx, l.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("rate limit %s: %w", keys[0], err)
+	}
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("rate limit %s: script answered %v", keys[0], res)
+	}
+	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
+}
+
+// Key names a bucket of a channel: every bucket of one channel shares the
+// channel's hash tag, so Take on them runs in one Cluster slot.
+func Key(channel, bucket string) string {
+	return "{ch:" + channel + "}:" + bucket
+}

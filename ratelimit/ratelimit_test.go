@@ -1,0 +1,116 @@
+package ratelimit_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"switchboard/internal/redistest"
+	"switchboard/ratelimit"
+)
+
+func TestTakeStopsAtBurstAndSaysHowLongToWait(t *testing.T) {
+	l := ratelimit.New(redistest.Client(t))
+	ctx := context.Background()
+	b := ratelimit.Bucket{Key: ratelimit.Key("wa", "send"), Count: 2, Per: time.Hour, Burst: 2}
+	for i := range 2 {
+		if ok, _, err := l.Take(ctx, b); err != nil || !ok {
+			t.Fatalf("take %d: ok=%v err=%v, want a token", i, ok, err)
+		}
+	}
+	ok, wait, err := l.Take(ctx, b)
+	if err != nil || ok {
+		t.Fatalf("third take: ok=%v err=%v, want refused", ok, err)
+	}
+	// Two an hour refills one token in 30 minutes.
+	if wait < 29*time.Minute || wait > 30*time.Minute+time.Second {
+		t.Fatalf("wait = %v, want about 30m", wait)
+	}
+}
+
+func TestTakeRefills(t *testing.T) {
+	l := ratelimit.New(redistest.Client(t))
+	ctx := context.Background()
+	b := ratelimit.Bucket{Key: ratelimit.Key("tg", "send"), Count: 20, Per: time.Second, Burst: 1}
+	if ok, _, _ := l.Take(ctx, b); !ok {
+		t.Fatal("first take refused")
+	}
+	ok, wait, _ := l.Take(ctx, b)
+	if ok {
+		t.Fatal("second immediate take allowed past a burst of 1")
+	}
+	time.Sleep(wait + 20*time.Millisecond)
+	if ok, _, err := l.Take(ctx, b); !ok || err != nil {
+		t.Fatalf("take after waiting %v: ok=%v err=%v", wait, ok, err)
+	}
+}
+
+func TestTakeIsAllOrNothing(t *testing.T) {
+	l := ratelimit.New(redistest.Client(t))
+	ctx := context.Background()
+	send := ratelimit.Bucket{Key: ratelimit.Key("wa", "send"), Count: 10, Per: time.Hour, Burst: 10}
+	stranger := ratelimit.Bucket{Key: ratelimit.Key("wa", "new_contact"), Count: 1, Per: time.Hour, Burst: 1}
+	if ok, _, _ := l.Take(ctx, send, stranger); !ok {
+		t.Fatal("first send to a stranger refused")
+	}
+	if ok, _, _ := l.Take(ctx, send, stranger); ok {
+		t.Fatal("second send to a stranger allowed past its limit")
+	}
+	// The refused take must not have spent a send token: nine are left.
+	for i := range 9 {
+		if ok, _, _ := l.Take(ctx, send); !ok {
+			t.Fatalf("send %d refused: the refused stranger send spent a token", i+2)
+		}
+	}
+	if ok, _, _ := l.Take(ctx, send); ok {
+		t.Fatal("an eleventh send allowed")
+	}
+}
+
+func TestTakeHoldsUnderConcurrency(t *testing.T) {
+	rdb := redistest.Client(t)
+	// Two limiters on one Redis stand for two replicas.
+	limiters := []*ratelimit.Limiter{ratelimit.New(rdb), ratelimit.New(rdb)}
+	b := ratelimit.Bucket{Key: ratelimit.Key("wa", "send"), Count: 1, Per: time.Hour, Burst: 10}
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			ok, _, err := limiters[i%2].Take(context.Background(), b)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := granted.Load(); got != 10 {
+		t.Fatalf("granted %d tokens from a burst of 10", got)
+	}
+}
+
+func TestZeroRateIsNoLimit(t *testing.T) {
+	l := ratelimit.New(redistest.Client(t))
+	for range 100 {
+		if ok, _, err := l.Take(context.Background(), ratelimit.Bucket{Key: "x"}); !ok || err != nil {
+			t.Fatalf("unlimited bucket refused: %v", err)
+		}
+	}
+}
+
+func TestBucketStateExpires(t *testing.T) {
+	rdb := redistest.Client(t)
+	l := ratelimit.New(rdb)
+	b := ratelimit.Bucket{Key: ratelimit.Key("web", "send"), Count: 100, Per: time.Second, Burst: 5}
+	if _, _, err := l.Take(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(context.Background(), ratelimit.Prefix+b.Key).Result()
+	if err != nil || ttl <= 0 || ttl > 2*time.Second {
+		t.Fatalf("bucket TTL = %v (%v), want about a refill time plus a second", ttl, err)
+	}
+}
