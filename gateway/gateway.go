@@ -32,13 +32,24 @@ type Routes interface {
 	Register(e *echo.Echo)
 }
 
+// ChannelState is a held channel connection's state, as /readyz shows it.
+type ChannelState struct {
+	State string
+	// Blocking makes the process not ready (the channel is configured as
+	// required for readiness and is down).
+	Blocking bool
+}
+
 // Options configure the gateway.
 type Options struct {
 	Webhooks *webhook.Handler
 	// API is the /api/v1 JSON API, if this process serves it.
 	API Routes
 	// Redis is checked by /readyz.
-	Redis    Pinger
+	Redis Pinger
+	// Channels reports the connections this process holds (linked
+	// devices), for /readyz; nil when it holds none.
+	Channels func() map[string]ChannelState
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
@@ -67,11 +78,23 @@ func New(o Options) *echo.Echo {
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
 		defer cancel()
+		body := map[string]any{"status": "ok", "redis": "ok"}
+		status := http.StatusOK
 		if err := o.Redis.Ping(ctx); err != nil {
 			o.Logger.Warn("not ready: redis unreachable", "err", err)
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "redis": "unreachable"})
+			body["status"], body["redis"], status = "unavailable", "unreachable", http.StatusServiceUnavailable
 		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})
+		if o.Channels != nil {
+			states := map[string]string{}
+			for id, st := range o.Channels() {
+				states[id] = st.State
+				if st.Blocking {
+					body["status"], status = "unavailable", http.StatusServiceUnavailable
+				}
+			}
+			body["channels"] = states
+		}
+		return c.JSON(status, body)
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),

@@ -102,6 +102,25 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
+func TestReadinessReportsHeldChannels(t *testing.T) {
+	states := map[string]gateway.ChannelState{}
+	e := gateway.New(gateway.Options{
+		Redis:    pingFunc(func(context.Context) error { return nil }),
+		Gatherer: prometheus.NewRegistry(),
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Channels: func() map[string]gateway.ChannelState { return states },
+	})
+	states["wa-linked"] = gateway.ChannelState{State: "disconnected"}
+	rec := serve(e, "GET", "/readyz", "127.0.0.1:1", nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"wa-linked":"disconnected"`) {
+		t.Fatalf("a down channel not required for readiness: %d %s; want 200 naming its state", rec.Code, rec.Body)
+	}
+	states["wa-linked"] = gateway.ChannelState{State: "disconnected", Blocking: true}
+	if rec := serve(e, "GET", "/readyz", "127.0.0.1:1", nil); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a down channel required for readiness: %d, want 503", rec.Code)
+	}
+}
+
 // Echo's own errors (unknown route, wrong method) use the JSON error shape.
 func TestErrorsUseTheJSONShape(t *testing.T) {
 	e, _ := newGateway(t, nil, nil)

@@ -89,6 +89,32 @@ type Outbound struct {
 type Client struct {
 	asynq        *asynq.Client
 	dedupeWindow time.Duration
+	// held are the channels whose sends only their lease holder can make.
+	held map[string]bool
+}
+
+// ChannelQueue is the queue of sends on a channel that only one process
+// can make: the one holding the channel's connection (a linked WhatsApp
+// device). Only that process's worker consumes it.
+func ChannelQueue(channel string) string { return "channel:" + channel }
+
+// HoldChannels routes the sends (outbound messages and login codes) of the
+// named channels to their ChannelQueue. Call it before first use.
+func (c *Client) HoldChannels(ids ...string) {
+	if c.held == nil {
+		c.held = map[string]bool{}
+	}
+	for _, id := range ids {
+		c.held[id] = true
+	}
+}
+
+// sendQueue is the queue a send on channel goes to.
+func (c *Client) sendQueue(channel, shared string) string {
+	if c.held[channel] {
+		return ChannelQueue(channel)
+	}
+	return shared
 }
 
 // NewClient wraps an asynq client. dedupeWindow is how long a completed
@@ -137,7 +163,7 @@ func (c *Client) EnqueueOutbound(ctx context.Context, o Outbound) error {
 	}
 	return c.enqueue(ctx, asynq.NewTask(TypeOutbound, payload),
 		asynq.TaskID(taskID("out", o.Channel, o.MessageID)),
-		asynq.Queue(QueueOutbound),
+		asynq.Queue(c.sendQueue(o.Channel, QueueOutbound)),
 		asynq.MaxRetry(MaxRetryOutbound),
 		asynq.Retention(time.Hour),
 		// A provider that hangs must not hold a worker for long.
@@ -231,7 +257,7 @@ func (c *Client) EnqueueOTP(ctx context.Context, o OTP, expires time.Time) error
 		return fmt.Errorf("encode otp task: %w", err)
 	}
 	return c.enqueue(ctx, asynq.NewTask(TypeOTP, payload),
-		asynq.Queue(QueueOTP), asynq.MaxRetry(3), asynq.Deadline(expires))
+		asynq.Queue(c.sendQueue(o.Channel, QueueOTP)), asynq.MaxRetry(3), asynq.Deadline(expires))
 }
 
 // DecodeOTP decodes a login-code task payload.

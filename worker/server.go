@@ -19,15 +19,21 @@ type ServerOptions struct {
 	// handing them back to the queue for another worker.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Queues overrides the queues served and their priorities; nil means
+	// Switchboard's shared queues (queue.Priorities).
+	Queues map[string]int
 }
 
 // NewServer returns an asynq server on the shared Redis client, processing
 // Switchboard's queues by priority. Start it with Start and stop it with
 // Shutdown, so the caller decides the shutdown order.
 func NewServer(rdb redis.UniversalClient, o ServerOptions) *asynq.Server {
+	if o.Queues == nil {
+		o.Queues = queue.Priorities
+	}
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     o.Concurrency,
-		Queues:          queue.Priorities,
+		Queues:          o.Queues,
 		RetryDelayFunc:  RetryDelay,
 		IsFailure:       IsFailure,
 		ShutdownTimeout: o.ShutdownTimeout,

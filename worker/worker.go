@@ -181,7 +181,7 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := w.takeToken(ctx, o.Channel, !contact.LastInboundAt.IsZero()); err != nil {
+	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return !contact.LastInboundAt.IsZero(), nil }); err != nil {
 		return err
 	}
 	var providerID string
@@ -244,11 +244,7 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("channel %s cannot send login codes: %w", o.Channel, asynq.SkipRetry)
 	}
 	to := strings.TrimPrefix(o.Phone, "+")
-	known, err := w.hasWritten(ctx, o.Channel, to)
-	if err != nil {
-		return err
-	}
-	if err := w.takeToken(ctx, o.Channel, known); err != nil {
+	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return w.hasWritten(ctx, o.Channel, to) }); err != nil {
 		return err
 	}
 	_, err = sender.SendAuthCode(ctx, to, o.Code, w.otp.Name, w.otp.Language)
@@ -287,14 +283,25 @@ func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 // written to us. It returns a *RateLimitedError when a bucket is empty.
 // A Redis failure is returned too: sending past an unknown limit is how a
 // linked number gets banned.
-func (w *Worker) takeToken(ctx context.Context, channel string, known bool) error {
+//
+// known says whether the customer has written; it is only asked when the
+// channel limits sends to new contacts.
+func (w *Worker) takeToken(ctx context.Context, channel string, known func() (bool, error)) error {
 	lim, ok := w.channels[channel].(channels.Limited)
 	if !ok || w.limiter == nil {
 		return nil
 	}
 	l := lim.Limits()
 	buckets := []ratelimit.Bucket{{Key: ratelimit.Key(channel, "send"), Count: l.Send.Count, Per: l.Send.Per, Burst: l.Send.Burst}}
-	if !known {
+	stranger := false
+	if !l.NewContact.Unlimited() {
+		k, err := known()
+		if err != nil {
+			return err
+		}
+		stranger = !k
+	}
+	if stranger {
 		buckets = append(buckets, ratelimit.Bucket{Key: ratelimit.Key(channel, "new_contact"), Count: l.NewContact.Count, Per: l.NewContact.Per, Burst: l.NewContact.Burst})
 	}
 	allowed, wait, err := w.limiter.Take(ctx, buckets...)

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -428,5 +429,65 @@ func TestTemplateSendReachesTheGraphAPI(t *testing.T) {
 	got, _ := e.store.Message(ctx, res.QueryID, msgID)
 	if got.Status != channels.StatusSent || got.ProviderID != "wamid.tpl" {
 		t.Fatalf("message = %+v", got)
+	}
+}
+
+// codeChannel is a channel with a strict limit on new contacts, as a
+// linked number has; it records the login codes it sends.
+type codeChannel struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (c *codeChannel) ID() string   { return "wa-linked" }
+func (c *codeChannel) Kind() string { return "whatsmeow" }
+func (c *codeChannel) Limits() channels.Limits {
+	return channels.Limits{
+		Send:       channels.Rate{Count: 100, Per: time.Second, Burst: 100},
+		NewContact: channels.Rate{Count: 1, Per: time.Hour, Burst: 1},
+	}
+}
+func (c *codeChannel) SendAuthCode(_ context.Context, to, _, _, _ string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, to)
+	return "3EB0" + to, nil
+}
+func (c *codeChannel) recipients() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sent)
+}
+
+func TestNewContactLimitSparesCustomersWhoWrote(t *testing.T) {
+	e := newEnv(t, "")
+	ch := &codeChannel{}
+	e.chans["wa-linked"] = ch
+	ctx := context.Background()
+	// One customer has written to the linked number before.
+	m := &channels.Inbound{Channel: "wa-linked", Kind: "whatsmeow", ID: "3EB0IN", From: "5511900000003",
+		Timestamp: time.Now().Truncate(time.Second), Arrival: 1, Type: channels.TypeText, Text: "hola"}
+	body, _ := json.Marshal(m)
+	if _, err := e.store.ApplyInbound(ctx, m, body); err != nil {
+		t.Fatal(err)
+	}
+	expires := time.Now().Add(5 * time.Minute)
+	for _, phone := range []string{"+5511900000001", "+5511900000002", "+5511900000003"} {
+		if err := e.queue.EnqueueOTP(ctx, queue.OTP{Channel: "wa-linked", Phone: phone, Code: "123456"}, expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.startWorker(t, 1)
+	limited := func() float64 {
+		return testutil.ToFloat64(e.metrics.OutboundRateLimited.WithLabelValues("wa-linked", "whatsmeow"))
+	}
+	eventually(t, "two codes sent and one held", func() bool { return len(ch.recipients()) == 2 && limited() >= 1 })
+	got := ch.recipients()
+	if !slices.Contains(got, "5511900000003") {
+		t.Fatalf("sent to %v: the customer who wrote before was held by the new-contact limit", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(ch.recipients()); n != 2 {
+		t.Fatalf("%d codes sent; the second stranger should wait an hour", n)
 	}
 }

@@ -31,6 +31,9 @@ Usage:
   switchboard serve [--config FILE] [--role all|gateway|worker]
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard users create|list|disable|delete ...
+  switchboard whatsapp pair --channel ID [--phone +E164]   link a number (QR code, or a code typed on the phone)
+  switchboard whatsapp status|unlink [--channel ID]
+  switchboard telegram set-webhook --channel ID --url URL
   switchboard version
 
 Run "switchboard serve --help" for its flags.
@@ -57,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = applyCommand(ctx, args[1:], stdout, stderr)
 	case "users":
 		err = usersCommand(ctx, args[1:], stdout, stderr)
+	case "whatsapp":
+		err = whatsappCommand(ctx, args[1:], stdout, stderr)
+	case "telegram":
+		err = telegramCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

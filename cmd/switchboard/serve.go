@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -22,10 +25,15 @@ import (
 	"switchboard/api"
 	"switchboard/auth"
 	"switchboard/channels"
+	"switchboard/channels/telegram"
+	"switchboard/channels/twilio"
+	"switchboard/channels/webchat"
 	"switchboard/channels/whatsapp"
+	"switchboard/channels/whatsmeow"
 	"switchboard/clock"
 	"switchboard/config"
 	"switchboard/gateway"
+	"switchboard/lease"
 	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/ratelimit"
@@ -86,6 +94,10 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func kinds() channels.Registry {
 	r := channels.Registry{}
 	r.Register(whatsapp.Kind)
+	r.Register(whatsmeow.Kind)
+	r.Register(telegram.Kind)
+	r.Register(twilio.Kind)
+	r.Register(webchat.Kind)
 	return r
 }
 
@@ -103,20 +115,24 @@ type server struct {
 	client    *asynq.Client
 	inspector *asynq.Inspector
 
+	// holds keep this process's share of the linked devices connected;
+	// empty in a gateway-only process.
+	holds []*worker.Hold
+	// linked are the linked-device channels, whose stores close last.
+	linked []*whatsmeow.Channel
+
 	// addr is the address actually listened on, known once run has bound it.
 	addr chan string
 }
 
+// leaseTTL is how long a crashed holder keeps a linked device: the longest
+// a standby waits before taking over.
+const leaseTTL = 20 * time.Second
+
 func newServer(ctx context.Context, cfg *config.Config, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
-	chans := channels.Set{}
-	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}}
-	registry := kinds()
-	for _, c := range cfg.Channels {
-		ch, err := registry.Build(c.ID, c.Kind, c.Decode, deps)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		chans[c.ID] = ch
+	chans, err := buildChannels(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 
 	conn, err := redisconn.Open(ctx, cfg.Redis.URL, logger)
@@ -124,6 +140,15 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		return nil, err
 	}
 	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, addr: make(chan string, 1)}
+	var listeners []channels.Listener
+	for _, id := range slices.Sorted(maps.Keys(chans)) {
+		if l, ok := chans[id].(channels.Listener); ok {
+			listeners = append(listeners, l)
+		}
+		if w, ok := chans[id].(*whatsmeow.Channel); ok {
+			s.linked = append(s.linked, w)
+		}
+	}
 
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -143,6 +168,9 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 	}
 	s.client = asynq.NewClientFromRedisClient(conn.Client)
 	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
+	for _, l := range listeners {
+		qc.HoldChannels(l.ID())
+	}
 	if role != roleWorker {
 		a, err := newAPI(cfg, conn, qc, m, reg, logger)
 		if err != nil {
@@ -190,8 +218,81 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			Limiter:  ratelimit.New(conn.Client),
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(st, watcher, logger))
+		if err := s.newHolds(listeners, qc, m); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.linked) > 0 {
+		reg.MustRegister(metrics.NewLinkedCollector(s.linkedHealth, time.Now))
+		opts.Channels = s.linkedStates
 	}
 	return s, nil
+}
+
+// buildChannels builds every configured channel through the kind registry.
+func buildChannels(cfg *config.Config, logger *slog.Logger) (channels.Set, error) {
+	chans := channels.Set{}
+	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: time.Now, Logger: logger}
+	registry := kinds()
+	for _, c := range cfg.Channels {
+		ch, err := registry.Build(c.ID, c.Kind, c.Decode, deps)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		chans[c.ID] = ch
+	}
+	return chans, nil
+}
+
+// newHolds prepares, for each listener channel, the lease loop that
+// connects it in one worker process at a time, and the pool that sends on
+// it there. Worker processes hold them: they have the device store's
+// volume and no public traffic.
+func (s *server) newHolds(listeners []channels.Listener, qc *queue.Client, m *metrics.Metrics) error {
+	host, _ := os.Hostname()
+	for _, l := range listeners {
+		ls, err := lease.New(s.conn.Client, "channel:"+l.ID(), host, leaseTTL)
+		if err != nil {
+			return err
+		}
+		s.holds = append(s.holds, &worker.Hold{
+			Channel: l, Lease: ls, Sink: worker.QueueSink{Queue: qc, Metrics: m}, Logger: s.logger,
+			RetryAfter: 30 * time.Second,
+			Serve: func() (func(), error) {
+				srv := worker.NewServer(s.conn.Client, worker.ServerOptions{
+					Concurrency:     4,
+					ShutdownTimeout: workerGrace(s.cfg.ShutdownGrace),
+					Logger:          s.logger,
+					Queues:          map[string]int{queue.ChannelQueue(l.ID()): 1},
+				})
+				if err := srv.Start(s.mux); err != nil {
+					return nil, fmt.Errorf("start the send pool of channel %s: %w", l.ID(), err)
+				}
+				return srv.Shutdown, nil
+			},
+		})
+	}
+	return nil
+}
+
+// linkedHealth reads the linked devices' health for the metrics.
+func (s *server) linkedHealth() []metrics.LinkedHealth {
+	out := make([]metrics.LinkedHealth, 0, len(s.linked))
+	for _, w := range s.linked {
+		h := w.Health()
+		out = append(out, metrics.LinkedHealth{Channel: w.ID(), Held: h.Held, Connected: h.Connected(), LastEvent: h.LastEvent, Reconnects: h.Reconnects})
+	}
+	return out
+}
+
+// linkedStates reads the linked devices' states for /readyz.
+func (s *server) linkedStates() map[string]gateway.ChannelState {
+	out := make(map[string]gateway.ChannelState, len(s.linked))
+	for _, w := range s.linked {
+		h := w.Health()
+		out[w.ID()] = gateway.ChannelState{State: h.State, Blocking: w.RequiredForReadiness() && h.Held && !h.Connected()}
+	}
+	return out
 }
 
 // The shutdown grace is shared: HTTP draining gets a third of it (webhook
@@ -219,6 +320,11 @@ func (s *server) run(ctx context.Context) error {
 			return fmt.Errorf("start worker pool: %w", err)
 		}
 	}
+	holdCtx, stopHolds := context.WithCancel(context.WithoutCancel(ctx))
+	var holds sync.WaitGroup
+	for _, h := range s.holds {
+		holds.Go(func() { h.Run(holdCtx) })
+	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
 
@@ -236,8 +342,17 @@ func (s *server) run(ctx context.Context) error {
 		s.logger.Warn("http shutdown did not finish in time; closing connections", "err", err)
 		_ = s.http.Close()
 	}
+	// Linked devices disconnect and hand their leases over before the
+	// shared pool drains, so a standby connects while this one stops.
+	stopHolds()
+	holds.Wait()
 	if s.asynq != nil {
 		s.asynq.Shutdown() // waits up to workerGrace, then requeues what still runs
+	}
+	for _, w := range s.linked {
+		if err := w.Close(); err != nil {
+			s.logger.Warn("device store not closed cleanly", "channel", w.ID(), "err", err)
+		}
 	}
 	if s.client != nil {
 		_ = s.client.Close()

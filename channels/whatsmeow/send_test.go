@@ -1,0 +1,99 @@
+package whatsmeow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	wm "go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+
+	"switchboard/channels"
+)
+
+func TestSendTextThroughTheHeldConnection(t *testing.T) {
+	c := newTestChannel(t)
+	f := &fakeSession{}
+	start(t, c, f, &fakeSink{})
+	eventually(t, "connected", func() bool { return c.Health().State == StateConnected })
+	id, err := c.SendText(context.Background(), "5511900000001", "Su pago fue recibido")
+	if err != nil || id != "3EB0SENT" {
+		t.Fatalf("SendText = %q, %v", id, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sentTo[0] != types.NewJID("5511900000001", types.DefaultUserServer) || f.sent[0].GetConversation() != "Su pago fue recibido" {
+		t.Fatalf("sent %v to %v", f.sent[0], f.sentTo[0])
+	}
+}
+
+func TestSendAuthCodeIsPlainText(t *testing.T) {
+	c := newTestChannel(t)
+	f := &fakeSession{}
+	start(t, c, f, &fakeSink{})
+	eventually(t, "connected", func() bool { return c.Health().State == StateConnected })
+	if _, err := c.SendAuthCode(context.Background(), "5511900000002", "482913", "auth_code", "es"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !strings.Contains(f.sent[0].GetConversation(), "482913") {
+		t.Fatalf("sent %q", f.sent[0].GetConversation())
+	}
+}
+
+func TestSendWithoutTheConnectionIsRetryable(t *testing.T) {
+	c := newTestChannel(t)
+	_, err := c.SendText(context.Background(), "5511900000001", "hola")
+	var se *channels.SendError
+	if !errors.As(err, &se) || !se.Retryable {
+		t.Fatalf("send on a process not holding the channel = %v, want a retryable SendError", err)
+	}
+}
+
+func TestSendErrorsAreClassifiedAndScrubbed(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		retryable bool
+	}{
+		{wm.ErrNotConnected, true},
+		{fmt.Errorf("failed to get device list: %w", wm.ErrIQTimedOut), true},
+		{wm.ErrMessageTimedOut, true},
+		{context.DeadlineExceeded, true},
+		{fmt.Errorf("%w %s", wm.ErrUnknownServer, "example.net"), false},
+		{wm.ErrRecipientADJID, false},
+		{fmt.Errorf("%w: 5511900000001@s.whatsapp.net: 500", wm.ErrServerReturnedError), true},
+	} {
+		c := newTestChannel(t)
+		f := &fakeSession{sendErr: tc.err}
+		start(t, c, f, &fakeSink{})
+		eventually(t, "connected", func() bool { return c.Health().State == StateConnected })
+		_, err := c.SendText(context.Background(), "5511900000001", "texto privado")
+		var se *channels.SendError
+		if !errors.As(err, &se) || se.Retryable != tc.retryable {
+			t.Errorf("%v: got %v, want retryable=%v", tc.err, err, tc.retryable)
+			continue
+		}
+		if strings.Contains(err.Error(), "5511900000001") || strings.Contains(err.Error(), "texto privado") {
+			t.Errorf("%v: the error names the phone number or the text: %v", tc.err, err)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%v: cause lost: %v", tc.err, err)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	for in, want := range map[string]string{
+		"5511900000001@s.whatsapp.net": "…@s.whatsapp.net",
+		"HTTP 500 after 12345 ms":      "HTTP 500 after 12345 ms",
+		"":                             "",
+		"id 1234567":                   "id …",
+	} {
+		if got := scrub(in); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/channels/telegram"
+	"switchboard/channels/whatsmeow"
+	"switchboard/config"
+	"switchboard/lease"
+	"switchboard/redisconn"
+)
+
+// whatsappCommand manages linked WhatsApp numbers (whatsmeow channels):
+// pair links one, status shows them, unlink removes one.
+func whatsappCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: switchboard whatsapp pair|status|unlink [flags]")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("whatsapp "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration (default $"+config.EnvConfigPath+")")
+	id := fs.String("channel", "", "the whatsmeow channel's id")
+	phone := fs.String("phone", "", "pair: link with a code typed on this phone (international format) instead of a QR code")
+	timeout := fs.Duration("timeout", 5*time.Minute, "pair: how long to wait for the phone")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	cfg, err := config.Load(*configPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(config.Log{Level: "error", Format: "text"}, stderr)
+	chans, err := buildChannels(cfg, logger)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "pair", "unlink":
+		ch, err := linkedChannel(chans, *id)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return errUsage
+		}
+		defer ch.Close()
+		if args[0] == "unlink" {
+			if err := ch.Unlink(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Channel %s unlinked.\n", ch.ID())
+			return nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		link, err := ch.Pair(pctx, stdout, *phone)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Linked %s (%s) to channel %s. Running `switchboard serve` workers connect it within a minute.\n", link.JID, link.PushName, ch.ID())
+		return nil
+	case "status":
+		return whatsappStatus(ctx, cfg, chans, stdout, logger)
+	}
+	fmt.Fprintf(stderr, "whatsapp: unknown command %q (pair, status, unlink)\n", args[0])
+	return errUsage
+}
+
+func linkedChannel(chans channels.Set, id string) (*whatsmeow.Channel, error) {
+	if id == "" {
+		return nil, errors.New("--channel is required")
+	}
+	ch, ok := chans[id].(*whatsmeow.Channel)
+	if !ok {
+		return nil, fmt.Errorf("no whatsmeow channel has id %q", id)
+	}
+	return ch, nil
+}
+
+// whatsappStatus lists every whatsmeow channel: the linked number, and
+// which process holds it when a Redis is configured.
+func whatsappStatus(ctx context.Context, cfg *config.Config, chans channels.Set, stdout io.Writer, logger *slog.Logger) error {
+	var conn *redisconn.Conn
+	if cfg.Redis.URL != "" {
+		c, err := redisconn.Open(ctx, cfg.Redis.URL, logger)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conn = c
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANNEL\tLINKED NUMBER\tNAME\tHELD BY")
+	found := false
+	for _, id := range slices.Sorted(maps.Keys(chans)) {
+		ch, ok := chans[id].(*whatsmeow.Channel)
+		if !ok {
+			continue
+		}
+		found = true
+		number, name := "-", "-"
+		link, err := ch.Linked(ctx)
+		switch {
+		case errors.Is(err, whatsmeow.ErrNotLinked):
+			number = "not linked"
+		case err != nil:
+			number = "store error: " + err.Error()
+		default:
+			number, name = link.JID, link.PushName
+		}
+		_ = ch.Close()
+		holder := "unknown (no Redis configured)"
+		if conn != nil {
+			h, err := lease.Holder(ctx, conn.Client, "channel:"+id)
+			switch {
+			case err != nil:
+				holder = "unknown: " + err.Error()
+			case h == "":
+				holder = "nobody"
+			default:
+				holder = h
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, number, name, holder)
+	}
+	if !found {
+		fmt.Fprintln(stdout, "No whatsmeow channels are configured.")
+		return nil
+	}
+	return tw.Flush()
+}
+
+// telegramCommand manages Telegram bots: set-webhook points a bot at
+// Switchboard, with the channel's secret token.
+func telegramCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "set-webhook" {
+		fmt.Fprintln(stderr, "usage: switchboard telegram set-webhook --channel ID --url URL")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("telegram set-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration (default $"+config.EnvConfigPath+")")
+	id := fs.String("channel", "", "the telegram channel's id")
+	url := fs.String("url", "", "the public URL Telegram posts to, e.g. https://cs.example.com/webhooks/tg-support")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if *id == "" || *url == "" {
+		fmt.Fprintln(stderr, "telegram set-webhook: --channel and --url are required")
+		return errUsage
+	}
+	cfg, err := config.Load(*configPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	chans, err := buildChannels(cfg, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
+	if err != nil {
+		return err
+	}
+	ch, ok := chans[*id].(*telegram.Channel)
+	if !ok {
+		fmt.Fprintf(stderr, "telegram set-webhook: no telegram channel has id %q\n", *id)
+		return errUsage
+	}
+	if err := ch.SetWebhook(ctx, *url); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Telegram now posts channel %s's updates to %s, signed with its secret token.\n", *id, *url)
+	return nil
+}
