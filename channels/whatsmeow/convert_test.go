@@ -212,4 +212,3 @@ func want(t *testing.T, ok bool, what string, in channels.Inbound) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

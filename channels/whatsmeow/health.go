@@ -67,9 +67,12 @@ func (c *Channel) Health() Health { return c.health.snapshot() }
 
 // SetHeld records whether this process holds the channel's lease; the
 // lease holder calls it.
+//
+// Letting go keeps not_linked and logged_out: they describe the device,
+// not this process, and are what an SRE must see.
 func (c *Channel) SetHeld(held bool) {
 	c.health.held.Store(held)
-	if !held {
+	if st := c.health.get(); !held && st != StateNotLinked && st != StateLoggedOut {
 		c.health.set(StateStandby)
 	}
 }

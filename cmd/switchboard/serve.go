@@ -166,6 +166,10 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		_, n, _ := net.ParseCIDR(p) // validated at load
 		opts.TrustedProxies = append(opts.TrustedProxies, n)
 	}
+	if len(s.linked) > 0 {
+		reg.MustRegister(metrics.NewLinkedCollector(s.linkedHealth, time.Now))
+		opts.Channels = s.linkedStates
+	}
 	s.client = asynq.NewClientFromRedisClient(conn.Client)
 	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
 	for _, l := range listeners {
@@ -221,10 +225,6 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		if err := s.newHolds(listeners, qc, m); err != nil {
 			return nil, err
 		}
-	}
-	if len(s.linked) > 0 {
-		reg.MustRegister(metrics.NewLinkedCollector(s.linkedHealth, time.Now))
-		opts.Channels = s.linkedStates
 	}
 	return s, nil
 }
