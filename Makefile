@@ -28,8 +28,11 @@ lint:
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp/
-	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp/
+	for p in whatsapp telegram twilio webchat; do \
+		$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./channels/$$p/ || exit 1; \
+		$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./channels/$$p/ || exit 1; \
+	done
+	$(GO) test -run='^$$' -fuzz='^FuzzInbound$$' -fuzztime=$(FUZZTIME) ./channels/whatsmeow/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
