@@ -89,9 +89,9 @@ func MaskPhone(phone string) string {
 }
 
 const (
-	keyUser  = "sb:user:"       // + id: JSON of the user
-	keyPhone = "sb:user:phone:" // + E.164: user id
-	keyAll   = "sb:users"       // set of user ids
+	keyUser  = "{sb}:user:"       // + id: JSON of the user
+	keyPhone = "{sb}:user:phone:" // + E.164: user id
+	keyAll   = "{sb}:users"       // set of user ids
 )
 
 // createScript creates a user only if the phone number is free.

@@ -230,7 +230,7 @@ func TestCodeIsSingleUseAndTokenWorksUntilLogout(t *testing.T) {
 // so the key is removed rather than waiting 30s) and logs in again.
 func (h *harness) loginAsAfterCooldown(t *testing.T, phone string) string {
 	t.Helper()
-	keys, _ := h.rdb.Keys(context.Background(), "sb:otp:cool:*").Result()
+	keys, _ := h.rdb.Keys(context.Background(), "{sb}:otp:cool:*").Result()
 	for _, k := range keys {
 		h.rdb.Del(context.Background(), k)
 	}
@@ -295,7 +295,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	// Five codes an hour per phone, however the cooldown is spaced.
 	for range 6 {
-		h.rdb.Del(context.Background(), mustKeys(t, h.rdb, "sb:otp:cool:*")...)
+		h.rdb.Del(context.Background(), mustKeys(t, h.rdb, "{sb}:otp:cool:*")...)
 		h.do(t, "POST", "/api/v1/auth/otp", "", map[string]string{"phone": "+5511900000001"})
 	}
 	if n := h.codes.count("+5511900000001"); n != 5 {
@@ -318,7 +318,7 @@ func mustKeys(t *testing.T, rdb *redis.Client, pattern string) []string {
 		t.Fatal(err)
 	}
 	if len(keys) == 0 {
-		return []string{"sb:none"}
+		return []string{"{sb}:none"}
 	}
 	return keys
 }

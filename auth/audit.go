@@ -14,7 +14,7 @@ import (
 
 // keyAudit is the audit log: a Redis stream capped near auditMaxLen entries.
 const (
-	keyAudit    = "sb:audit"
+	keyAudit    = "{sb}:audit"
 	auditMaxLen = 100_000
 )
 

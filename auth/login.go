@@ -150,12 +150,12 @@ func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, e
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	expires := l.clock.Now().Add(CodeTTL)
-	key := "sb:otp:code:" + pk
+	key := "{sb}:otp:code:" + pk
 	pipe := l.rdb.TxPipeline()
 	pipe.HSet(ctx, key, "hash", hex.EncodeToString(l.mac("code", phone, code)), "attempts", 0, "expires", expires.UnixMilli(), "user", user.ID)
 	pipe.Expire(ctx, key, CodeTTL+time.Minute)
-	pipe.Incr(ctx, "sb:otp:hour:"+pk)
-	pipe.ExpireNX(ctx, "sb:otp:hour:"+pk, time.Hour)
+	pipe.Incr(ctx, "{sb}:otp:hour:"+pk)
+	pipe.ExpireNX(ctx, "{sb}:otp:hour:"+pk, time.Hour)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("store code: %w", err)
 	}
@@ -172,21 +172,21 @@ func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, e
 // throwaway key.
 func (l *Login) decoy(ctx context.Context) {
 	pipe := l.rdb.TxPipeline()
-	pipe.HSet(ctx, "sb:otp:decoy", "hash", strings.Repeat("0", 64), "attempts", 0, "expires", 0, "user", "")
-	pipe.Expire(ctx, "sb:otp:decoy", time.Minute)
-	pipe.Incr(ctx, "sb:otp:decoy:n")
-	pipe.ExpireNX(ctx, "sb:otp:decoy:n", time.Minute)
+	pipe.HSet(ctx, "{sb}:otp:decoy", "hash", strings.Repeat("0", 64), "attempts", 0, "expires", 0, "user", "")
+	pipe.Expire(ctx, "{sb}:otp:decoy", time.Minute)
+	pipe.Incr(ctx, "{sb}:otp:decoy:n")
+	pipe.ExpireNX(ctx, "{sb}:otp:decoy:n", time.Minute)
 	_, _ = pipe.Exec(ctx)
-	_ = l.rdb.Exists(ctx, "sb:otp:decoy").Err()
+	_ = l.rdb.Exists(ctx, "{sb}:otp:decoy").Err()
 }
 
 // rateLimited counts this request against the phone's and the IP's limits.
 func (l *Login) rateLimited(ctx context.Context, pk, ip string) (bool, error) {
 	pipe := l.rdb.TxPipeline()
-	cool := pipe.SetNX(ctx, "sb:otp:cool:"+pk, 1, PhoneCooldown)
-	hour := pipe.Get(ctx, "sb:otp:hour:"+pk) // counted when a code is issued
-	ipHour := pipe.Incr(ctx, "sb:otp:ip:"+ip)
-	pipe.ExpireNX(ctx, "sb:otp:ip:"+ip, time.Hour)
+	cool := pipe.SetNX(ctx, "{sb}:otp:cool:"+pk, 1, PhoneCooldown)
+	hour := pipe.Get(ctx, "{sb}:otp:hour:"+pk) // counted when a code is issued
+	ipHour := pipe.Incr(ctx, "{sb}:otp:ip:"+ip)
+	pipe.ExpireNX(ctx, "{sb}:otp:ip:"+ip, time.Hour)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("rate limit: %w", err)
 	}
@@ -229,7 +229,7 @@ func (l *Login) Verify(ctx context.Context, rawPhone, code, ip string) (*Session
 		l.observe("verify", VerifyWrong)
 		return nil, VerifyWrong, ErrLoginFailed
 	}
-	key := "sb:otp:code:" + l.phoneKey(phone)
+	key := "{sb}:otp:code:" + l.phoneKey(phone)
 	h, err := l.rdb.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("read code: %w", err)
@@ -291,9 +291,9 @@ func (l *Login) Verify(ctx context.Context, rawPhone, code, ip string) (*Session
 }
 
 const (
-	keyToken       = "sb:token:"       // + sha256(token): user id and expiry
-	keyUserTokens  = "sb:user:tokens:" // + user id: set of token hashes
-	keySessionsAll = "sb:sessions"     // zset token hash -> expiry, for the gauge
+	keyToken       = "{sb}:token:"       // + sha256(token): user id and expiry
+	keyUserTokens  = "{sb}:user:tokens:" // + user id: set of token hashes
+	keySessionsAll = "{sb}:sessions"     // zset token hash -> expiry, for the gauge
 )
 
 func tokenHash(token string) string {

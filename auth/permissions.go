@@ -92,7 +92,7 @@ var BuiltIn = map[string]Role{
 }
 
 // keyRoles holds custom roles: name -> JSON permissions.
-const keyRoles = "sb:roles"
+const keyRoles = "{sb}:roles"
 
 // Roles resolves role names, built in or custom.
 type Roles struct {

@@ -16,7 +16,7 @@ import (
 )
 
 // Prefix starts every lease's key.
-const Prefix = "sb:lease:"
+const Prefix = "{sb}:lease:"
 
 // ErrLost means the lease expired or was taken over before it was renewed.
 var ErrLost = errors.New("lease lost")

@@ -12,8 +12,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Prefix starts every bucket's key.
-const Prefix = "sb:rl:"
+// Prefix starts every bucket's key; its hash tag is Switchboard's one
+// Cluster slot (see store.Prefix).
+const Prefix = "{sb}:rl:"
 
 //go:embed take.lua
 var takeSource string
@@ -40,10 +41,9 @@ func New(rdb redis.UniversalClient) *Limiter { return &Limiter{rdb: rdb} }
 
 // Take takes one token from every bucket, or none if any is empty. When it
 // takes none it returns how long until all of them will have a token.
-// Buckets with a zero Count or Per are no limit and are skipped.
-//
-// The buckets' keys must hash to one Redis Cluster slot; Key adds the hash
-// tag that makes one channel's buckets do so.
+// Buckets with a zero Count or Per are no limit and are skipped. Prefix's
+// hash tag keeps every bucket in one Redis Cluster slot, as one script
+// must.
 func (l *Limiter) Take(ctx context.Context, buckets ...Bucket) (ok bool, wait time.Duration, err error) {
 	keys := make([]string, 0, len(buckets))
 	args := []any{1}
@@ -69,8 +69,7 @@ func (l *Limiter) Take(ctx context.Context, buckets ...Bucket) (ok bool, wait ti
 	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
 }
 
-// Key names a bucket of a channel: every bucket of one channel shares the
-// channel's hash tag, so Take on them runs in one Cluster slot.
+// Key names a bucket of a channel.
 func Key(channel, bucket string) string {
-	return "{ch:" + channel + "}:" + bucket
+	return channel + ":" + bucket
 }

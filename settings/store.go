@@ -14,7 +14,7 @@ import (
 // Key holds the applied settings: the YAML exactly as applied, its version
 // and when it was applied. One hash, so a reader never sees the YAML of
 // one version with the number of another.
-const Key = "sb:settings"
+const Key = "{sb}:settings"
 
 // ErrNone means no settings were ever applied.
 var ErrNone = errors.New("no settings applied yet (run switchboard apply -f settings.yaml)")

@@ -14,9 +14,9 @@ import (
 	"switchboard/routing"
 )
 
-// Keys of the routing state shared by all queries. They are global, so
-// the routing script spans the query's slot and these: routing needs a
-// single Redis primary (or Sentinel), not Redis Cluster.
+// Keys of the routing state shared by all queries. The routing script
+// touches them with a query's keys; Prefix's hash tag keeps them all in
+// one Cluster slot.
 const (
 	keyPresence   = Prefix + "roster:presence"  // hash operator -> presence
 	keyLoad       = Prefix + "roster:load"      // hash operator -> assigned queries

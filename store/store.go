@@ -4,9 +4,7 @@
 //
 // Every write that must be all-or-nothing is one Lua script, so a worker
 // killed mid-task leaves either the whole change or none of it, and two
-// workers racing on one contact are serialized by Redis itself. All keys of
-// one contact share the hash tag {c:<contact id>}, so those scripts touch a
-// single Redis Cluster slot.
+// workers racing on one contact are serialized by Redis itself.
 package store
 
 import (
@@ -29,8 +27,12 @@ import (
 	"switchboard/routing"
 )
 
-// Prefix starts every key Switchboard writes, apart from asynq's own.
-const Prefix = "sb:"
+// Prefix starts every key Switchboard writes, apart from asynq's own. Its
+// hash tag puts all of them in one Redis Cluster slot: a routing decision
+// changes a contact's conversation and the shared rosters and pools in one
+// script, and scripts may only touch keys of one slot. On Cluster, asynq's
+// queues (tagged by queue name) are what spreads across the shards.
+const Prefix = "{sb}:"
 
 // EventsChannel is the Redis pub/sub channel state changes are announced
 // on: small JSON events naming the query, never texts or phone numbers.
@@ -70,8 +72,8 @@ func ContactID(channel, externalID string) string {
 	return hex.EncodeToString(h.Sum(nil)[:10])
 }
 
-// contactPrefix is the key prefix, with its hash tag, of one contact's keys.
-func contactPrefix(contactID string) string { return Prefix + "{c:" + contactID + "}" }
+// contactPrefix is the key prefix of one contact's keys.
+func contactPrefix(contactID string) string { return Prefix + "c:" + contactID }
 
 // splitQueryID returns the contact id a query id starts with.
 func splitQueryID(queryID string) (contactID string, err error) {

@@ -210,7 +210,7 @@ func TestTwoWorkersRacingOnOneContact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries, err := e.rdb.LRange(ctx, "sb:{c:"+c.ID+"}:queries", 0, -1).Result()
+	queries, err := e.rdb.LRange(ctx, "{sb}:c:"+c.ID+":queries", 0, -1).Result()
 	if err != nil {
 		t.Fatal(err)
 	}

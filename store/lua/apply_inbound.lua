@@ -1,5 +1,5 @@
 -- Apply one inbound message to its contact, atomically.
--- KEYS[1]  the contact's key prefix, sb:{c:<contact id>}
+-- KEYS[1]  the contact's key prefix, {sb}:c:<contact id>
 -- ARGV[1]  contact id          ARGV[2]  channel id
 -- ARGV[3]  external id         ARGV[4]  provider message id
 -- ARGV[5]  score: provider time in ms

@@ -1,5 +1,5 @@
 -- Record an outbound message in a query's history as queued.
--- KEYS[1] the contact's key prefix, sb:{c:<contact id>}
+-- KEYS[1] the contact's key prefix, {sb}:c:<contact id>
 -- ARGV[1] query id   ARGV[2] message id   ARGV[3] now in ms
 -- ARGV[4] history member   ARGV[5] body (JSON)
 -- ARGV[6] status   ARGV[7] status rank   ARGV[8] events channel ("" for none)

@@ -1,7 +1,7 @@
 -- Apply a routing decision to a query, if nothing changed since it was made.
 -- KEYS[1] the query hash              KEYS[2] operator loads (hash op -> n)
 -- KEYS[3] operators' last assignment  KEYS[4] query counts by state
--- KEYS[5] pool prefix (sb:pool:)       KEYS[6] assigned-set prefix (sb:assigned:)
+-- KEYS[5] pool prefix ({sb}:pool:)       KEYS[6] assigned-set prefix ({sb}:assigned:)
 -- KEYS[7] the contact hash (a closed query stops being its open query)
 -- ARGV[1] expected routing version    ARGV[2] routing state (JSON)
 -- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
