@@ -62,11 +62,44 @@ type HTTP struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// Redis says where the durable state and the queue live.
+// Redis says where the durable state and the queue live: one URL, a
+// Sentinel-watched primary, or a Cluster. None of them means an embedded,
+// in-memory Redis that keeps nothing across restarts.
 type Redis struct {
-	// URL is a redis:// or rediss:// URL. Empty means an embedded,
-	// in-memory Redis that keeps nothing across restarts.
-	URL string `yaml:"url"`
+	// URL is a redis:// or rediss:// URL of a single primary.
+	URL      string        `yaml:"url"`
+	Sentinel RedisSentinel `yaml:"sentinel"`
+	Cluster  RedisCluster  `yaml:"cluster"`
+	// WaitReplicas makes the gateway answer a provider only once this many
+	// replicas have the queued message (Redis WAIT), so a failover cannot
+	// lose what was acknowledged. 0 trusts the primary alone.
+	WaitReplicas int `yaml:"wait_replicas"`
+	// WaitTimeout bounds that wait; a message not replicated in time gets
+	// a 503 and the provider retries it (a duplicate is then dropped).
+	WaitTimeout time.Duration `yaml:"wait_timeout"`
+}
+
+// RedisSentinel names a primary watched by Redis Sentinel: clients ask the
+// sentinels where the primary is, and follow it across failovers.
+type RedisSentinel struct {
+	MasterName       string   `yaml:"master_name"`
+	Addrs            []string `yaml:"addrs"`
+	Username         string   `yaml:"username"`
+	Password         string   `yaml:"password"`
+	SentinelPassword string   `yaml:"sentinel_password"`
+	DB               int      `yaml:"db"`
+}
+
+// RedisCluster lists seed nodes of a Redis Cluster.
+type RedisCluster struct {
+	Addrs    []string `yaml:"addrs"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+}
+
+// Configured reports whether a real Redis is configured, in any topology.
+func (r Redis) Configured() bool {
+	return r.URL != "" || r.Sentinel.MasterName != "" || len(r.Sentinel.Addrs) > 0 || len(r.Cluster.Addrs) > 0
 }
 
 // Worker configures the asynq worker pool.
@@ -255,6 +288,9 @@ func (c *Config) applyDefaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
+	if c.Redis.WaitReplicas > 0 && c.Redis.WaitTimeout == 0 {
+		c.Redis.WaitTimeout = time.Second
+	}
 	if c.Queue.DedupeWindow == 0 {
 		c.Queue.DedupeWindow = DefaultDedupeWindow
 	}
@@ -300,12 +336,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "not a CIDR: %q", p)
 		}
 	}
-	if c.Redis.URL != "" {
-		u, err := url.Parse(c.Redis.URL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			bad("redis.url", "want redis://host:port/db or rediss://...")
-		}
-	}
+	c.validateRedis(bad)
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
 		bad("worker.concurrency", "must be between 1 and 1000, got %d", c.Worker.Concurrency)
 	}
@@ -315,7 +346,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)
 	}
-	if c.Redis.URL != "" && len(c.Auth.Secret) < 16 {
+	if c.Redis.Configured() && len(c.Auth.Secret) < 16 {
 		bad("auth.secret", "at least 16 characters are required when Redis is configured (set it from an environment variable)")
 	}
 	if c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 30*24*time.Hour {
@@ -412,4 +443,51 @@ func expandEnv(n *yaml.Node, path string, env LookupEnv) error {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return nil
+}
+
+// validateRedis checks that one topology is chosen and complete.
+func (c *Config) validateRedis(bad func(key, format string, args ...any)) {
+	r := c.Redis
+	chosen := 0
+	for _, set := range []bool{r.URL != "", r.Sentinel.MasterName != "" || len(r.Sentinel.Addrs) > 0, len(r.Cluster.Addrs) > 0} {
+		if set {
+			chosen++
+		}
+	}
+	if chosen > 1 {
+		bad("redis", "set one of url, sentinel or cluster, not several")
+	}
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("redis.url", "want redis://host:port/db or rediss://...")
+		}
+	}
+	if r.Sentinel.MasterName != "" || len(r.Sentinel.Addrs) > 0 {
+		if r.Sentinel.MasterName == "" {
+			bad("redis.sentinel.master_name", "required with redis.sentinel.addrs")
+		}
+		if len(r.Sentinel.Addrs) == 0 {
+			bad("redis.sentinel.addrs", "required: the sentinels' host:port addresses")
+		}
+		for i, a := range r.Sentinel.Addrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				bad(fmt.Sprintf("redis.sentinel.addrs[%d]", i), "want host:port, got %q", a)
+			}
+		}
+	}
+	for i, a := range r.Cluster.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(fmt.Sprintf("redis.cluster.addrs[%d]", i), "want host:port, got %q", a)
+		}
+	}
+	if r.WaitReplicas < 0 || r.WaitReplicas > 10 {
+		bad("redis.wait_replicas", "must be between 0 and 10, got %d", r.WaitReplicas)
+	}
+	if r.WaitReplicas > 0 && len(r.Cluster.Addrs) > 0 {
+		bad("redis.wait_replicas", "is not supported with redis.cluster")
+	}
+	if r.WaitTimeout < 0 || r.WaitTimeout > 10*time.Second {
+		bad("redis.wait_timeout", "must be between 0 and 10s, got %s", r.WaitTimeout)
+	}
 }

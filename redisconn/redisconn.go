@@ -1,23 +1,33 @@
 // Package redisconn opens the one Redis connection pool a process shares
-// between its queue (asynq) and its state (the store), or starts an embedded
-// in-memory Redis when none is configured.
+// between its queue (asynq) and its state (the store): to a single primary,
+// to a primary found through Redis Sentinel (followed across failovers), or
+// to a Redis Cluster; or it starts an embedded in-memory Redis when none is
+// configured.
 package redisconn
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"switchboard/config"
 )
 
 // Conn is an open Redis connection pool.
 type Conn struct {
 	// Client is shared by asynq and the store; asynq does not close it.
 	Client redis.UniversalClient
+	// Acked is Client for writes whose acknowledgment promises durability
+	// (the gateway's enqueues): with redis.wait_replicas set, each script it
+	// runs returns only once that many replicas have it. Otherwise it is
+	// Client.
+	Acked redis.UniversalClient
 	// Embedded is true when Client talks to an in-process miniredis, which
 	// keeps nothing across restarts.
 	Embedded bool
@@ -26,26 +36,53 @@ type Conn struct {
 	stop      func()
 }
 
-// Open connects to url. An empty url starts an embedded in-memory Redis and
-// logs a warning that nothing is durable: it is for trying Switchboard out,
-// never for production.
-func Open(ctx context.Context, url string, logger *slog.Logger) (*Conn, error) {
-	if url == "" {
+// Open connects to the configured Redis. With none configured it starts an
+// embedded in-memory Redis and logs a warning that nothing is durable: that
+// is for trying Switchboard out, never for production.
+func Open(ctx context.Context, cfg config.Redis, logger *slog.Logger) (*Conn, error) {
+	var client redis.UniversalClient
+	var where string
+	switch {
+	case cfg.URL != "":
+		opts, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis url: %w", err)
+		}
+		client, where = redis.NewClient(opts), opts.Addr
+	case cfg.Sentinel.MasterName != "":
+		client = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       cfg.Sentinel.MasterName,
+			SentinelAddrs:    cfg.Sentinel.Addrs,
+			SentinelPassword: cfg.Sentinel.SentinelPassword,
+			Username:         cfg.Sentinel.Username,
+			Password:         cfg.Sentinel.Password,
+			DB:               cfg.Sentinel.DB,
+		})
+		where = "sentinel master " + cfg.Sentinel.MasterName
+	case len(cfg.Cluster.Addrs) > 0:
+		client = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:    cfg.Cluster.Addrs,
+			Username: cfg.Cluster.Username,
+			Password: cfg.Cluster.Password,
+		})
+		where = "cluster " + strings.Join(cfg.Cluster.Addrs, ",")
+	default:
 		return openEmbedded(logger)
 	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse redis url: %w", err)
-	}
-	client := redis.NewClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		// Not fatal: the process starts and /readyz reports the outage, so
 		// a Redis restart does not crash-loop every pod.
-		logger.Warn("redis not reachable at startup; readiness will fail until it is", "addr", opts.Addr, "err", err)
+		logger.Warn("redis not reachable at startup; readiness will fail until it is", "redis", where, "err", err)
 	}
-	return &Conn{Client: client, stop: func() {}}, nil
+	c := &Conn{Client: client, Acked: client, stop: func() {}}
+	if cfg.WaitReplicas > 0 {
+		if single, ok := client.(*redis.Client); ok {
+			c.Acked = &replicatedClient{Client: single, replicas: cfg.WaitReplicas, timeout: cfg.WaitTimeout}
+		}
+	}
+	return c, nil
 }
 
 func openEmbedded(logger *slog.Logger) (*Conn, error) {
@@ -75,6 +112,7 @@ func openEmbedded(logger *slog.Logger) (*Conn, error) {
 	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	return &Conn{
 		Client:   client,
+		Acked:    client,
 		Embedded: true,
 		stop: func() {
 			close(done)

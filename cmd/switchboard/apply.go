@@ -85,10 +85,10 @@ func openRedis(ctx context.Context, command, configPath string, stderr io.Writer
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.Redis.URL == "" {
-		return nil, nil, fmt.Errorf("%s needs a Redis: set redis.url or %s", command, config.EnvRedisURL)
+	if !cfg.Redis.Configured() {
+		return nil, nil, fmt.Errorf("%s needs a Redis: set redis.url (or redis.sentinel, redis.cluster) or %s", command, config.EnvRedisURL)
 	}
-	conn, err := redisconn.Open(ctx, cfg.Redis.URL, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
+	conn, err := redisconn.Open(ctx, cfg.Redis, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
 	if err != nil {
 		return nil, nil, err
 	}

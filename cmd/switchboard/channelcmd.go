@@ -94,8 +94,8 @@ func linkedChannel(chans channels.Set, id string) (*whatsmeow.Channel, error) {
 // which process holds it when a Redis is configured.
 func whatsappStatus(ctx context.Context, cfg *config.Config, chans channels.Set, stdout io.Writer, logger *slog.Logger) error {
 	var conn *redisconn.Conn
-	if cfg.Redis.URL != "" {
-		c, err := redisconn.Open(ctx, cfg.Redis.URL, logger)
+	if cfg.Redis.Configured() {
+		c, err := redisconn.Open(ctx, cfg.Redis, logger)
 		if err != nil {
 			return err
 		}

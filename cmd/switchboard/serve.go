@@ -135,7 +135,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		return nil, err
 	}
 
-	conn, err := redisconn.Open(ctx, cfg.Redis.URL, logger)
+	conn, err := redisconn.Open(ctx, cfg.Redis, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,9 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		reg.MustRegister(metrics.NewLinkedCollector(s.linkedHealth, time.Now))
 		opts.Channels = s.linkedStates
 	}
-	s.client = asynq.NewClientFromRedisClient(conn.Client)
+	// Enqueues go through the acknowledging client: with
+	// redis.wait_replicas, a webhook is answered only once replicas hold it.
+	s.client = asynq.NewClientFromRedisClient(conn.Acked)
 	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
 	for _, l := range listeners {
 		qc.HoldChannels(l.ID())
