@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -168,6 +169,32 @@ var ErrBadSignature = errors.New("missing or invalid signature")
 
 // ErrMalformed wraps every reason a webhook body cannot be parsed.
 var ErrMalformed = errors.New("malformed webhook body")
+
+// ErrNotConnected means a channel that holds a connection (a linked
+// device) cannot send from this process right now: it is reconnecting or
+// being handed over. A send waits for it without counting as a failure.
+var ErrNotConnected = errors.New("channel not connected in this process")
+
+// Readier is a channel that can tell, before a send, whether it can send now.
+type Readier interface {
+	Ready() bool
+}
+
+type outboundIDKey struct{}
+
+// WithOutboundID tells a sender which stored message it is sending. A
+// provider that lets the sender name the message (a linked device, the web
+// chat) gets the same name on every retry, so a retry after a lost answer
+// is recognised as the same message instead of shown twice.
+func WithOutboundID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, outboundIDKey{}, id)
+}
+
+// OutboundID is the id set by WithOutboundID, or "".
+func OutboundID(ctx context.Context) string {
+	id, _ := ctx.Value(outboundIDKey{}).(string)
+	return id
+}
 
 // Channel is one configured provider endpoint.
 type Channel interface {
@@ -370,3 +397,29 @@ func (r Registry) names() []string {
 
 // Set is the configured channels by id.
 type Set map[string]Channel
+
+// MaskDigits masks every run of six or more digits: the phone numbers
+// (and WhatsApp ids built from them) that providers repeat in their error
+// messages, which end up in logs.
+func MaskDigits(s string) string {
+	var b strings.Builder
+	run := 0
+	flush := func(i int) {
+		if run >= 6 {
+			b.WriteString("…")
+		} else {
+			b.WriteString(s[i-run : i])
+		}
+		run = 0
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			run++
+			continue
+		}
+		flush(i)
+		b.WriteByte(s[i])
+	}
+	flush(len(s))
+	return b.String()
+}

@@ -110,21 +110,27 @@ func (h *Hold) renew(ctx context.Context, cancel context.CancelCauseFunc, logger
 	ttl := h.Lease.TTL()
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
-	last := time.Now()
+	// The lease is safe until a third of its TTL before it would expire,
+	// counted from the start of the last renewal that succeeded; no
+	// renewal may run past that, however slow Redis is.
+	safeUntil := time.Now().Add(ttl - ttl/3)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		err := h.Lease.Renew(ctx)
+		start := time.Now()
+		rctx, rcancel := context.WithDeadline(ctx, safeUntil)
+		err := h.Lease.Renew(rctx)
+		rcancel()
 		switch {
 		case err == nil:
-			last = time.Now()
+			safeUntil = start.Add(ttl - ttl/3)
 		case errors.Is(err, lease.ErrLost):
 			cancel(err)
 			return
-		case time.Since(last) > ttl-ttl/3:
+		case !time.Now().Before(safeUntil):
 			logger.Error("channel lease could not be renewed in time", "err", err)
 			cancel(lease.ErrLost)
 			return

@@ -181,9 +181,13 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if err := w.ready(o.Channel); err != nil {
+		return err
+	}
 	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return !contact.LastInboundAt.IsZero(), nil }); err != nil {
 		return err
 	}
+	ctx = channels.WithOutboundID(ctx, o.MessageID)
 	var providerID string
 	if tpl := msg.Template; tpl != nil {
 		sender, ok := w.channels[o.Channel].(channels.TemplateSender)
@@ -244,6 +248,9 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("channel %s cannot send login codes: %w", o.Channel, asynq.SkipRetry)
 	}
 	to := strings.TrimPrefix(o.Phone, "+")
+	if err := w.ready(o.Channel); err != nil {
+		return err
+	}
 	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return w.hasWritten(ctx, o.Channel, to) }); err != nil {
 		return err
 	}
@@ -327,10 +334,21 @@ func (w *Worker) hasWritten(ctx context.Context, channel, externalID string) (bo
 	return !c.LastInboundAt.IsZero(), nil
 }
 
+// ready checks that a channel holding a connection can send from this
+// process before a token is spent on the send.
+func (w *Worker) ready(channel string) error {
+	if r, ok := w.channels[channel].(channels.Readier); ok && !r.Ready() {
+		return fmt.Errorf("channel %s: %w", channel, channels.ErrNotConnected)
+	}
+	return nil
+}
+
 // IsFailure tells asynq which handler errors are failures: a send held
-// back by a rate limit is not, so it neither spends a retry nor counts
-// against the queue's error rate.
-func IsFailure(err error) bool { return !errors.Is(err, ErrRateLimited) }
+// back by a rate limit, or waiting for its channel to reconnect, is not,
+// so it neither spends a retry nor counts against the queue's error rate.
+func IsFailure(err error) bool {
+	return !errors.Is(err, ErrRateLimited) && !errors.Is(err, channels.ErrNotConnected)
+}
 
 // countHSM counts a template send attempt by outcome.
 func (w *Worker) countHSM(err error) {
@@ -392,6 +410,9 @@ func (w *Worker) observe(next asynq.Handler) asynq.Handler {
 			// Not a failure (see IsFailure); the metric of its own says it.
 			outcome = "rate_limited"
 			w.logger.DebugContext(ctx, "task held back by a rate limit", "task", t.Type(), "err", err)
+		case errors.Is(err, channels.ErrNotConnected):
+			outcome = "waiting"
+			w.logger.InfoContext(ctx, "send waits for its channel to connect", "task", t.Type(), "err", err)
 		case errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx):
 			outcome = "failed"
 			w.logger.ErrorContext(ctx, "task failed; archived", "task", t.Type(), "err", err)
@@ -415,6 +436,9 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 		// Spread the waiting sends over the refill so they do not all
 		// come back for the same token.
 		return rl.Wait + rand.N(rl.Wait+time.Second)
+	}
+	if errors.Is(err, channels.ErrNotConnected) {
+		return 5*time.Second + rand.N(5*time.Second)
 	}
 	var se *channels.SendError
 	if errors.As(err, &se) && se.RetryAfter > 0 {

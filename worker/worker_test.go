@@ -491,3 +491,33 @@ func TestNewContactLimitSparesCustomersWhoWrote(t *testing.T) {
 		t.Fatalf("%d codes sent; the second stranger should wait an hour", n)
 	}
 }
+
+// downChannel is a linked device that is not connected in this process.
+type downChannel struct{ sends atomic.Int32 }
+
+func (d *downChannel) ID() string   { return "wa-main" }
+func (d *downChannel) Kind() string { return "whatsmeow" }
+func (d *downChannel) Ready() bool  { return false }
+func (d *downChannel) SendText(context.Context, string, string) (string, error) {
+	d.sends.Add(1)
+	return "", errors.New("must not be called")
+}
+
+func TestSendWaitsForItsChannelWithoutSpendingRetries(t *testing.T) {
+	e := newEnv(t, "")
+	down := &downChannel{}
+	e.chans["wa-main"] = down
+	e.newQueryWithReply(t, "espera")
+	e.startWorker(t, 1)
+	eventually(t, "the send to wait", func() bool {
+		retries, err := e.insp.ListRetryTasks(queue.QueueOutbound)
+		return err == nil && len(retries) == 1
+	})
+	retries, _ := e.insp.ListRetryTasks(queue.QueueOutbound)
+	if r := retries[0]; r.Retried != 0 {
+		t.Fatalf("a send waiting for its channel spent %d retries", r.Retried)
+	}
+	if down.sends.Load() != 0 {
+		t.Fatal("the sender was called while its channel was down")
+	}
+}

@@ -49,8 +49,9 @@ type Config struct {
 	// (or a self-hosted Bot API server).
 	APIBaseURL string `yaml:"api_base_url"`
 	// SendRate bounds outbound messages; unset means Telegram's documented
-	// limit for a bot, 30 a second.
-	SendRate channels.Rate `yaml:"send_rate"`
+	// limit for a bot, 30 a second, and a zero rate means no limit, as for
+	// every kind.
+	SendRate *channels.Rate `yaml:"send_rate"`
 }
 
 func (c *Config) validate() error {
@@ -72,10 +73,9 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("api_base_url: want an absolute http(s) URL, got %q", c.APIBaseURL))
 	}
-	if c.SendRate == (channels.Rate{}) {
-		c.SendRate = defaultSendRate
-	}
-	if err := c.SendRate.Validate("send_rate"); err != nil {
+	if c.SendRate == nil {
+		c.SendRate = &defaultSendRate
+	} else if err := c.SendRate.Validate("send_rate"); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -150,7 +150,7 @@ func (c *Channel) Kind() string { return KindName }
 
 // Limits returns the configured send rate, shared by every replica
 // because Telegram counts per bot, not per connection.
-func (c *Channel) Limits() channels.Limits { return channels.Limits{Send: c.cfg.SendRate} }
+func (c *Channel) Limits() channels.Limits { return channels.Limits{Send: *c.cfg.SendRate} }
 
 // Verify checks that SecretHeader equals the configured secret_token,
 // compared in constant time. Telegram signs nothing else: the body is

@@ -372,7 +372,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestConfigErrorsNameKeys(t *testing.T) {
-	_, err := telegram.New("tg", telegram.Config{APIBaseURL: "api.telegram.org", SendRate: channels.Rate{Count: -1}}, nil)
+	_, err := telegram.New("tg", telegram.Config{APIBaseURL: "api.telegram.org", SendRate: &channels.Rate{Count: -1}}, nil)
 	for _, key := range []string{"bot_token", "secret_token", "api_base_url", "send_rate"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("error %v does not name %s", err, key)
@@ -397,7 +397,7 @@ func TestConfigErrorsNameKeys(t *testing.T) {
 			t.Errorf("secret_token %q refused: %v", tok, err)
 		}
 	}
-	if _, err := telegram.New("tg", telegram.Config{BotToken: botToken, SecretToken: secret, SendRate: channels.Rate{Count: 1}}, nil); err == nil ||
+	if _, err := telegram.New("tg", telegram.Config{BotToken: botToken, SecretToken: secret, SendRate: &channels.Rate{Count: 1}}, nil); err == nil ||
 		!strings.Contains(err.Error(), "send_rate") {
 		t.Errorf("count without per: %v", err)
 	}

@@ -164,7 +164,8 @@ func (c *Channel) send(ctx context.Context, form url.Values, sensitive ...string
 	return "", se
 }
 
-// redact removes the auth token and the sent content from s.
+// redact removes the auth token, the sent content and phone numbers
+// (Twilio's errors repeat the To number) from s.
 func (c *Channel) redact(s string, sensitive []string) string {
 	if c.cfg.AuthToken != "" {
 		s = strings.ReplaceAll(s, c.cfg.AuthToken, "[redacted]")
@@ -174,7 +175,7 @@ func (c *Channel) redact(s string, sensitive []string) string {
 			s = strings.ReplaceAll(s, x, "[redacted]")
 		}
 	}
-	return s
+	return channels.MaskDigits(s)
 }
 
 // maxRetryAfter caps a provider's requested wait: a longer one comes from

@@ -515,7 +515,8 @@ func location(lat, lon string) (*channels.Location, error) {
 	la, errLat := strconv.ParseFloat(lat, 64)
 	lo, errLon := strconv.ParseFloat(lon, 64)
 	if errLat != nil || errLon != nil || math.IsNaN(la) || math.IsNaN(lo) || math.Abs(la) > 90 || math.Abs(lo) > 180 {
-		return nil, fmt.Errorf("%w: Latitude %q and Longitude %q are not a location", channels.ErrMalformed, lat, lon)
+		// The values are the customer's whereabouts: not for the log.
+		return nil, fmt.Errorf("%w: Latitude and Longitude are not a location", channels.ErrMalformed)
 	}
 	return &channels.Location{Latitude: la, Longitude: lo}, nil
 }

@@ -40,7 +40,12 @@ const maxResponseBytes = 64 << 10
 // ignored). Failures are *channels.SendError: network
 // errors, 408, 429 and 5xx are retryable; other answers are not.
 func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
-	id := newID()
+	// The stored message's id when the worker gives it: a retry after a
+	// lost answer then carries the same id, and the site can drop it.
+	id := channels.OutboundID(ctx)
+	if id == "" || len(id) > maxIDBytes {
+		id = newID()
+	}
 	ts := c.now().Unix()
 	body, err := json.Marshal(reply{ID: id, SessionID: to, Text: text, Timestamp: ts})
 	if err != nil {

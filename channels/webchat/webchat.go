@@ -126,6 +126,15 @@ func New(id string, cfg Config, httpClient *http.Client, now func() time.Time) (
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	{
+		// Never follow a redirect: on a 301 or 302 Go would turn the POST
+		// into a bodiless GET, and the page's 200 would look like a
+		// delivered reply. The 3xx itself is the answer (a permanent
+		// failure: fix callback_url).
+		cp := *httpClient
+		cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		httpClient = &cp
+	}
 	if now == nil {
 		now = time.Now
 	}

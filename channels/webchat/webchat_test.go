@@ -525,3 +525,48 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestSendTextDoesNotFollowRedirects(t *testing.T) {
+	var gets int
+	final := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gets++ }))
+	defer final.Close()
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, final.URL, http.StatusMovedPermanently)
+	}))
+	defer site.Close()
+	ch, err := webchat.New("web", webchat.Config{Secret: "0123456789abcdef", CallbackURL: site.URL}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ch.SendText(context.Background(), "visitor-42", "hola")
+	var se *channels.SendError
+	if !errors.As(err, &se) || se.Retryable || se.HTTPStatus != http.StatusMovedPermanently {
+		t.Fatalf("redirected callback = %v, want a permanent failure naming the 301", err)
+	}
+	if gets != 0 {
+		t.Fatal("the redirect was followed: the reply would have been lost as a GET")
+	}
+}
+
+func TestSendTextKeepsTheStoredMessageIDAcrossRetries(t *testing.T) {
+	var ids []string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ ID string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		ids = append(ids, body.ID)
+	}))
+	defer site.Close()
+	ch, err := webchat.New("web", webchat.Config{Secret: "0123456789abcdef", CallbackURL: site.URL}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := channels.WithOutboundID(context.Background(), "sb-0123abcd")
+	for range 2 {
+		if id, err := ch.SendText(ctx, "visitor-42", "hola"); err != nil || id != "sb-0123abcd" {
+			t.Fatalf("SendText = %q, %v", id, err)
+		}
+	}
+	if len(ids) != 2 || ids[0] != "sb-0123abcd" || ids[1] != ids[0] {
+		t.Fatalf("the site saw ids %v, want the stored message's id both times", ids)
+	}
+}

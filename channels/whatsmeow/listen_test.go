@@ -29,6 +29,7 @@ type fakeSession struct {
 	mu         sync.Mutex
 	sent       []*waE2E.Message
 	sentTo     []types.JID
+	sentIDs    []types.MessageID
 	sendErr    error
 	onConnect  func()
 	disconnect atomic.Int32
@@ -54,7 +55,7 @@ func (f *fakeSession) Disconnect() {
 
 func (f *fakeSession) IsConnected() bool { return f.connected.Load() }
 
-func (f *fakeSession) SendMessage(_ context.Context, to types.JID, m *waE2E.Message, _ ...wm.SendRequestExtra) (wm.SendResponse, error) {
+func (f *fakeSession) SendMessage(_ context.Context, to types.JID, m *waE2E.Message, extra ...wm.SendRequestExtra) (wm.SendResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -62,7 +63,12 @@ func (f *fakeSession) SendMessage(_ context.Context, to types.JID, m *waE2E.Mess
 	}
 	f.sent = append(f.sent, m)
 	f.sentTo = append(f.sentTo, to)
-	return wm.SendResponse{ID: "3EB0SENT", Timestamp: time.Now()}, nil
+	id := types.MessageID("3EB0SENT")
+	if len(extra) > 0 && extra[0].ID != "" {
+		id = extra[0].ID
+	}
+	f.sentIDs = append(f.sentIDs, id)
+	return wm.SendResponse{ID: id, Timestamp: time.Now()}, nil
 }
 
 // fakeSink records what Listen queues; it fails while failing is set.

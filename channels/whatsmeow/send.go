@@ -2,21 +2,35 @@ package whatsmeow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net"
 	"strings"
 
 	wm "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"switchboard/channels"
 )
 
-// errNotHeld means this process does not hold the channel's connection.
-// Sends go to the channel's own queue, which only the holder consumes, so
-// this is the brief moment around a reconnect or a handover.
-var errNotHeld = errors.New("the linked device is not connected in this process")
+// Ready reports whether the device is connected in this process. Sends go
+// to the channel's own queue, which only the holder consumes, so false is
+// the moment around a reconnect or a handover.
+func (c *Channel) Ready() bool {
+	box := c.client.Load()
+	return box != nil && box.s.IsConnected()
+}
+
+// messageID names a WhatsApp message after the stored message it sends, as
+// whatsmeow's own ids look, so every retry of one send carries one id and
+// the recipient's phone shows it once.
+func messageID(outboundID string) types.MessageID {
+	sum := sha256.Sum256([]byte("switchboard/whatsmeow/v1\x00" + outboundID))
+	return types.MessageID(wm.WebMessageIDPrefix + strings.ToUpper(hex.EncodeToString(sum[:9])))
+}
 
 // SendText sends a text message to the contact `to` (a phone number
 // without "+", or a full JID) and returns WhatsApp's message id.
@@ -33,13 +47,17 @@ func (c *Channel) SendAuthCode(ctx context.Context, to, code, _, _ string) (stri
 func (c *Channel) send(ctx context.Context, to string, msg *waE2E.Message) (string, error) {
 	box := c.client.Load()
 	if box == nil || !box.s.IsConnected() {
-		return "", &channels.SendError{Retryable: true, Message: errNotHeld.Error(), Err: errNotHeld}
+		return "", &channels.SendError{Retryable: true, Message: channels.ErrNotConnected.Error(), Err: channels.ErrNotConnected}
 	}
 	jid, err := recipient(to)
 	if err != nil {
 		return "", &channels.SendError{Message: "recipient is not a WhatsApp id", Err: err}
 	}
-	resp, err := box.s.SendMessage(ctx, jid, msg)
+	var extra []wm.SendRequestExtra
+	if id := channels.OutboundID(ctx); id != "" {
+		extra = append(extra, wm.SendRequestExtra{ID: messageID(id)})
+	}
+	resp, err := box.s.SendMessage(ctx, jid, msg, extra...)
 	if err != nil {
 		return "", classify(err)
 	}
@@ -60,7 +78,7 @@ var permanent = []error{
 // whatsmeow's messages name the recipient's JID, a phone number, so the
 // Message kept (and logged) has digit runs masked.
 func classify(err error) *channels.SendError {
-	se := &channels.SendError{Retryable: true, Message: scrub(err.Error()), Err: err}
+	se := &channels.SendError{Retryable: true, Message: channels.MaskDigits(err.Error()), Err: err}
 	for _, p := range permanent {
 		if errors.Is(err, p) {
 			se.Retryable = false
@@ -74,29 +92,4 @@ func classify(err error) *channels.SendError {
 		se.Message = "whatsapp unreachable: " + se.Message
 	}
 	return se
-}
-
-// scrub masks every run of six or more digits: phone numbers and the
-// JIDs built from them.
-func scrub(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(i int) {
-		if run >= 6 {
-			b.WriteString("…")
-		} else {
-			b.WriteString(s[i-run : i])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
 }

@@ -85,15 +85,42 @@ func TestSendErrorsAreClassifiedAndScrubbed(t *testing.T) {
 	}
 }
 
-func TestScrub(t *testing.T) {
+func TestMaskDigits(t *testing.T) {
 	for in, want := range map[string]string{
 		"5511900000001@s.whatsapp.net": "…@s.whatsapp.net",
 		"HTTP 500 after 12345 ms":      "HTTP 500 after 12345 ms",
 		"":                             "",
 		"id 1234567":                   "id …",
 	} {
-		if got := scrub(in); got != want {
-			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
+		if got := channels.MaskDigits(in); got != want {
+			t.Errorf("MaskDigits(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRetriesOfOneStoredMessageCarryOneWhatsAppID(t *testing.T) {
+	c := newTestChannel(t)
+	if c.Ready() {
+		t.Fatal("ready before any connection")
+	}
+	f := &fakeSession{}
+	start(t, c, f, &fakeSink{})
+	eventually(t, "connected", func() bool { return c.Health().State == StateConnected && c.Ready() })
+	ctx := channels.WithOutboundID(context.Background(), "sb-00112233")
+	first, err := c.SendText(ctx, "5511900000001", "hola")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := c.SendText(ctx, "5511900000001", "hola")
+	other, _ := c.SendText(channels.WithOutboundID(context.Background(), "sb-44556677"), "5511900000001", "hola")
+	if first != again || first == other || !strings.HasPrefix(first, "3EB0") || len(first) != 4+18 {
+		t.Fatalf("ids %q, %q, %q: want one stable whatsmeow-style id per stored message", first, again, other)
+	}
+}
+
+func TestNotConnectedIsChannelsErrNotConnected(t *testing.T) {
+	_, err := newTestChannel(t).SendText(context.Background(), "5511900000001", "hola")
+	if !errors.Is(err, channels.ErrNotConnected) {
+		t.Fatalf("err = %v, want channels.ErrNotConnected so the send waits without spending retries", err)
 	}
 }

@@ -111,10 +111,12 @@ func dialect(dsn string) (driver, dsnOut string, err error) {
 		}
 		return "sqlite", dsn, nil
 	}
-	return "", "", fmt.Errorf("want file:<path> (SQLite) or a postgres:// URL, got %q", redactDSN(dsn))
+	// Not quoted: a DSN of another form may carry a password anywhere.
+	return "", "", errors.New("want file:<path> (SQLite) or a postgres:// URL")
 }
 
-// redactDSN drops a DSN's password before it goes into an error.
+// redactDSN drops a URL DSN's credentials before it goes into an error.
+// Only URLs reach it: dialect refuses every other form first.
 func redactDSN(dsn string) string {
 	if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
 		if i := strings.Index(dsn, "://"); i >= 0 && i < at {
@@ -164,6 +166,7 @@ var (
 	_ channels.TextSender     = (*Channel)(nil)
 	_ channels.AuthCodeSender = (*Channel)(nil)
 	_ channels.Limited        = (*Channel)(nil)
+	_ channels.Readier        = (*Channel)(nil)
 )
 
 // New validates cfg and returns the channel. The device store is opened on

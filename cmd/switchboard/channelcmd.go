@@ -57,6 +57,11 @@ func whatsappCommand(ctx context.Context, args []string, stdout, stderr io.Write
 			return errUsage
 		}
 		defer ch.Close()
+		release, err := holdForCommand(ctx, cfg, ch.ID(), args[0] == "pair", stderr, logger)
+		if err != nil {
+			return err
+		}
+		defer release()
 		if args[0] == "unlink" {
 			if err := ch.Unlink(ctx); err != nil {
 				return err
@@ -183,4 +188,71 @@ func telegramCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "Telegram now posts channel %s's updates to %s, signed with its secret token.\n", *id, *url)
 	return nil
+}
+
+// holdForCommand takes the channel's lease for pair and unlink, so they
+// never connect with the device's keys while a serve process does: two
+// connections with one device's keys take the session from each other. A
+// pair waits a while for a holder retrying an unlinked device to let go;
+// an unlink refuses while a process holds the device.
+func holdForCommand(ctx context.Context, cfg *config.Config, id string, wait bool, stderr io.Writer, logger *slog.Logger) (release func(), err error) {
+	if !cfg.Redis.Configured() {
+		return func() {}, nil // embedded Redis: no serve process can share the device
+	}
+	conn, err := redisconn.Open(ctx, cfg.Redis, logger)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	l, err := lease.New(conn.Client, "channel:"+id, host+"/cli", leaseTTL)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		ok, err := l.Acquire(ctx)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		holder, _ := lease.Holder(ctx, conn.Client, "channel:"+id)
+		if !wait || time.Now().After(deadline) {
+			conn.Close()
+			return nil, fmt.Errorf("channel %s is held by %s; stop the workers holding it (or unlink the device on the phone: WhatsApp > Linked devices) and try again", id, holder)
+		}
+		fmt.Fprintf(stderr, "waiting for %s to let go of channel %s...\n", holder, id)
+		select {
+		case <-ctx.Done():
+			conn.Close()
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = l.Renew(ctx)
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = l.Release(rctx)
+		conn.Close()
+	}, nil
 }

@@ -357,3 +357,33 @@ func TestExampleConfigBuildsEveryChannelKind(t *testing.T) {
 		}
 	}
 }
+
+// unlink must not connect with a device's keys while a serve process holds
+// the device: it refuses and names the holder.
+func TestWhatsappUnlinkRefusesWhileAProcessHoldsTheDevice(t *testing.T) {
+	rdb := redistest.Client(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "switchboard.yaml")
+	yaml := everyChannelYAML(redistest.URL(rdb), "https://api.telegram.org", "https://api.twilio.com", "https://shop.example.com", filepath.Join(dir, "wa.db"))
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(context.Background(), "{sb}:lease:channel:wa-linked", "worker-7/abc", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"whatsapp", "unlink", "--config", cfgPath, "--channel", "wa-linked"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "held by worker-7/abc") {
+		t.Fatalf("unlink while held: exit %d, stderr %q", code, errOut.String())
+	}
+	// Released, it gets as far as the device store: nothing is linked there.
+	rdb.Del(context.Background(), "{sb}:lease:channel:wa-linked")
+	errOut.Reset()
+	code = run(context.Background(), []string{"whatsapp", "unlink", "--config", cfgPath, "--channel", "wa-linked"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "no WhatsApp number is linked") {
+		t.Fatalf("unlink of an unlinked channel: exit %d, stderr %q", code, errOut.String())
+	}
+	if holder, _ := rdb.Get(context.Background(), "{sb}:lease:channel:wa-linked").Result(); holder != "" {
+		t.Fatalf("the command left the lease held by %q", holder)
+	}
+}

@@ -344,13 +344,18 @@ func (s *server) run(ctx context.Context) error {
 		s.logger.Warn("http shutdown did not finish in time; closing connections", "err", err)
 		_ = s.http.Close()
 	}
-	// Linked devices disconnect and hand their leases over before the
-	// shared pool drains, so a standby connects while this one stops.
-	stopHolds()
-	holds.Wait()
+	// Linked devices disconnect, drain their send pools and hand their
+	// leases over while the shared pool drains: both within workerGrace,
+	// side by side, so the whole stop stays within shutdown_grace.
+	var draining sync.WaitGroup
+	draining.Go(func() {
+		stopHolds()
+		holds.Wait()
+	})
 	if s.asynq != nil {
 		s.asynq.Shutdown() // waits up to workerGrace, then requeues what still runs
 	}
+	draining.Wait()
 	for _, w := range s.linked {
 		if err := w.Close(); err != nil {
 			s.logger.Warn("device store not closed cleanly", "channel", w.ID(), "err", err)
