@@ -114,3 +114,34 @@ func TestBucketStateExpires(t *testing.T) {
 		t.Fatalf("bucket TTL = %v (%v), want about a refill time plus a second", ttl, err)
 	}
 }
+
+// BenchmarkTake measures a send's rate-limit check against a plain PING,
+// the round trip it cannot avoid: the ratio is the script's own cost.
+func BenchmarkTake(b *testing.B) {
+	rdb := redistest.Client(b)
+	l := ratelimit.New(rdb)
+	ctx := context.Background()
+	send := ratelimit.Bucket{Key: ratelimit.Key("wa", "send"), Count: 1 << 30, Per: time.Second, Burst: 1 << 30}
+	stranger := ratelimit.Bucket{Key: ratelimit.Key("wa", "new_contact"), Count: 1 << 30, Per: time.Second, Burst: 1 << 30}
+	b.Run("ping", func(b *testing.B) {
+		for b.Loop() {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one_bucket", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := l.Take(ctx, send); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("two_buckets", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := l.Take(ctx, send, stranger); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
