@@ -3,6 +3,7 @@ package queue
 import (
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +65,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.logger.Debug("queue stats unavailable", "err", err)
 		return
 	}
-	for _, q := range []string{QueueOTP, QueueInbound, QueueRouting, QueueOutbound, QueueStatus} {
+	queues := []string{QueueOTP, QueueInbound, QueueRouting, QueueOutbound, QueueStatus}
+	// Linked devices' own send queues (ChannelQueue) once they exist:
+	// their latency and archived sends matter as much as the shared ones.
+	for _, q := range existing {
+		if strings.HasPrefix(q, ChannelQueue("")) {
+			queues = append(queues, q)
+		}
+	}
+	for _, q := range queues {
 		// A queue that never had a task does not exist yet; report zeros
 		// so alerts on absent series do not misfire on a fresh install.
 		info := &asynq.QueueInfo{Queue: q}
