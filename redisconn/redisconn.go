@@ -40,6 +40,7 @@ type Conn struct {
 // embedded in-memory Redis and logs a warning that nothing is durable: that
 // is for trying Switchboard out, never for production.
 func Open(ctx context.Context, cfg config.Redis, logger *slog.Logger) (*Conn, error) {
+	routeLogs.Do(func() { redis.SetLogger(slogPrintf{logger.With("component", "go-redis")}) })
 	var client redis.UniversalClient
 	var where string
 	switch {
@@ -134,4 +135,16 @@ func (c *Conn) Close() error {
 		c.stop()
 	})
 	return err
+}
+
+// routeLogs installs go-redis's logger once: it is process-wide.
+var routeLogs sync.Once
+
+// slogPrintf sends go-redis's own log lines (a sentinel announcing a new
+// primary, a pool reconnecting) to slog instead of its default stderr
+// logger. They name addresses, never keys or values.
+type slogPrintf struct{ l *slog.Logger }
+
+func (s slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	s.l.InfoContext(ctx, fmt.Sprintf(format, v...))
 }
