@@ -80,6 +80,10 @@ type Inbound struct {
 	// Raw is the provider's message object, kept for types Switchboard does
 	// not model so nothing the customer sent is lost.
 	Raw json.RawMessage `json:"raw,omitempty"`
+	// AckToken is what the webhook's answer needs to acknowledge this
+	// message to the provider (a Telegram callback query id). It is only
+	// for that answer and is not queued.
+	AckToken string `json:"-"`
 }
 
 // Media is an attachment. The bytes stay at the provider until fetched by ID.
@@ -224,10 +228,13 @@ type Handshaker interface {
 	Handshake(query url.Values) (challenge string, ok bool)
 }
 
-// Acknowledger is a webhook channel whose provider wants a particular body
-// in the 200 answer (Twilio logs a warning for anything but TwiML).
+// Acknowledger is a webhook channel whose provider reads the 200 answer:
+// Twilio logs a warning for anything but TwiML, and Telegram runs a Bot
+// API method given there (answering a button tap without another call).
 type Acknowledger interface {
-	Ack() (contentType string, body []byte)
+	// Ack is the answer to a request whose batch b was queued. An empty
+	// body means none.
+	Ack(b Batch) (contentType string, body []byte)
 }
 
 // Sink takes what an event-driven channel receives, as the webhook handler

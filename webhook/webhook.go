@@ -114,6 +114,13 @@ func (h *Handler) receive(c echo.Context) error {
 		h.logger.Error("webhook not queued; provider will retry", "channel", id, "err", err)
 		return h.answer(c, ch, start, metrics.OutcomeUnavailable, http.StatusServiceUnavailable, "queue unavailable")
 	}
+	if a, ok := ch.(channels.Acknowledger); ok {
+		h.observe(ch, start, metrics.OutcomeAccepted)
+		if contentType, body := a.Ack(batch); len(body) > 0 {
+			return c.Blob(http.StatusOK, contentType, body)
+		}
+		return c.NoContent(http.StatusOK)
+	}
 	return h.answer(c, ch, start, metrics.OutcomeAccepted, http.StatusOK, "")
 }
 
@@ -158,15 +165,10 @@ func (h *Handler) handshake(c echo.Context) error {
 }
 
 // answer records the outcome and writes the response. Error bodies say
-// only what the provider needs to know; a 200 says what the provider
-// expects to read, if anything.
+// only what the provider needs to know.
 func (h *Handler) answer(c echo.Context, ch channels.Channel, start time.Time, outcome string, status int, msg string) error {
 	h.observe(ch, start, outcome)
 	if status == http.StatusOK {
-		if a, ok := ch.(channels.Acknowledger); ok {
-			contentType, body := a.Ack()
-			return c.Blob(http.StatusOK, contentType, body)
-		}
 		return c.NoContent(http.StatusOK)
 	}
 	return httperror.Write(c, status, outcome, msg)

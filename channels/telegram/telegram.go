@@ -120,6 +120,7 @@ type Channel struct {
 
 var (
 	_ channels.WebhookReceiver = (*Channel)(nil)
+	_ channels.Acknowledger    = (*Channel)(nil)
 	_ channels.TextSender      = (*Channel)(nil)
 	_ channels.Limited         = (*Channel)(nil)
 )
@@ -219,6 +220,12 @@ func (c *Channel) fromMessage(rm *rawMessage, edited bool, received time.Time) (
 		From:        chatID(m.Chat.ID),
 		ProfileName: profileName(m.From, m.Chat),
 		Timestamp:   unixOr(m.Date, received),
+	}
+	if edited && m.Location != nil && m.Venue == nil {
+		// Only a live location can be edited: each edit is the pin
+		// moving, every few seconds while it is shared. The first message
+		// started the conversation; its moves would flood it.
+		return channels.Inbound{}, false, nil
 	}
 	if edited {
 		in.ProviderType = "edited_message"
@@ -333,6 +340,7 @@ func (c *Channel) fromCallback(rq *rawCallback, received time.Time) (in channels
 		return in, true, nil
 	}
 	in.Type = channels.TypeInteractive
+	in.AckToken = q.ID
 	in.Reply = &channels.Reply{Kind: "callback_query", ID: q.Data, Title: q.Data}
 	in.Text = q.Data
 	return in, true, nil
@@ -377,4 +385,27 @@ func stickerMimeType(s *sticker) string {
 		return "video/webm"
 	}
 	return "image/webp"
+}
+
+// callbackAnswer is answerCallbackQuery given as the webhook's answer,
+// which Telegram runs: the button stops spinning without another call.
+type callbackAnswer struct {
+	Method          string `json:"method"`
+	CallbackQueryID string `json:"callback_query_id"`
+}
+
+// Ack answers a queued button tap, so the customer's button stops showing
+// a spinner; anything else gets an empty 200.
+func (c *Channel) Ack(b channels.Batch) (string, []byte) {
+	for _, m := range b.Messages {
+		if m.AckToken == "" {
+			continue
+		}
+		body, err := json.Marshal(callbackAnswer{Method: "answerCallbackQuery", CallbackQueryID: m.AckToken})
+		if err != nil {
+			return "", nil
+		}
+		return "application/json", body
+	}
+	return "", nil
 }

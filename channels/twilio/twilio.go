@@ -206,7 +206,7 @@ func (c *Channel) Limits() channels.Limits { return channels.Limits{Send: *c.cfg
 
 // Ack returns an empty TwiML response, so Twilio answers the customer with
 // nothing and logs no warning about the webhook's answer.
-func (c *Channel) Ack() (string, []byte) { return ackContentType, []byte(ackBody) }
+func (c *Channel) Ack(channels.Batch) (string, []byte) { return ackContentType, []byte(ackBody) }
 
 // Verify checks X-Twilio-Signature as Twilio documents it: the base64
 // HMAC-SHA1, keyed by the auth token, of the URL Twilio requested

@@ -523,12 +523,12 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestAck(t *testing.T) {
-	ct, body := newChannel(t, "").Ack()
+	ct, body := newChannel(t, "").Ack(channels.Batch{})
 	if ct != "text/xml" || string(body) != `<?xml version="1.0" encoding="UTF-8"?><Response></Response>` {
-		t.Fatalf("Ack() = %q, %q", ct, body)
+		t.Fatalf("Ack = %q, %q", ct, body)
 	}
 	body[0] = 'X' // a caller scribbling on one answer does not change the next
-	if _, again := newChannel(t, "").Ack(); again[0] != '<' {
+	if _, again := newChannel(t, "").Ack(channels.Batch{}); again[0] != '<' {
 		t.Fatal("Ack shares its buffer")
 	}
 }
