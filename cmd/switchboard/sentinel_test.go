@@ -163,11 +163,13 @@ func TestSentinelFailoverLosesNothingAcknowledged(t *testing.T) {
 	t.Logf("acknowledged %d webhooks (%d after the switch to %s); %d answers were not 200 and retried", ackedN.Load(), ackedN.Load()-atSwitch, masterAddr(), refused.Load())
 
 	// Every acknowledged message is applied, read back from the new primary.
+	// Tasks a worker had taken from the old primary come back when asynq's
+	// lease on them expires (about 30 s): hence the long wait.
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "sb", SentinelAddrs: []string{fmt.Sprintf("127.0.0.1:%d", sentinel)}})
 	defer fc.Close()
 	st := store.New(fc, clock.System{})
 	var missing []string
-	waitFor(t, "every acknowledged message to be processed", 60*time.Second, func() bool {
+	waitFor(t, "every acknowledged message to be processed", 150*time.Second, func() bool {
 		missing = missing[:0]
 		acked.Range(func(_, v any) bool {
 			if _, err := st.Contact(context.Background(), store.ContactID("wa-main", v.(string))); err != nil {
