@@ -284,6 +284,12 @@ type AuthCodeSender interface {
 	SendAuthCode(ctx context.Context, to, code, template, language string) (providerID string, err error)
 }
 
+// AuthTemplateNeeder is an AuthCodeSender that can only send a login code
+// as an approved template (the Cloud API): auth.otp.template must name one.
+type AuthTemplateNeeder interface {
+	NeedsAuthTemplate() bool
+}
+
 // SendError is a failed send, classified so the queue knows whether to retry.
 type SendError struct {
 	// Retryable is true for failures that may pass later: network errors,

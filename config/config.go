@@ -352,9 +352,6 @@ func (c *Config) Validate() error {
 	if c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 30*24*time.Hour {
 		bad("auth.session_ttl", "must be between 1m and 720h, got %s", c.Auth.SessionTTL)
 	}
-	if c.Auth.OTP.Channel != "" && c.Auth.OTP.Template == "" {
-		bad("auth.otp.template", "required with auth.otp.channel (the provider's authentication template name)")
-	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -108,7 +108,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad values", "testdata/bad-values.yaml", nil, []string{
 			"http.addr", "http.max_body_bytes", "redis.url", "log.level",
 			"channels[0].id: required", "channels[1].kind: required", `channels[2].id: "wa-main" is already used by channels[1]`,
-			"auth.secret: at least 16", "auth.otp.template: required", `auth.otp.channel: no channel has id "wa-nope"`,
+			"auth.secret: at least 16", `auth.otp.channel: no channel has id "wa-nope"`,
 		}},
 		{"missing file", "testdata/nope.yaml", nil, []string{"nope.yaml"}},
 	}

@@ -132,6 +132,10 @@ func (c *Channel) ID() string { return c.id }
 // Kind returns "whatsapp_cloud".
 func (c *Channel) Kind() string { return KindName }
 
+// NeedsAuthTemplate is true: the Cloud API sends a login code to someone
+// who may never have written only as an approved authentication template.
+func (c *Channel) NeedsAuthTemplate() bool { return true }
+
 // Limits returns the configured send rate.
 func (c *Channel) Limits() channels.Limits { return channels.Limits{Send: *c.cfg.SendRate} }
 

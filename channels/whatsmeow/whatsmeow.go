@@ -194,6 +194,10 @@ func (c *Channel) Limits() channels.Limits {
 	return channels.Limits{Send: *c.cfg.SendRate, NewContact: *c.cfg.NewContactRate}
 }
 
+// SameStore reports whether o keeps its device in the same store as c: a
+// store holds one device, so two channels cannot share one.
+func (c *Channel) SameStore(o *Channel) bool { return c.cfg.Store == o.cfg.Store }
+
 // RequiredForReadiness reports whether /readyz should fail while this
 // process holds the channel but is not connected.
 func (c *Channel) RequiredForReadiness() bool { return c.cfg.RequiredForReadiness }

@@ -387,3 +387,36 @@ func TestWhatsappUnlinkRefusesWhileAProcessHoldsTheDevice(t *testing.T) {
 		t.Fatalf("the command left the lease held by %q", holder)
 	}
 }
+
+// Mistakes that would only show at the first login or the first linked
+// message are refused at startup.
+func TestChannelConfigMistakesAreRefusedAtStartup(t *testing.T) {
+	base := "channels:\n" +
+		"  - {id: web, kind: webchat, secret: 0123456789abcdef, callback_url: \"https://shop.example.com/r\"}\n" +
+		"  - {id: wa-a, kind: whatsmeow, store: \"file:/tmp/sb-a.db\"}\n" +
+		"  - {id: wa-main, kind: whatsapp_cloud, phone_number_id: \"1\", app_secret: s, verify_token: v, access_token: a}\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"two linked numbers in one store", base + "  - {id: wa-b, kind: whatsmeow, store: \"file:/tmp/sb-a.db\"}\n", `channels "wa-a" and "wa-b" have the same store`},
+		{"codes on a channel that cannot send them", base + "auth:\n  otp: {channel: web}\n", `auth.otp.channel: channel "web" cannot send login codes`},
+		{"a Cloud API number without a template", base + "auth:\n  otp: {channel: wa-main}\n", `auth.otp.template: required for channel "wa-main"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(tc.yaml), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = buildChannels(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A linked number sends codes as text: no template needed.
+	cfg, err := config.Parse([]byte(base+"auth:\n  otp: {channel: wa-a}\n"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildChannels(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("codes on a linked number: %v", err)
+	}
+}

@@ -243,7 +243,38 @@ func buildChannels(cfg *config.Config, logger *slog.Logger) (channels.Set, error
 		}
 		chans[c.ID] = ch
 	}
+	var linked []*whatsmeow.Channel
+	for _, id := range slices.Sorted(maps.Keys(chans)) {
+		if w, ok := chans[id].(*whatsmeow.Channel); ok {
+			for _, o := range linked {
+				if w.SameStore(o) {
+					return nil, fmt.Errorf("config: channels %q and %q have the same store: each linked number needs a store of its own", o.ID(), w.ID())
+				}
+			}
+			linked = append(linked, w)
+		}
+	}
+	if err := checkOTPChannel(cfg.Auth.OTP, chans); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	return chans, nil
+}
+
+// checkOTPChannel refuses a login-code channel that cannot send codes, or
+// one that needs a template without one: otherwise nobody could log in,
+// and it would show only when the first code failed.
+func checkOTPChannel(otp config.OTP, chans channels.Set) error {
+	if otp.Channel == "" {
+		return nil
+	}
+	ch, ok := chans[otp.Channel].(channels.AuthCodeSender)
+	if !ok {
+		return fmt.Errorf("auth.otp.channel: channel %q cannot send login codes (use a whatsapp_cloud, whatsmeow or twilio channel)", otp.Channel)
+	}
+	if n, ok := ch.(channels.AuthTemplateNeeder); ok && n.NeedsAuthTemplate() && otp.Template == "" {
+		return fmt.Errorf("auth.otp.template: required for channel %q (%s): the provider's approved authentication template", otp.Channel, ch.Kind())
+	}
+	return nil
 }
 
 // newHolds prepares, for each listener channel, the lease loop that
