@@ -140,12 +140,7 @@ func (c *Channel) call(ctx context.Context, method string, params, result any) *
 	if err != nil {
 		// A *url.Error quotes the URL, and with it the token: keep only
 		// its cause, and scrub that too in case a transport quotes it.
-		cause := err
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Err != nil {
-			cause = ue.Err
-		}
-		cause = c.redact(cause)
+		cause := c.redact(channels.NetworkCause(err))
 		return &apiError{method: method, description: "bot api unreachable: " + cause.Error(), retryable: true, err: cause}
 	}
 	defer resp.Body.Close()

@@ -66,16 +66,11 @@ func (c *Config) validate() error {
 		// The value is a secret: say what is wrong, never what it is.
 		errs = append(errs, errors.New("secret_token: want 1-256 characters of A-Z, a-z, 0-9, _ and -"))
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
+	var err error
+	if c.APIBaseURL, err = channels.APIBaseURL("api_base_url", c.APIBaseURL, DefaultAPIBaseURL); err != nil {
+		errs = append(errs, err)
 	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
-	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("api_base_url: want an absolute http(s) URL, got %q", c.APIBaseURL))
-	}
-	if c.SendRate == nil {
-		c.SendRate = &defaultSendRate
-	} else if err := c.SendRate.Validate("send_rate"); err != nil {
+	if c.SendRate, err = channels.SendRate("send_rate", c.SendRate, defaultSendRate); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -3,7 +3,6 @@ package twilio
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -117,12 +116,7 @@ func (c *Channel) send(ctx context.Context, form url.Values, sensitive ...string
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// The *url.Error names the endpoint; keep the error to its cause.
-		var ue *url.Error
-		cause := err
-		if errors.As(err, &ue) && ue.Err != nil {
-			cause = ue.Err
-		}
+		cause := channels.NetworkCause(err)
 		return "", &channels.SendError{Retryable: true, Message: "twilio api unreachable: " + c.redact(cause.Error(), sensitive), Err: cause}
 	}
 	defer resp.Body.Close()

@@ -102,17 +102,12 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("public_url: want an absolute http(s) URL without query, got %q", c.PublicURL))
 		}
 	}
-	if c.SendRate == nil {
-		c.SendRate = &defaultSendRate
-	} else if err := c.SendRate.Validate("send_rate"); err != nil {
+	var err error
+	if c.SendRate, err = channels.SendRate("send_rate", c.SendRate, defaultSendRate); err != nil {
 		errs = append(errs, err)
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
-	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("api_base_url: want an absolute http(s) URL, got %q", c.APIBaseURL))
+	if c.APIBaseURL, err = channels.APIBaseURL("api_base_url", c.APIBaseURL, DefaultAPIBaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

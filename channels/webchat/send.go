@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,13 +59,8 @@ func (c *Channel) SendText(ctx context.Context, to, text string) (string, error)
 	req.Header.Set(SignatureHeader, Sign(c.secret, ts, body))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// The *url.Error quotes the callback URL, which may carry the
-		// site's token; its cause says what went wrong without it.
-		var ue interface{ Unwrap() error }
-		cause := err
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			cause = ue.Unwrap()
-		}
+		// The callback URL may carry the site's token.
+		cause := channels.NetworkCause(err)
 		return "", &channels.SendError{Retryable: true, Message: "site unreachable: " + cause.Error(), Err: cause}
 	}
 	defer resp.Body.Close()

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func (c *Config) validate() error {
 	}
 	if strings.TrimSpace(c.CallbackURL) == "" {
 		errs = append(errs, errors.New("callback_url: required"))
-	} else if u, err := url.Parse(c.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	} else if !channels.HTTPURL(c.CallbackURL) {
 		// The URL is not quoted back: sites often put a token in it.
 		errs = append(errs, errors.New("callback_url: want an absolute http(s) URL"))
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -153,12 +152,7 @@ func (c *Channel) send(ctx context.Context, request any) (string, error) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// The URL holds no secret, but keep the error to its cause anyway.
-		var ue interface{ Unwrap() error }
-		cause := err
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			cause = ue.Unwrap()
-		}
+		cause := channels.NetworkCause(err)
 		return "", &channels.SendError{Retryable: true, Message: "graph api unreachable: " + cause.Error(), Err: cause}
 	}
 	defer resp.Body.Close()

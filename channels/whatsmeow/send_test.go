@@ -85,18 +85,6 @@ func TestSendErrorsAreClassifiedAndScrubbed(t *testing.T) {
 	}
 }
 
-func TestMaskDigits(t *testing.T) {
-	for in, want := range map[string]string{
-		"5511900000001@s.whatsapp.net": "…@s.whatsapp.net",
-		"HTTP 500 after 12345 ms":      "HTTP 500 after 12345 ms",
-		"":                             "",
-		"id 1234567":                   "id …",
-	} {
-		if got := channels.MaskDigits(in); got != want {
-			t.Errorf("MaskDigits(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func TestRetriesOfOneStoredMessageCarryOneWhatsAppID(t *testing.T) {
 	c := newTestChannel(t)

@@ -76,14 +76,11 @@ func (c *Config) validate() error {
 	} else if _, _, err := dialect(c.Store); err != nil {
 		errs = append(errs, fmt.Errorf("store: %w", err))
 	}
-	if c.SendRate == nil {
-		c.SendRate = &defaultSendRate
-	} else if err := c.SendRate.Validate("send_rate"); err != nil {
+	var err error
+	if c.SendRate, err = channels.SendRate("send_rate", c.SendRate, defaultSendRate); err != nil {
 		errs = append(errs, err)
 	}
-	if c.NewContactRate == nil {
-		c.NewContactRate = &defaultNewContactRate
-	} else if err := c.NewContactRate.Validate("new_contact_rate"); err != nil {
+	if c.NewContactRate, err = channels.SendRate("new_contact_rate", c.NewContactRate, defaultNewContactRate); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SilenceTimeout == nil {
