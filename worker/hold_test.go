@@ -8,9 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"switchboard/channels"
 	"switchboard/internal/redistest"
 	"switchboard/lease"
+	"switchboard/metrics"
+	"switchboard/queue"
 	"switchboard/worker"
 )
 
@@ -141,4 +147,34 @@ func TestHoldRetriesAChannelThatIsNotLinkedYet(t *testing.T) {
 	go func() { h.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	eventually(t, "a few attempts", func() bool { return dev.listens.Load() >= 3 })
+}
+
+// What a linked device receives becomes the same inbound task a webhook
+// makes, and WhatsApp's redelivery of a message is dropped and counted.
+func TestQueueSinkQueuesLinkedDeviceMessagesOnce(t *testing.T) {
+	rdb := redistest.Client(t)
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	defer insp.Close()
+	m := metrics.New(prometheus.NewRegistry())
+	sink := worker.QueueSink{Queue: queue.NewClient(client, time.Hour), Metrics: m}
+	in := &channels.Inbound{Channel: "wa-linked", Kind: "whatsmeow", ID: "3EB0ABC", From: "5511900000001",
+		Timestamp: time.Unix(1763900000, 0).UTC(), Arrival: 1, Type: channels.TypeText, Text: "hola"}
+	for range 2 {
+		if err := sink.Inbound(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tasks, err := insp.ListPendingTasks(queue.QueueInbound)
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("pending inbound tasks = %d (%v), want 1", len(tasks), err)
+	}
+	got, err := queue.DecodeInbound(tasks[0].Payload)
+	if err != nil || got.ID != "3EB0ABC" || got.From != "5511900000001" || got.Text != "hola" || got.Kind != "whatsmeow" {
+		t.Fatalf("task payload = %+v (%v)", got, err)
+	}
+	if n := testutil.ToFloat64(m.DuplicateMessages.WithLabelValues("wa-linked", "whatsmeow")); n != 1 {
+		t.Fatalf("duplicates counted = %v, want 1", n)
+	}
 }
