@@ -85,7 +85,6 @@ func TestSendErrorsAreClassifiedAndScrubbed(t *testing.T) {
 	}
 }
 
-
 func TestRetriesOfOneStoredMessageCarryOneWhatsAppID(t *testing.T) {
 	c := newTestChannel(t)
 	if c.Ready() {
