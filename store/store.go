@@ -123,13 +123,13 @@ type InboundResult struct {
 
 // ApplyInbound records one inbound message atomically: it upserts the
 // contact, finds or creates the contact's open query, appends the message to
-// the query's history in provider order and advances the customer's
-// last-message time. body is the message's JSON as queued. Applying the same
+// the query's history in provider order, advances the customer's
+// last-message time and the query's place in the activity index. body is the message's JSON as queued. Applying the same
 // message again changes nothing and reports Duplicate.
 func (s *Store) ApplyInbound(ctx context.Context, m *channels.Inbound, body []byte) (InboundResult, error) {
 	cid := ContactID(m.Channel, m.From)
 	score := m.Timestamp.UnixMilli()
-	res, err := applyInbound.Run(ctx, s.rdb, []string{contactPrefix(cid)},
+	res, err := applyInbound.Run(ctx, s.rdb, []string{contactPrefix(cid), keyActivity},
 		cid, m.Channel, m.From, m.ID, score, historyMember(m.Arrival, m.ID), body,
 		m.ProfileName, s.clock.Now().UnixMilli(), routing.StatePending, EventsChannel).Slice()
 	if err != nil {

@@ -293,3 +293,25 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 		t.Errorf("Contact(nope) = %v, want ErrNotFound", err)
 	}
 }
+
+// Applying a message puts its query first in the activity index, in the
+// same script; a late message does not move it back.
+func TestApplyInboundIndexesActivity(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ana := apply(t, s, inbound("wamid.a1", "5511900000001", t0, 1, "hola")).QueryID
+	bruno := apply(t, s, inbound("wamid.b1", "5511900000002", t0.Add(time.Minute), 2, "oi")).QueryID
+	page, err := s.RecentQueries(ctx, "", 10)
+	if err != nil || len(page.IDs) != 2 || page.IDs[0] != bruno || page.IDs[1] != ana {
+		t.Fatalf("activity = %v (%v), want bruno's query then ana's", page.IDs, err)
+	}
+	// Ana's message from before Bruno's, delivered late: the order stays.
+	apply(t, s, inbound("wamid.a0", "5511900000001", t0.Add(-time.Hour), 3, "antes"))
+	if page, _ = s.RecentQueries(ctx, "", 10); page.IDs[0] != bruno {
+		t.Fatalf("a late message moved its query first: %v", page.IDs)
+	}
+	apply(t, s, inbound("wamid.a2", "5511900000001", t0.Add(2*time.Minute), 4, "de nuevo"))
+	if page, _ = s.RecentQueries(ctx, "", 10); page.IDs[0] != ana {
+		t.Fatalf("a new message did not move its query first: %v", page.IDs)
+	}
+}

@@ -112,9 +112,6 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 		}
 		return nil
 	}
-	if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
-		return err
-	}
 	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Kind, m.Type).Inc()
 	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
 		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)

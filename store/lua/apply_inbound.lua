@@ -1,5 +1,6 @@
 -- Apply one inbound message to its contact, atomically.
 -- KEYS[1]  the contact's key prefix, {sb}:c:<contact id>
+-- KEYS[2]  the activity index ({sb}:queries:activity)
 -- ARGV[1]  contact id          ARGV[2]  channel id
 -- ARGV[3]  external id         ARGV[4]  provider message id
 -- ARGV[5]  score: provider time in ms
@@ -41,6 +42,8 @@ redis.call("HSET", mk, "query", qid, "dir", "in", "body", ARGV[7], "at", ARGV[5]
 redis.call("ZADD", qk .. ":hist", score, ARGV[6])
 redis.call("HINCRBY", qk, "inbound_count", 1)
 redis.call("HSET", qk, "updated_at", now)
+-- Activity only moves forward: a late message does not reorder the list.
+redis.call("ZADD", KEYS[2], "GT", score, qid)
 
 -- Provider order is (timestamp, arrival). Times and the profile name move
 -- only forward, so the result is the same whatever order workers apply
