@@ -436,3 +436,19 @@ func MaskDigits(s string) string {
 	flush(len(s))
 	return b.String()
 }
+
+// Raw decodes a provider's JSON object as T and keeps its exact bytes, so
+// a message of a type Switchboard does not model is queued verbatim.
+type Raw[T any] struct {
+	Value T
+	Bytes json.RawMessage
+}
+
+// UnmarshalJSON decodes the object and keeps a copy of its bytes.
+func (r *Raw[T]) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &r.Value); err != nil {
+		return err
+	}
+	r.Bytes = append(json.RawMessage(nil), b...)
+	return nil
+}

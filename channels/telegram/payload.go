@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"switchboard/channels"
 )
 
 // The types below mirror the Bot API's Update and the objects it carries
@@ -15,26 +16,10 @@ import (
 // update is the whole webhook request body: exactly one Update. At most
 // one of its optional fields is set.
 type update struct {
-	UpdateID      int64        `json:"update_id"`
-	Message       *rawMessage  `json:"message"`
-	EditedMessage *rawMessage  `json:"edited_message"`
-	CallbackQuery *rawCallback `json:"callback_query"`
-}
-
-// rawMessage keeps a message's exact bytes next to its decoded form, so a
-// type Switchboard does not model is queued verbatim.
-type rawMessage struct {
-	message
-	raw json.RawMessage
-}
-
-// UnmarshalJSON decodes the message and keeps its raw bytes.
-func (m *rawMessage) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &m.message); err != nil {
-		return err
-	}
-	m.raw = append(json.RawMessage(nil), b...)
-	return nil
+	UpdateID      int64                        `json:"update_id"`
+	Message       *channels.Raw[message]       `json:"message"`
+	EditedMessage *channels.Raw[message]       `json:"edited_message"`
+	CallbackQuery *channels.Raw[callbackQuery] `json:"callback_query"`
 }
 
 // message is a Message. Its content is whichever of the optional fields
@@ -121,22 +106,6 @@ type contact struct {
 	FirstName   string `json:"first_name"`
 	LastName    string `json:"last_name"`
 	UserID      int64  `json:"user_id"`
-}
-
-// rawCallback keeps a callback query's exact bytes, for the queries
-// Switchboard does not model (a game's Play button).
-type rawCallback struct {
-	callbackQuery
-	raw json.RawMessage
-}
-
-// UnmarshalJSON decodes the callback query and keeps its raw bytes.
-func (q *rawCallback) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &q.callbackQuery); err != nil {
-		return err
-	}
-	q.raw = append(json.RawMessage(nil), b...)
-	return nil
 }
 
 // callbackQuery is a tap on an inline keyboard button. Message is absent

@@ -203,8 +203,8 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 
 // fromMessage normalizes a message or an edited message. ok is false for
 // a message outside a private chat.
-func (c *Channel) fromMessage(rm *rawMessage, edited bool, received time.Time) (in channels.Inbound, ok bool, err error) {
-	m := &rm.message
+func (c *Channel) fromMessage(rm *channels.Raw[message], edited bool, received time.Time) (in channels.Inbound, ok bool, err error) {
+	m := &rm.Value
 	if m.Chat == nil || m.Chat.ID == 0 {
 		return channels.Inbound{}, false, fmt.Errorf("%w: a message lacks its chat", channels.ErrMalformed)
 	}
@@ -295,16 +295,16 @@ func (c *Channel) fromMessage(rm *rawMessage, edited bool, received time.Time) (
 		// Telegram adds next: kept whole, never dropped. Its own type
 		// name says more than "edited_message" would.
 		in.Type = channels.TypeUnknown
-		in.ProviderType = providerType(rm.raw)
-		in.Raw = rm.raw
+		in.ProviderType = providerType(rm.Bytes)
+		in.Raw = rm.Bytes
 	}
 	return in, true, nil
 }
 
 // fromCallback normalizes a tap on an inline keyboard button. ok is false
 // for a button on a message outside a private chat.
-func (c *Channel) fromCallback(rq *rawCallback, received time.Time) (in channels.Inbound, ok bool, err error) {
-	q := &rq.callbackQuery
+func (c *Channel) fromCallback(rq *channels.Raw[callbackQuery], received time.Time) (in channels.Inbound, ok bool, err error) {
+	q := &rq.Value
 	var from int64
 	if m := q.Message; m != nil && m.Chat != nil && m.Chat.ID != 0 {
 		if m.Chat.Type != "private" {
@@ -331,7 +331,7 @@ func (c *Channel) fromCallback(rq *rawCallback, received time.Time) (in channels
 		// for routing to match, so it is kept whole like any unknown type.
 		in.Type = channels.TypeUnknown
 		in.ProviderType = "callback_query"
-		in.Raw = rq.raw
+		in.Raw = rq.Bytes
 		return in, true, nil
 	}
 	in.Type = channels.TypeInteractive

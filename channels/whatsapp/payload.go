@@ -1,6 +1,9 @@
 package whatsapp
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"switchboard/channels"
+)
 
 // The types below mirror the WhatsApp Cloud API webhook payload
 // ("Webhooks Components" in Meta's documentation). Only fields Switchboard
@@ -27,12 +30,12 @@ type change struct {
 }
 
 type value struct {
-	MessagingProduct string          `json:"messaging_product"`
-	Metadata         metadata        `json:"metadata"`
-	Contacts         []contact       `json:"contacts"`
-	Messages         []rawMessage    `json:"messages"`
-	Statuses         []status        `json:"statuses"`
-	Errors           []providerError `json:"errors"`
+	MessagingProduct string                  `json:"messaging_product"`
+	Metadata         metadata                `json:"metadata"`
+	Contacts         []contact               `json:"contacts"`
+	Messages         []channels.Raw[message] `json:"messages"`
+	Statuses         []status                `json:"statuses"`
+	Errors           []providerError         `json:"errors"`
 }
 
 type metadata struct {
@@ -45,22 +48,6 @@ type contact struct {
 		Name string `json:"name"`
 	} `json:"profile"`
 	WaID string `json:"wa_id"`
-}
-
-// rawMessage keeps each message's exact bytes next to its decoded form, so
-// a type Switchboard does not model is queued verbatim.
-type rawMessage struct {
-	message
-	raw json.RawMessage
-}
-
-// UnmarshalJSON decodes the message and keeps its raw bytes.
-func (m *rawMessage) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &m.message); err != nil {
-		return err
-	}
-	m.raw = append(json.RawMessage(nil), b...)
-	return nil
 }
 
 type message struct {

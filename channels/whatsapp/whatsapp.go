@@ -218,8 +218,8 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 	return b, nil
 }
 
-func (c *Channel) inbound(rm *rawMessage, contacts []contact) (channels.Inbound, error) {
-	m := &rm.message
+func (c *Channel) inbound(rm *channels.Raw[message], contacts []contact) (channels.Inbound, error) {
+	m := &rm.Value
 	if m.ID == "" || m.From == "" || m.Type == "" {
 		return channels.Inbound{}, fmt.Errorf("%w: a message lacks id, from or type", channels.ErrMalformed)
 	}
@@ -300,7 +300,7 @@ func (c *Channel) inbound(rm *rawMessage, contacts []contact) (channels.Inbound,
 		// adds next: kept whole, never dropped.
 		in.Type = channels.TypeUnknown
 		in.ProviderType = m.Type
-		in.Raw = rm.raw
+		in.Raw = rm.Bytes
 	}
 	return in, nil
 }
