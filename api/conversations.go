@@ -12,6 +12,7 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/channels"
 	"switchboard/httperror"
 	"switchboard/queue"
 	"switchboard/routing"
@@ -46,6 +47,10 @@ type MessageView struct {
 	Text      string    `json:"text,omitempty"`
 	Status    string    `json:"status,omitempty"`
 	Error     string    `json:"error,omitempty"`
+	// ErrorCode is "window_closed" when the provider refused the message
+	// outside the customer's 24-hour window (only a template can reach
+	// them), "send_failed" for any other failure.
+	ErrorCode string `json:"error_code,omitempty"`
 }
 
 func (a *API) registerConversations(authed *echo.Group) {
@@ -248,7 +253,10 @@ func (a *API) listMessages(c echo.Context) error {
 			v.Type, v.Text = m.Inbound.Type, m.Inbound.Text
 		}
 		if m.Error != nil {
-			v.Error = m.Error.Message
+			v.Error, v.ErrorCode = m.Error.Message, "send_failed"
+			if m.Error.Title == channels.WindowClosedTitle {
+				v.ErrorCode = channels.WindowClosedTitle
+			}
 		}
 		out = append(out, v)
 	}

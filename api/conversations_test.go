@@ -366,3 +366,30 @@ func TestCloseEndsEventStreams(t *testing.T) {
 		t.Fatal("the event stream did not end after Close")
 	}
 }
+
+// A reply the provider refused outside the window shows as window_closed
+// in the history, so the operator knows to send a template instead.
+func TestHistoryShowsAProviderWindowRefusal(t *testing.T) {
+	w := newConvWorld(t)
+	ctx := context.Background()
+	id := w.query(t, "5511911110009", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	late, err := w.store.RecordOutbound(ctx, id, "hola de nuevo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := w.store.RecordOutbound(ctx, id, "otra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.MarkFailed(ctx, id, late, channels.StatusError{Code: 63016, Title: channels.WindowClosedTitle, Message: "outside the allowed window"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.MarkFailed(ctx, id, other, channels.StatusError{Code: 500, Title: "send failed", Message: "provider down"}); err != nil {
+		t.Fatal(err)
+	}
+	r := w.do(t, "GET", "/api/v1/conversations/"+id+"/messages", w.anaT, nil)
+	if r.status != 200 || !strings.Contains(r.body, `"error":"outside the allowed window","error_code":"window_closed"`) ||
+		!strings.Contains(r.body, `"error":"provider down","error_code":"send_failed"`) {
+		t.Fatalf("history: %d %s", r.status, r.body)
+	}
+}

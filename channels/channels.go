@@ -154,6 +154,11 @@ type Status struct {
 	Errors      []StatusError `json:"errors,omitempty"`
 }
 
+// WindowClosedTitle is the Title of a failed message's StatusError when
+// the provider refused it because the customer's 24-hour window had
+// closed; the API's refusal of such a reply carries the same code.
+const WindowClosedTitle = "window_closed"
+
 // StatusError is a provider's reason for a failed delivery.
 type StatusError struct {
 	Code    int    `json:"code"`

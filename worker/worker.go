@@ -217,7 +217,7 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		if se.WindowClosed {
 			// The provider's clock disagreed with ours about the 24-hour
 			// window; the operator sees the same outcome as a refusal here.
-			cause.Title = WindowClosed
+			cause.Title = channels.WindowClosedTitle
 			w.metrics.WindowRejections.Inc()
 		}
 		return w.failOutbound(ctx, o, cause, se)
@@ -373,11 +373,6 @@ func (w *Worker) failOutbound(ctx context.Context, o *queue.Outbound, cause chan
 	return fmt.Errorf("send %s: %w: %w", o.MessageID, err, asynq.SkipRetry)
 }
 
-// WindowClosed is the Title of a failed message's error when the provider
-// refused it because the customer's 24-hour window had closed; the API's
-// refusal of such a reply carries the same word.
-const WindowClosed = "window_closed"
-
 // kind is a configured channel's kind, for metric labels; "unknown" for a
 // channel no longer configured.
 func (w *Worker) kind(channel string) string {
@@ -409,7 +404,7 @@ func (w *Worker) observe(next asynq.Handler) asynq.Handler {
 			w.logger.DebugContext(ctx, "task held back by a rate limit", "task", t.Type(), "err", err)
 		case errors.Is(err, channels.ErrNotConnected):
 			outcome = "waiting"
-			w.logger.InfoContext(ctx, "send waits for its channel to connect", "task", t.Type(), "err", err)
+			w.logger.DebugContext(ctx, "send waits for its channel to connect", "task", t.Type(), "err", err)
 		case errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx):
 			outcome = "failed"
 			w.logger.ErrorContext(ctx, "task failed; archived", "task", t.Type(), "err", err)

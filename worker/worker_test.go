@@ -366,7 +366,7 @@ func TestOutboundPermanentErrorIsNotRetried(t *testing.T) {
 	e.startWorker(t, 2)
 	eventually(t, "the failure to be recorded", func() bool { return e.outbound(metrics.OutboundFailed) == 1 })
 	m, _ := e.store.Message(context.Background(), qid, msgID)
-	if m.Status != channels.StatusFailed || m.Error == nil || m.Error.Code != 131047 || m.Error.Title != worker.WindowClosed {
+	if m.Status != channels.StatusFailed || m.Error == nil || m.Error.Code != 131047 || m.Error.Title != channels.WindowClosedTitle {
 		t.Fatalf("message = %+v, error %+v; want failed with code 131047 as window_closed", m, m.Error)
 	}
 	if got := testutil.ToFloat64(e.metrics.WindowRejections); got != 1 {
