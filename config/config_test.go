@@ -151,3 +151,27 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("the shipped example does not load: %v", err)
 	}
 }
+
+func TestRedisTopologies(t *testing.T) {
+	const secret = "auth:\n  secret: 0123456789abcdef\n"
+	for _, tc := range []struct{ yaml, want string }{
+		{"redis:\n  url: redis://r:6379/0\n  cluster: {addrs: [\"a:1\"]}\n", "redis: set one of url, sentinel or cluster"},
+		{"redis:\n  sentinel: {addrs: [\"s:26379\"]}\n", "redis.sentinel.master_name: required"},
+		{"redis:\n  sentinel: {master_name: sb}\n", "redis.sentinel.addrs: required"},
+		{"redis:\n  sentinel: {master_name: sb, addrs: [\"nope\"]}\n", "redis.sentinel.addrs[0]: want host:port"},
+		{"redis:\n  cluster: {addrs: [\"a:1\", \"b\"]}\n", "redis.cluster.addrs[1]: want host:port"},
+		{"redis:\n  cluster: {addrs: [\"a:1\"]}\n  wait_replicas: 1\n", "redis.wait_replicas: is not supported with redis.cluster"},
+	} {
+		if _, err := config.Parse([]byte(tc.yaml+secret), env(nil)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	cfg, err := config.Parse([]byte("redis:\n  sentinel: {master_name: sb, addrs: [\"s1:26379\", \"s2:26379\"]}\n  wait_replicas: 1\n"+secret), env(nil))
+	if err != nil || !cfg.Redis.Configured() || cfg.Redis.WaitTimeout != time.Second {
+		t.Fatalf("sentinel config: %+v, %v", cfg, err)
+	}
+	// The auth secret is required with any real Redis, not only a URL.
+	if _, err := config.Parse([]byte("redis:\n  cluster: {addrs: [\"a:1\"]}\n"), env(nil)); err == nil || !strings.Contains(err.Error(), "auth.secret") {
+		t.Fatalf("cluster without an auth secret: %v", err)
+	}
+}
