@@ -55,9 +55,17 @@ type Inbound struct {
 	Kind    string `json:"kind"`
 	// ID is the provider's message id (a wamid on WhatsApp); unique per channel.
 	ID string `json:"id"`
-	// From is the customer's id on the channel (a WhatsApp id, i.e. the phone
-	// number without "+").
-	From        string `json:"from"`
+	// From is the customer's id on the channel: on WhatsApp the phone
+	// number without "+" when Meta gives it, else the business-scoped user
+	// id (a BSUID, "BR.1502576394655843") of a user who hides the number
+	// behind a username. Replies go to it.
+	From string `json:"from"`
+	// UserID is the provider's other id for the same person when it gave
+	// both (the BSUID beside a phone number), kept so a contact can be
+	// matched later by either.
+	UserID string `json:"user_id,omitempty"`
+	// Username is the customer's WhatsApp username, when they set one.
+	Username    string `json:"username,omitempty"`
 	ProfileName string `json:"profile_name,omitempty"`
 	// Timestamp is when the provider says the customer sent it (whole seconds on WhatsApp).
 	Timestamp time.Time `json:"timestamp"`
@@ -171,6 +179,53 @@ type StatusError struct {
 type Batch struct {
 	Messages []Inbound
 	Statuses []Status
+	// Unparsed are the items Switchboard could not read. One odd item must
+	// not cost the others of its request: a provider retries a refused
+	// request whole, so refusing it would block every message in it.
+	Unparsed []Unparsed
+	// Ignored holds one reason (an Ignored* constant) per message that was
+	// read but is not for Switchboard, such as a group message.
+	Ignored []string
+}
+
+// Items of a webhook request, the values of Unparsed.Item.
+const (
+	ItemMessage = "message"
+	ItemStatus  = "status"
+	// ItemChange is a whole change of a batch (Meta's entry[].changes[]),
+	// unreadable before its messages could be told apart.
+	ItemChange = "change"
+	// ItemEntry is a whole entry of a batch (Meta's entry[]).
+	ItemEntry = "entry"
+)
+
+// Items lists every Unparsed.Item value, so counters start at zero.
+var Items = []string{ItemMessage, ItemStatus, ItemChange, ItemEntry}
+
+// Reasons a message is ignored, the values of Batch.Ignored.
+const (
+	// IgnoredGroup is a message in a group chat: a reply would go to the
+	// person, not the group, so it is not a one-to-one conversation.
+	IgnoredGroup = "group"
+)
+
+// IgnoredReasons lists every Batch.Ignored value, so counters start at zero.
+var IgnoredReasons = []string{IgnoredGroup}
+
+// Unparsed is one item of a webhook request that could not be read.
+type Unparsed struct {
+	// Item is what it was: an Item* constant.
+	Item string
+	// Reason says why it could not be read. It quotes no content, so it
+	// may be logged.
+	Reason string
+	// Kept is true when the item is in Messages all the same, as a
+	// TypeUnknown message with its raw payload: it had an id and a sender,
+	// so an operator sees it and nothing the customer sent is lost.
+	Kept bool
+	// Raw is the item as received. It may hold personal data: it is for
+	// debug logs only.
+	Raw json.RawMessage
 }
 
 // ErrBadSignature means a webhook request's signature is missing or wrong.

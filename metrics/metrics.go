@@ -40,6 +40,8 @@ type Metrics struct {
 	WebhookDuration     *prometheus.HistogramVec // channel, kind
 	InboundMessages     *prometheus.CounterVec   // channel, kind, type
 	DuplicateMessages   *prometheus.CounterVec   // channel, kind
+	UnparsedMessages    *prometheus.CounterVec   // channel, kind, item
+	IgnoredMessages     *prometheus.CounterVec   // channel, kind, reason
 	OutboundMessages    *prometheus.CounterVec   // channel, kind, outcome
 	OutboundRateLimited *prometheus.CounterVec   // channel, kind
 	StatusUpdates       *prometheus.CounterVec   // channel, kind, status
@@ -81,6 +83,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_duplicate_messages_total",
 			Help: "Provider redeliveries of a message already queued or processed, dropped.",
 		}, []string{"channel", "kind"}),
+		UnparsedMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_webhook_unparsed_messages_total",
+			Help: "Items of accepted webhook requests that could not be read (item: message, status, change, entry); the rest of each request was queued, and a message with an id and a sender was queued raw as type unknown.",
+		}, []string{"channel", "kind", "item"}),
+		IgnoredMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_webhook_ignored_messages_total",
+			Help: "Messages read from webhooks but not for Switchboard, by reason (group: a group chat's message).",
+		}, []string{"channel", "kind", "reason"}),
 		OutboundMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_outbound_messages_total",
 			Help: "Outbound send attempts by channel and outcome (sent, retry, failed).",
@@ -144,7 +154,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.APIRequests)
-	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages,
+	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages, m.UnparsedMessages, m.IgnoredMessages,
 		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m
 }

@@ -62,6 +62,19 @@ func New(o Options) *Handler {
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
+	// The counters of unread and ignored items start at zero for every
+	// webhook channel, so rate() and alerts see them before the first one.
+	for _, ch := range o.Channels {
+		if _, ok := ch.(channels.WebhookReceiver); !ok {
+			continue
+		}
+		for _, item := range channels.Items {
+			o.Metrics.UnparsedMessages.WithLabelValues(ch.ID(), ch.Kind(), item)
+		}
+		for _, reason := range channels.IgnoredReasons {
+			o.Metrics.IgnoredMessages.WithLabelValues(ch.ID(), ch.Kind(), reason)
+		}
+	}
 	return &Handler{
 		channels:       o.Channels,
 		queue:          o.Queue,
@@ -109,6 +122,7 @@ func (h *Handler) receive(c echo.Context) error {
 		h.logger.Warn("webhook body rejected", "channel", id, "err", err)
 		return h.answer(c, ch, start, metrics.OutcomeBadRequest, http.StatusBadRequest, "malformed body")
 	}
+	h.countSkipped(c.Request().Context(), ch, batch)
 
 	if err := h.enqueue(c.Request().Context(), ch, batch); err != nil {
 		h.logger.Error("webhook not queued; provider will retry", "channel", id, "err", err)
@@ -122,6 +136,24 @@ func (h *Handler) receive(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	return h.answer(c, ch, start, metrics.OutcomeAccepted, http.StatusOK, "")
+}
+
+// countSkipped counts and logs the items of a batch that are not queued
+// as read: the unparsed ones and the ignored ones. The request is still
+// answered 200 once the rest is queued; refusing it would make the
+// provider retry every message in it for as long as the odd one stays.
+// The raw bytes may hold a customer's number or words, so they are only
+// logged at debug level.
+func (h *Handler) countSkipped(ctx context.Context, ch channels.Channel, b channels.Batch) {
+	for _, u := range b.Unparsed {
+		h.metrics.UnparsedMessages.WithLabelValues(ch.ID(), ch.Kind(), u.Item).Inc()
+		h.logger.WarnContext(ctx, "webhook item not understood; the rest of the request is queued",
+			"channel", ch.ID(), "item", u.Item, "kept_as_unknown", u.Kept, "reason", u.Reason, "bytes", len(u.Raw))
+		h.logger.DebugContext(ctx, "webhook item not understood, raw", "channel", ch.ID(), "item", u.Item, "raw", string(u.Raw))
+	}
+	for _, reason := range b.Ignored {
+		h.metrics.IgnoredMessages.WithLabelValues(ch.ID(), ch.Kind(), reason).Inc()
+	}
 }
 
 // enqueue queues every message and status of a batch. It stops at the first

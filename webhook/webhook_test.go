@@ -372,3 +372,110 @@ func TestQueuedPayload(t *testing.T) {
 		t.Fatalf("task id %q, want one derived from channel and wamid", tasks[0].ID)
 	}
 }
+
+// envelope wraps messages and statuses (JSON arrays' contents) in one
+// change of Meta's envelope for the harness's number.
+func envelope(contacts, messages, statuses string) []byte {
+	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"` + phoneNumberID + `"},"contacts":[` + contacts + `],"messages":[` + messages + `],"statuses":[` + statuses + `]}}]}]}`)
+}
+
+// pendingInbound is the queued inbound messages by id.
+func (h *harness) pendingInbound(t *testing.T) map[string]channels.Inbound {
+	t.Helper()
+	tasks, err := h.inspector.ListPendingTasks(queue.QueueInbound)
+	if err != nil {
+		return nil
+	}
+	out := map[string]channels.Inbound{}
+	for _, ti := range tasks {
+		m, err := queue.DecodeInbound(ti.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[m.ID] = *m
+	}
+	return out
+}
+
+func (h *harness) unparsed(item string) float64 {
+	return testutil.ToFloat64(h.metrics.UnparsedMessages.WithLabelValues("wa-main", whatsapp.KindName, item))
+}
+
+// A message from a user known only by a business-scoped user id (no
+// "from") is queued, keyed by that id, instead of failing the request.
+func TestMessageFromBSUIDIsQueued(t *testing.T) {
+	h := newHarness(t, redistest.Client(t), 1<<20)
+	body := envelope(`{"profile":{"name":"Ana","username":"@ana"},"user_id":"BR.1502576394655843"}`,
+		`{"from_user_id":"BR.1502576394655843","id":"wamid.bsuid1","timestamp":"1763900000","type":"text","text":{"body":"hola"}}`, "")
+	if code, resp := h.post(t, "wa-main", body, sign(body)); code != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", code, resp)
+	}
+	m, ok := h.pendingInbound(t)["wamid.bsuid1"]
+	if !ok || m.From != "BR.1502576394655843" || m.Username != "@ana" || m.ProfileName != "Ana" || m.Text != "hola" {
+		t.Fatalf("queued = %+v (found %t), want the message keyed by the BSUID", m, ok)
+	}
+}
+
+// One message Switchboard cannot read costs nothing to the others of its
+// request: they are queued, the odd one is queued raw when it has an id
+// and a sender, every odd item is counted, and Meta gets 200 so it does
+// not retry the batch.
+func TestOddMessageCostsNoOthers(t *testing.T) {
+	h := newHarness(t, redistest.Client(t), 1<<20)
+	// Counted first: reading a series by its labels would create it.
+	if n := testutil.CollectAndCount(h.metrics.UnparsedMessages); n != len(channels.Items) {
+		t.Fatalf("%d unparsed series before any request, want %d (initialised at zero)", n, len(channels.Items))
+	}
+	if n := testutil.CollectAndCount(h.metrics.IgnoredMessages); n != len(channels.IgnoredReasons) {
+		t.Fatalf("%d ignored series before any request, want %d (initialised at zero)", n, len(channels.IgnoredReasons))
+	}
+	body := envelope(`{"profile":{"name":"Ana"},"wa_id":"5511900000001"}`,
+		`{"from":"5511900000001","id":"wamid.o1","timestamp":"1763900000","type":"text","text":{"body":"uno"}},
+		 {"from":"5511900000001","id":"wamid.o2","timestamp":"1763900001","type":"text","text":["not","an","object"]},
+		 {"from":"5511900000001","timestamp":"1763900002","type":"text","text":{"body":"no id"}},
+		 {"from":"5511900000001","id":"wamid.o3","timestamp":"1763900003","type":"text","text":{"body":"tres"}}`,
+		`{"id":"wamid.out1","status":"delivered","timestamp":"1763900004","recipient_id":"5511900000001"},
+		 {"status":"delivered","timestamp":"1763900004"}`)
+	if code, resp := h.post(t, "wa-main", body, sign(body)); code != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", code, resp)
+	}
+	got := h.pendingInbound(t)
+	if len(got) != 3 || got["wamid.o1"].Text != "uno" || got["wamid.o3"].Text != "tres" {
+		t.Fatalf("queued = %+v, want o1, o2 and o3", got)
+	}
+	if odd := got["wamid.o2"]; odd.Type != channels.TypeUnknown || odd.ProviderType != "text" || !strings.Contains(string(odd.Raw), `"not","an","object"`) {
+		t.Fatalf("odd message queued as %+v, want type unknown with its raw payload", odd)
+	}
+	if n := h.queued(t, queue.QueueStatus); n != 1 {
+		t.Fatalf("%d status tasks, want the good one", n)
+	}
+	if h.unparsed(channels.ItemMessage) != 2 || h.unparsed(channels.ItemStatus) != 1 {
+		t.Fatalf("unparsed messages %v, statuses %v; want 2 and 1", h.unparsed(channels.ItemMessage), h.unparsed(channels.ItemStatus))
+	}
+	if h.outcome("wa-main", metrics.OutcomeAccepted) != 1 {
+		t.Fatal("the request was not counted as accepted")
+	}
+	// A body that is not Meta's envelope is still refused.
+	for _, bad := range [][]byte{[]byte("not json"), []byte(`{"object":"page","entry":[]}`)} {
+		if code, _ := h.post(t, "wa-main", bad, sign(bad)); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", bad, code)
+		}
+	}
+}
+
+// A Groups API message is not applied as a one-to-one text: nothing is
+// queued, it is counted as ignored, and the request is acknowledged.
+func TestGroupMessageIsIgnored(t *testing.T) {
+	h := newHarness(t, redistest.Client(t), 1<<20)
+	body := envelope(`{"profile":{"name":"Ana"},"wa_id":"5511900000001"}`,
+		`{"from":"5511900000001","group_id":"Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD","id":"wamid.g1","timestamp":"1763900000","type":"text","text":{"body":"hola grupo"}}`, "")
+	if code, resp := h.post(t, "wa-main", body, sign(body)); code != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", code, resp)
+	}
+	if n := h.queued(t, queue.QueueInbound); n != 0 {
+		t.Fatalf("%d inbound tasks from a group message, want 0", n)
+	}
+	if got := testutil.ToFloat64(h.metrics.IgnoredMessages.WithLabelValues("wa-main", whatsapp.KindName, channels.IgnoredGroup)); got != 1 {
+		t.Fatalf("ignored{reason=group} = %v, want 1", got)
+	}
+}

@@ -31,7 +31,9 @@ func NewServer(rdb redis.UniversalClient, o ServerOptions) *asynq.Server {
 	if o.Queues == nil {
 		o.Queues = queue.Priorities
 	}
-	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+	// queue.ServerRedis: a task finished during a Redis restart is
+	// recorded when Redis returns, not by asynq's recoverer minutes later.
+	return asynq.NewServerFromRedisClient(queue.ServerRedis(rdb), asynq.Config{
 		Concurrency:     o.Concurrency,
 		Queues:          o.Queues,
 		RetryDelayFunc:  RetryDelay,

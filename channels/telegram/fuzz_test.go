@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"update_id":1,"callback_query":{"id":"1","from":{"id":2},"data":"x"}}`))
 	f.Add([]byte(`{"update_id":1,"message":{"chat":{"id":1,"type":"private"},"photo":[]}}`))
+	f.Add([]byte(`{"update_id":3,"message":{"message_id":1,"chat":{"type":"private"},"date":1,"text":"x"}}`))
 	ch := newChannel(f, "")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b, err := ch.Parse(body, received)
@@ -37,8 +38,13 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if len(b.Messages) > 1 || len(b.Statuses) != 0 {
-			t.Fatalf("one update gave %d messages and %d statuses", len(b.Messages), len(b.Statuses))
+		if len(b.Messages)+len(b.Unparsed) > 1 || len(b.Statuses) != 0 {
+			t.Fatalf("one update gave %d messages, %d unparsed and %d statuses", len(b.Messages), len(b.Unparsed), len(b.Statuses))
+		}
+		for _, u := range b.Unparsed {
+			if u.Reason == "" || string(u.Raw) != string(body) {
+				t.Fatalf("unparsed update without its reason or bytes: %+v", u)
+			}
 		}
 		for _, m := range b.Messages {
 			if m.ID == "" || m.From == "" || m.From == "0" || m.Type == "" || m.Channel != "tg-main" || m.Kind != telegram.KindName {

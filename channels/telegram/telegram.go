@@ -167,13 +167,28 @@ func (c *Channel) Verify(r *http.Request, _ []byte) error {
 // message. Updates that are not a customer writing in a private chat (a
 // group message, the bot being blocked, an inline query, ...) give an
 // empty batch, not an error: Telegram would redeliver an update refused.
+//
+// For the same reason an Update whose content cannot be read (a message
+// without its chat, a field of another shape) is not refused either: it
+// is returned in Batch.Unparsed, to be counted, and the request answered
+// 200, since retrying it could never succeed. Only a body that is not an
+// Update at all (no positive update_id) is an error.
 func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error) {
-	var u update
-	if err := json.Unmarshal(body, &u); err != nil {
+	var head struct {
+		UpdateID int64 `json:"update_id"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
 		return channels.Batch{}, fmt.Errorf("%w: %w", channels.ErrMalformed, err)
 	}
-	if u.UpdateID <= 0 {
+	if head.UpdateID <= 0 {
 		return channels.Batch{}, fmt.Errorf("%w: update_id missing or not positive", channels.ErrMalformed)
+	}
+	odd := func(err error) channels.Batch {
+		return channels.Batch{Unparsed: []channels.Unparsed{{Item: channels.ItemMessage, Reason: err.Error(), Raw: body}}}
+	}
+	var u update
+	if err := json.Unmarshal(body, &u); err != nil {
+		return odd(fmt.Errorf("%w: %w", channels.ErrMalformed, err)), nil
 	}
 	var (
 		in  channels.Inbound
@@ -188,8 +203,11 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 	case u.CallbackQuery != nil:
 		in, ok, err = c.fromCallback(u.CallbackQuery, received)
 	}
-	if err != nil || !ok {
-		return channels.Batch{}, err
+	if err != nil {
+		return odd(err), nil
+	}
+	if !ok {
+		return channels.Batch{}, nil
 	}
 	// Telegram redelivers an update under the same update_id, and an edit
 	// arrives as a new update of the same message_id: the update_id is the

@@ -301,14 +301,27 @@ func TestParseMalformed(t *testing.T) {
 	ch := newChannel(t, "")
 	text := load(t, "message_text.json")
 	for name, body := range map[string][]byte{
-		"not json":                []byte("hello"),
-		"empty":                   {},
-		"truncated":               text[:len(text)/2],
-		"array":                   []byte(`[]`),
-		"no update_id":            bytes.Replace(text, []byte(`"update_id": 872915001,`), nil, 1),
-		"zero update_id":          []byte(`{"update_id":0,"message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
-		"negative update_id":      []byte(`{"update_id":-4,"message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
-		"string update_id":        []byte(`{"update_id":"12","message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
+		"not json":           []byte("hello"),
+		"empty":              {},
+		"truncated":          text[:len(text)/2],
+		"array":              []byte(`[]`),
+		"no update_id":       bytes.Replace(text, []byte(`"update_id": 872915001,`), nil, 1),
+		"zero update_id":     []byte(`{"update_id":0,"message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
+		"negative update_id": []byte(`{"update_id":-4,"message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
+		"string update_id":   []byte(`{"update_id":"12","message":{"chat":{"id":1,"type":"private"},"text":"x"}}`),
+	} {
+		if _, err := ch.Parse(body, received); !errors.Is(err, channels.ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// An Update whose content cannot be read is not refused: Telegram would
+// retry it, in vain, for hours. It comes back unparsed, to be counted,
+// and the webhook answers 200.
+func TestParseUnreadableUpdateIsNotRefused(t *testing.T) {
+	ch := newChannel(t, "")
+	for name, body := range map[string][]byte{
 		"message without chat":    []byte(`{"update_id":3,"message":{"message_id":1,"date":1,"text":"x"}}`),
 		"chat without id":         []byte(`{"update_id":3,"message":{"message_id":1,"chat":{"type":"private"},"date":1,"text":"x"}}`),
 		"edited without chat":     []byte(`{"update_id":3,"edited_message":{"message_id":1,"date":1,"text":"x"}}`),
@@ -316,8 +329,10 @@ func TestParseMalformed(t *testing.T) {
 		"photo not a list":        msg(3, "message", `,"photo":{"file_id":"x"}`),
 		"callback without anyone": []byte(`{"update_id":3,"callback_query":{"id":"1","chat_instance":"1","data":"x"}}`),
 	} {
-		if _, err := ch.Parse(body, received); !errors.Is(err, channels.ErrMalformed) {
-			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		b, err := ch.Parse(body, received)
+		if err != nil || len(b.Messages) != 0 || len(b.Unparsed) != 1 || b.Unparsed[0].Item != channels.ItemMessage ||
+			b.Unparsed[0].Reason == "" || string(b.Unparsed[0].Raw) != string(body) {
+			t.Errorf("%s: %+v, %v; want one unparsed message and no error", name, b, err)
 		}
 	}
 }

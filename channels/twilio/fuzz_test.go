@@ -33,6 +33,8 @@ func FuzzParse(f *testing.F) {
 		"MessageSid=SM1&MessageStatus=failed&ErrorCode=30008&ErrorMessage=Unknown",
 		"MessageSid=SM1&MessageStatus=received&Body=&From=%2B1",
 		"MessageSid=SM1&From=%2B1&MessageType=interactive&Body=x",
+		"MessageSid=SM1&From=%2B1&NumMedia=2&MediaUrl0=a",
+		"MessageSid=SM1&From=%2B1&Latitude=91&Longitude=1",
 	} {
 		f.Add([]byte(s))
 	}
@@ -67,6 +69,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(b.Messages) > 0 && len(b.Statuses) > 0 {
 			t.Fatalf("one request gave both messages and statuses: %+v", b)
+		}
+		for _, u := range b.Unparsed {
+			if !u.Kept || u.Reason == "" || len(u.Raw) == 0 || len(b.Messages) != 1 || b.Messages[0].Type != channels.TypeUnknown {
+				t.Fatalf("an unparsed message not kept raw: %+v", b)
+			}
 		}
 	})
 }

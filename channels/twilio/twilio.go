@@ -317,9 +317,38 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 	}
 	msgs, err := c.inbound(form, received)
 	if err != nil {
-		return channels.Batch{}, err
+		// Twilio does not retry a refused webhook: a message with an id
+		// and a sender but odd content (a NumMedia or a location that does
+		// not add up) is kept whole rather than lost.
+		m, ok := c.keep(form, received)
+		if !ok {
+			return channels.Batch{}, err
+		}
+		return channels.Batch{
+			Messages: []channels.Inbound{m},
+			Unparsed: []channels.Unparsed{{Item: channels.ItemMessage, Reason: err.Error(), Kept: true, Raw: m.Raw}},
+		}, nil
 	}
 	return channels.Batch{Messages: msgs}, nil
+}
+
+// keep turns a message whose content could not be read into an
+// unknown-type message with every field Twilio sent, when its id and
+// sender are known.
+func (c *Channel) keep(form url.Values, received time.Time) (channels.Inbound, bool) {
+	id, from := messageSID(form), form.Get("WaId")
+	if from == "" {
+		from = address(form.Get("From"))
+	}
+	if id == "" || from == "" {
+		return channels.Inbound{}, false
+	}
+	raw, _ := json.Marshal(form) // url.Values always marshals
+	return channels.Inbound{
+		Channel: c.id, Kind: KindName, ID: id, From: from, ProfileName: form.Get("ProfileName"),
+		Timestamp: received, Arrival: received.UnixNano(),
+		Type: channels.TypeUnknown, ProviderType: form.Get("MessageType"), Text: form.Get("Body"), Raw: raw,
+	}, true
 }
 
 // status reads a status callback; ok is false for a status Switchboard
@@ -352,7 +381,15 @@ func (c *Channel) status(form url.Values, received time.Time) (channels.Status, 
 		}
 		// Title keeps Twilio's own status, which tells a carrier's refusal
 		// (undelivered) from Twilio's (failed) and from a cancellation.
-		s.Errors = []channels.StatusError{{Code: code, Title: st, Message: form.Get("ErrorMessage")}}
+		se := channels.StatusError{Code: code, Title: st, Message: form.Get("ErrorMessage")}
+		if code == outsideWindowCode {
+			// The customer's 24-hour window had closed: titled as the
+			// Cloud API's 131047 is, so the operator's history says
+			// window_closed (only a template reaches them now). Twilio's
+			// status moves to Details.
+			se.Title, se.Details = channels.WindowClosedTitle, st
+		}
+		s.Errors = []channels.StatusError{se}
 	}
 	return s, true, nil
 }

@@ -462,8 +462,11 @@ func TestParseStatuses(t *testing.T) {
 		{"status_delivered.form", "delivered", "5511900000001", nil},
 		{"status_read.form", "read", "5511900000001", nil},
 		{"status_sms_sent.form", "sent", "5511900000001", nil},
-		{"status_undelivered.form", "failed", "5511900000001", []channels.StatusError{{Code: 63016, Title: "undelivered",
-			Message: "Failed to send freeform message because you are outside the allowed window."}}},
+		// 63016 is the 24-hour window closing: recorded as window_closed.
+		{"status_undelivered.form", "failed", "5511900000001", []channels.StatusError{{Code: 63016, Title: channels.WindowClosedTitle,
+			Message: "Failed to send freeform message because you are outside the allowed window.", Details: "undelivered"}}},
+		{"status_failed_window.form", "failed", "5511900000001", []channels.StatusError{{Code: 63016, Title: channels.WindowClosedTitle,
+			Message: "Failed to send freeform message because you are outside the allowed window.", Details: "failed"}}},
 	} {
 		b, err := ch.Parse(load(t, tc.file), received)
 		if err != nil || len(b.Statuses) != 1 || len(b.Messages) != 0 {
@@ -493,7 +496,6 @@ func TestParseStatusesWithoutNews(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	ch := newChannel(t, "")
-	msg := "MessageSid=SM1&From=%2B5511900000001&"
 	for name, body := range map[string]string{
 		"bad escape":                    "MessageSid=SM1&From=%zz",
 		"semicolon separator":           "MessageSid=SM1;From=%2B1",
@@ -501,14 +503,6 @@ func TestParseMalformed(t *testing.T) {
 		"no MessageSid":                 "From=%2B5511900000001&Body=hi",
 		"no From":                       "MessageSid=SM1&Body=hi",
 		"From names nobody":             "MessageSid=SM1&From=whatsapp%3A%2B&Body=hi",
-		"NumMedia not a number":         msg + "NumMedia=one",
-		"NumMedia negative":             msg + "NumMedia=-1",
-		"NumMedia beyond the fields":    msg + "NumMedia=999999999&MediaUrl0=https%3A%2F%2Fx",
-		"MediaUrl missing":              msg + "NumMedia=2&MediaUrl0=https%3A%2F%2Fx&MediaUrl2=https%3A%2F%2Fy",
-		"latitude without longitude":    msg + "Latitude=1.5",
-		"latitude not a number":         msg + "Latitude=north&Longitude=1",
-		"latitude off the globe":        msg + "Latitude=91&Longitude=1",
-		"longitude NaN":                 msg + "Latitude=1&Longitude=NaN",
 		"status without MessageSid":     "MessageStatus=delivered&To=%2B1",
 		"status empty":                  "MessageSid=SM1&MessageStatus=",
 		"status ErrorCode not a number": "MessageSid=SM1&MessageStatus=failed&ErrorCode=abc",
@@ -518,6 +512,35 @@ func TestParseMalformed(t *testing.T) {
 	} {
 		if _, err := ch.Parse([]byte(body), received); !errors.Is(err, channels.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// A message with an id and a sender whose content does not add up is not
+// refused (Twilio would not send it again, so it would be lost): it is
+// queued as unknown with every field, and reported unparsed.
+func TestParseOddMessageIsKeptRaw(t *testing.T) {
+	ch := newChannel(t, "")
+	msg := "MessageSid=SM1&From=whatsapp%3A%2B5511900000001&ProfileName=Ana&Body=aqui&"
+	for name, body := range map[string]string{
+		"NumMedia not a number":      msg + "NumMedia=one",
+		"NumMedia negative":          msg + "NumMedia=-1",
+		"NumMedia beyond the fields": msg + "NumMedia=999999999&MediaUrl0=https%3A%2F%2Fx",
+		"MediaUrl missing":           msg + "NumMedia=2&MediaUrl0=https%3A%2F%2Fx&MediaUrl2=https%3A%2F%2Fy",
+		"latitude without longitude": msg + "Latitude=1.5",
+		"latitude not a number":      msg + "Latitude=north&Longitude=1",
+		"latitude off the globe":     msg + "Latitude=91&Longitude=1",
+		"longitude NaN":              msg + "Latitude=1&Longitude=NaN",
+	} {
+		b, err := ch.Parse([]byte(body), received)
+		if err != nil || len(b.Messages) != 1 || len(b.Unparsed) != 1 || !b.Unparsed[0].Kept || b.Unparsed[0].Reason == "" {
+			t.Errorf("%s: %+v, %v; want the message kept and reported unparsed", name, b, err)
+			continue
+		}
+		m := b.Messages[0]
+		if m.ID != "SM1" || m.From != "5511900000001" || m.Type != channels.TypeUnknown || m.Text != "aqui" || m.ProfileName != "Ana" ||
+			!strings.Contains(string(m.Raw), `"MessageSid":["SM1"]`) {
+			t.Errorf("%s: kept as %+v", name, m)
 		}
 	}
 }

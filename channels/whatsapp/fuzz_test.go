@@ -47,6 +47,18 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted a status without id or status: %+v", s)
 			}
 		}
+		kept := 0
+		for _, u := range b.Unparsed {
+			if u.Item == "" || u.Reason == "" || len(u.Raw) == 0 {
+				t.Fatalf("unparsed item without its kind, reason or bytes: %+v", u)
+			}
+			if u.Kept {
+				kept++
+			}
+		}
+		if kept > len(b.Messages) {
+			t.Fatalf("%d unparsed messages kept, but only %d messages returned", kept, len(b.Messages))
+		}
 	})
 }
 

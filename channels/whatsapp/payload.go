@@ -1,25 +1,27 @@
 package whatsapp
 
-import (
-	"encoding/json"
-	"switchboard/channels"
-)
+import "encoding/json"
 
 // The types below mirror the WhatsApp Cloud API webhook payload
 // ("Webhooks Components" in Meta's documentation). Only fields Switchboard
 // uses are declared; unknown fields are ignored by encoding/json, so Meta
 // adding fields never breaks parsing.
 
+// Each level of the batch (entries, changes, messages, statuses) is kept
+// raw and decoded item by item: one item of an unexpected shape must not
+// make the whole request unreadable, or Meta retries it, and every other
+// message in it, for days.
+
 // envelope is the whole webhook request body.
 type envelope struct {
-	Object string  `json:"object"` // always "whatsapp_business_account"
-	Entry  []entry `json:"entry"`
+	Object string            `json:"object"` // always "whatsapp_business_account"
+	Entry  []json.RawMessage `json:"entry"`
 }
 
 // entry is one WhatsApp Business Account's batch of changes.
 type entry struct {
-	ID      string   `json:"id"`
-	Changes []change `json:"changes"`
+	ID      string            `json:"id"`
+	Changes []json.RawMessage `json:"changes"`
 }
 
 // change is decoded in two steps: other fields (template status, account
@@ -30,12 +32,11 @@ type change struct {
 }
 
 type value struct {
-	MessagingProduct string                  `json:"messaging_product"`
-	Metadata         metadata                `json:"metadata"`
-	Contacts         []contact               `json:"contacts"`
-	Messages         []channels.Raw[message] `json:"messages"`
-	Statuses         []status                `json:"statuses"`
-	Errors           []providerError         `json:"errors"`
+	MessagingProduct string            `json:"messaging_product"`
+	Metadata         metadata          `json:"metadata"`
+	Contacts         []json.RawMessage `json:"contacts"`
+	Messages         []json.RawMessage `json:"messages"`
+	Statuses         []json.RawMessage `json:"statuses"`
 }
 
 type metadata struct {
@@ -43,15 +44,26 @@ type metadata struct {
 	PhoneNumberID      string `json:"phone_number_id"`
 }
 
+// contact is the sender of the change's messages. WaID (the phone number)
+// is omitted for a user who set a username and whose number Meta withholds;
+// UserID, the business-scoped user id (BSUID), is always there since 2026.
 type contact struct {
 	Profile struct {
-		Name string `json:"name"`
+		Name     string `json:"name"`
+		Username string `json:"username"`
 	} `json:"profile"`
-	WaID string `json:"wa_id"`
+	WaID         string `json:"wa_id"`
+	UserID       string `json:"user_id"`
+	ParentUserID string `json:"parent_user_id"`
 }
 
 type message struct {
-	From        string        `json:"from"`
+	// From is the sender's phone number, omitted when Meta withholds it.
+	From string `json:"from"`
+	// FromUserID is the sender's business-scoped user id (BSUID).
+	FromUserID string `json:"from_user_id"`
+	// GroupID is set on a message in a group made with the Groups API.
+	GroupID     string        `json:"group_id"`
 	ID          string        `json:"id"`
 	Timestamp   string        `json:"timestamp"` // Unix seconds, as a string
 	Type        string        `json:"type"`
@@ -156,11 +168,14 @@ type referral struct {
 }
 
 type status struct {
-	ID          string          `json:"id"`
-	Status      string          `json:"status"` // sent, delivered, read, failed (and others)
-	Timestamp   string          `json:"timestamp"`
-	RecipientID string          `json:"recipient_id"`
-	Errors      []providerError `json:"errors"`
+	ID          string `json:"id"`
+	Status      string `json:"status"` // sent, delivered, read, failed (and others)
+	Timestamp   string `json:"timestamp"`
+	RecipientID string `json:"recipient_id"`
+	// RecipientUserID is the recipient's BSUID; RecipientID, the phone
+	// number, is omitted when the message was sent to a BSUID.
+	RecipientUserID string          `json:"recipient_user_id"`
+	Errors          []providerError `json:"errors"`
 }
 
 // providerError is Meta's error object, in statuses and in API responses.

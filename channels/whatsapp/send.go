@@ -8,18 +8,37 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchboard/channels"
 )
 
+// address names a message's recipient: To for a phone number, Recipient
+// for a business-scoped user id (BSUID), the only id Meta gives of a user
+// who hides their number behind a username. Meta takes To over Recipient
+// when both are set, so exactly one is.
+type address struct {
+	To        string `json:"to,omitempty"`
+	Recipient string `json:"recipient,omitempty"`
+}
+
+// addressTo addresses id, which is a phone number (digits) or a BSUID (a
+// country code, a dot and an alphanumeric id: "US.13491208655302741918").
+func addressTo(id string) address {
+	if strings.Contains(id, ".") {
+		return address{Recipient: id}
+	}
+	return address{To: id}
+}
+
 // sendRequest is the Graph API's text message request.
 type sendRequest struct {
-	MessagingProduct string   `json:"messaging_product"`
-	RecipientType    string   `json:"recipient_type"`
-	To               string   `json:"to"`
-	Type             string   `json:"type"`
-	Text             sendText `json:"text"`
+	MessagingProduct string `json:"messaging_product"`
+	RecipientType    string `json:"recipient_type"`
+	address
+	Type string   `json:"type"`
+	Text sendText `json:"text"`
 }
 
 type sendText struct {
@@ -29,11 +48,11 @@ type sendText struct {
 
 // templateRequest is the Graph API's template message request.
 type templateRequest struct {
-	MessagingProduct string       `json:"messaging_product"`
-	RecipientType    string       `json:"recipient_type"`
-	To               string       `json:"to"`
-	Type             string       `json:"type"`
-	Template         templateBody `json:"template"`
+	MessagingProduct string `json:"messaging_product"`
+	RecipientType    string `json:"recipient_type"`
+	address
+	Type     string       `json:"type"`
+	Template templateBody `json:"template"`
 }
 
 type templateBody struct {
@@ -97,7 +116,7 @@ func (c *Channel) SendAuthCode(ctx context.Context, to, code, template, language
 	return c.send(ctx, templateRequest{
 		MessagingProduct: "whatsapp",
 		RecipientType:    "individual",
-		To:               to,
+		address:          addressTo(to),
 		Type:             "template",
 		Template: templateBody{
 			Name:     template,
@@ -119,20 +138,20 @@ func (c *Channel) SendTemplate(ctx context.Context, to, template, language strin
 	return c.send(ctx, templateRequest{
 		MessagingProduct: "whatsapp",
 		RecipientType:    "individual",
-		To:               to,
+		address:          addressTo(to),
 		Type:             "template",
 		Template:         templateBody{Name: template, Language: templateLanguage{Code: language}, Components: []templateComponent{body}},
 	})
 }
 
-// SendText sends a text message to the WhatsApp id `to` and returns its
-// wamid. Failures are *channels.SendError: network errors, 429, 5xx and
+// SendText sends a text message to `to` (a phone number, or a BSUID for a
+// customer whose number Meta withholds) and returns its wamid. Failures are *channels.SendError: network errors, 429, 5xx and
 // Meta's throttling codes are retryable; other 4xx are not.
 func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
 	return c.send(ctx, sendRequest{
 		MessagingProduct: "whatsapp",
 		RecipientType:    "individual",
-		To:               to,
+		address:          addressTo(to),
 		Type:             "text",
 		Text:             sendText{Body: text},
 	})

@@ -176,6 +176,11 @@ func (c *Channel) Handshake(q url.Values) (string, bool) {
 // Parse turns a verified webhook body into messages and statuses. Changes
 // for other phone numbers of the same Meta app, and fields other than
 // "messages", are skipped: they are not this channel's.
+//
+// Only a body that is not Meta's envelope is an error. An entry, change,
+// message or status inside it that cannot be read goes to Batch.Unparsed
+// and the rest is returned: a message with an id and a sender is kept as
+// an unknown-type message with its raw payload.
 func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -186,30 +191,54 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 	}
 	var b channels.Batch
 	base := received.UnixNano()
-	for _, e := range env.Entry {
-		for _, ch := range e.Changes {
+	for _, rawEntry := range env.Entry {
+		var e entry
+		if err := json.Unmarshal(rawEntry, &e); err != nil {
+			b.Unparsed = append(b.Unparsed, unparsed(channels.ItemEntry, rawEntry, err))
+			continue
+		}
+		for _, rawChange := range e.Changes {
+			var ch change
+			if err := json.Unmarshal(rawChange, &ch); err != nil {
+				b.Unparsed = append(b.Unparsed, unparsed(channels.ItemChange, rawChange, err))
+				continue
+			}
 			if ch.Field != "messages" {
 				continue
 			}
 			var v value
 			if err := json.Unmarshal(ch.Value, &v); err != nil {
-				return channels.Batch{}, fmt.Errorf("%w: messages change: %w", channels.ErrMalformed, err)
+				b.Unparsed = append(b.Unparsed, unparsed(channels.ItemChange, rawChange, err))
+				continue
 			}
 			if v.Metadata.PhoneNumberID != c.cfg.PhoneNumberID {
 				continue
 			}
-			for i := range v.Messages {
-				m, err := c.inbound(&v.Messages[i], v.Contacts)
-				if err != nil {
-					return channels.Batch{}, err
+			contacts := decodeContacts(v.Contacts)
+			for _, raw := range v.Messages {
+				m, ignored, err := c.inbound(raw, contacts)
+				switch {
+				case ignored != "":
+					b.Ignored = append(b.Ignored, ignored)
+					continue
+				case err != nil:
+					u := unparsed(channels.ItemMessage, raw, err)
+					var ok bool
+					if m, ok = c.keep(raw, contacts, received); !ok {
+						b.Unparsed = append(b.Unparsed, u)
+						continue
+					}
+					u.Kept = true
+					b.Unparsed = append(b.Unparsed, u)
 				}
 				m.Arrival = base + int64(len(b.Messages))
 				b.Messages = append(b.Messages, m)
 			}
-			for i := range v.Statuses {
-				s, err := c.status(&v.Statuses[i])
+			for _, raw := range v.Statuses {
+				s, err := c.status(raw)
 				if err != nil {
-					return channels.Batch{}, err
+					b.Unparsed = append(b.Unparsed, unparsed(channels.ItemStatus, raw, err))
+					continue
 				}
 				b.Statuses = append(b.Statuses, s)
 			}
@@ -218,21 +247,132 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 	return b, nil
 }
 
-func (c *Channel) inbound(rm *channels.Raw[message], contacts []contact) (channels.Inbound, error) {
+// unparsed records an item that could not be read. The reason is the
+// decoder's or the parser's, neither of which quotes personal data.
+func unparsed(item string, raw json.RawMessage, err error) channels.Unparsed {
+	return channels.Unparsed{Item: item, Reason: err.Error(), Raw: raw}
+}
+
+// decodeContacts reads the change's contacts one by one: a contact of an
+// odd shape only loses its profile name, never the messages.
+func decodeContacts(raws []json.RawMessage) []contact {
+	out := make([]contact, 0, len(raws))
+	for _, raw := range raws {
+		var ct contact
+		if json.Unmarshal(raw, &ct) == nil {
+			out = append(out, ct)
+		}
+	}
+	return out
+}
+
+// sender is who sent a message, keyed by what Meta gives: the phone
+// number when it is known (in the message or in the matching contact),
+// else the business-scoped user id. The other id is kept beside it.
+type sender struct {
+	from, userID, username, profileName string
+}
+
+func senderOf(from, userID string, contacts []contact) sender {
+	s := sender{from: from, userID: userID}
+	ct, byID := findContact(contacts, from, userID)
+	if byID {
+		// Only a contact matched by an id completes the ids: the sole
+		// contact of a change is taken for the sender's name, but a
+		// message naming nobody is not pinned on it.
+		if s.from == "" {
+			s.from = ct.WaID
+		}
+		if s.userID == "" {
+			s.userID = ct.UserID
+		}
+	}
+	if ct != nil {
+		s.username, s.profileName = ct.Profile.Username, ct.Profile.Name
+	}
+	if s.from == "" {
+		s.from = s.userID
+	}
+	if s.userID == s.from {
+		s.userID = ""
+	}
+	return s
+}
+
+// findContact finds the sender among the change's contacts by either id
+// (byID), else takes the change's only contact.
+func findContact(contacts []contact, from, userID string) (ct *contact, byID bool) {
+	for i, ct := range contacts {
+		if (from != "" && ct.WaID == from) || (userID != "" && ct.UserID == userID) {
+			return &contacts[i], true
+		}
+	}
+	if len(contacts) == 1 && (from != "" || userID != "") {
+		return &contacts[0], false
+	}
+	return nil, false
+}
+
+// keep turns a message that could not be read into an unknown-type
+// message with its raw payload, when its id and sender can still be
+// found: the operator sees that something came, and nothing is lost.
+// Its fields are read one by one, so that one odd field cannot hide them.
+func (c *Channel) keep(raw json.RawMessage, contacts []contact, received time.Time) (channels.Inbound, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return channels.Inbound{}, false
+	}
+	str := func(key string) string {
+		var v string
+		_ = json.Unmarshal(fields[key], &v)
+		return v
+	}
+	id := str("id")
+	who := senderOf(str("from"), str("from_user_id"), contacts)
+	if id == "" || who.from == "" {
+		return channels.Inbound{}, false
+	}
+	ts, err := unixSeconds(str("timestamp"))
+	if err != nil {
+		ts = received.UTC()
+	}
+	return channels.Inbound{
+		Channel: c.id, Kind: KindName, ID: id,
+		From: who.from, UserID: who.userID, Username: who.username, ProfileName: who.profileName,
+		Timestamp: ts, Type: channels.TypeUnknown, ProviderType: str("type"),
+		Raw: append(json.RawMessage(nil), raw...),
+	}, true
+}
+
+// inbound reads one message. ignored names why a readable message is not
+// for Switchboard (a group message); err says why it could not be read.
+func (c *Channel) inbound(raw json.RawMessage, contacts []contact) (in channels.Inbound, ignored string, err error) {
+	var rm channels.Raw[message]
+	if err := json.Unmarshal(raw, &rm); err != nil {
+		return channels.Inbound{}, "", fmt.Errorf("%w: message: %w", channels.ErrMalformed, err)
+	}
 	m := &rm.Value
-	if m.ID == "" || m.From == "" || m.Type == "" {
-		return channels.Inbound{}, fmt.Errorf("%w: a message lacks id, from or type", channels.ErrMalformed)
+	if m.GroupID != "" {
+		// A Groups API message: a reply would go to the member, not to
+		// the group, so it is no one-to-one conversation.
+		return channels.Inbound{}, channels.IgnoredGroup, nil
+	}
+	who := senderOf(m.From, m.FromUserID, contacts)
+	if m.ID == "" || who.from == "" || m.Type == "" {
+		return channels.Inbound{}, "", fmt.Errorf("%w: a message lacks id, sender (from or from_user_id) or type", channels.ErrMalformed)
 	}
 	ts, err := unixSeconds(m.Timestamp)
 	if err != nil {
-		return channels.Inbound{}, fmt.Errorf("%w: message timestamp: %w", channels.ErrMalformed, err)
+		return channels.Inbound{}, "", fmt.Errorf("%w: message timestamp: %w", channels.ErrMalformed, err)
 	}
-	in := channels.Inbound{
+	in = channels.Inbound{
 		Channel:     c.id,
 		Kind:        KindName,
 		ID:          m.ID,
-		From:        m.From,
-		ProfileName: profileName(contacts, m.From),
+		From:        who.from,
+		UserID:      who.userID,
+		Username:    who.username,
+		ProfileName: who.profileName,
 		Timestamp:   ts,
 		Type:        m.Type,
 	}
@@ -302,7 +442,7 @@ func (c *Channel) inbound(rm *channels.Raw[message], contacts []contact) (channe
 		in.ProviderType = m.Type
 		in.Raw = rm.Bytes
 	}
-	return in, nil
+	return in, "", nil
 }
 
 func (m *message) media() *media {
@@ -320,7 +460,14 @@ func (m *message) media() *media {
 	}
 }
 
-func (c *Channel) status(s *status) (channels.Status, error) {
+// status reads one delivery status. Meta's 131047 (the 24-hour window had
+// closed) is titled channels.WindowClosedTitle, so the operator sees the
+// same window_closed as when the send itself was refused.
+func (c *Channel) status(raw json.RawMessage) (channels.Status, error) {
+	var s status
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return channels.Status{}, fmt.Errorf("%w: status: %w", channels.ErrMalformed, err)
+	}
 	if s.ID == "" || s.Status == "" {
 		return channels.Status{}, fmt.Errorf("%w: a status lacks id or status", channels.ErrMalformed)
 	}
@@ -336,29 +483,25 @@ func (c *Channel) status(s *status) (channels.Status, error) {
 		Timestamp:   ts,
 		RecipientID: s.RecipientID,
 	}
+	if out.RecipientID == "" {
+		out.RecipientID = s.RecipientUserID
+	}
 	for _, e := range s.Errors {
-		out.Errors = append(out.Errors, channels.StatusError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.ErrorData.Details})
+		se := channels.StatusError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.ErrorData.Details}
+		if e.Code == reEngagementCode {
+			se.Title = channels.WindowClosedTitle
+		}
+		out.Errors = append(out.Errors, se)
 	}
 	return out, nil
-}
-
-// profileName finds the sender's profile name among the change's contacts.
-func profileName(contacts []contact, from string) string {
-	for _, c := range contacts {
-		if c.WaID == from {
-			return c.Profile.Name
-		}
-	}
-	if len(contacts) == 1 {
-		return contacts[0].Profile.Name
-	}
-	return ""
 }
 
 func unixSeconds(s string) (time.Time, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("%q is not Unix seconds", s)
+		// The value is not quoted: the reason is logged, and an odd field
+		// could hold anything.
+		return time.Time{}, errors.New("not Unix seconds")
 	}
 	return time.Unix(n, 0).UTC(), nil
 }

@@ -191,7 +191,10 @@ func TestParseStatuses(t *testing.T) {
 			t.Errorf("%s: %+v", tc.file, s)
 		}
 		if tc.status == "failed" {
-			if len(s.Errors) != 1 || s.Errors[0].Code != 131047 || !strings.Contains(s.Errors[0].Details, "24 hours") {
+			// 131047 is the window closing: titled so the operator's
+			// history says window_closed, as for a refused send.
+			if len(s.Errors) != 1 || s.Errors[0].Code != 131047 || s.Errors[0].Title != channels.WindowClosedTitle ||
+				!strings.Contains(s.Errors[0].Details, "24 hours") {
 				t.Errorf("failed status errors = %+v", s.Errors)
 			}
 		}
@@ -226,20 +229,13 @@ func TestParseBatched(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	ch := newChannel(t, "")
-	env := func(msg string) []byte {
-		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + phoneNumberID + `"},"messages":[` + msg + `]}}]}]}`)
-	}
 	text := load(t, "text.json")
 	for name, body := range map[string][]byte{
-		"not json":             []byte("hello"),
-		"truncated":            text[:len(text)/2],
-		"wrong object":         []byte(`{"object":"page","entry":[]}`),
-		"no object":            []byte(`{"entry":[]}`),
-		"message without id":   env(`{"from":"1","timestamp":"1","type":"text"}`),
-		"message without from": env(`{"id":"wamid.x","timestamp":"1","type":"text"}`),
-		"bad timestamp":        env(`{"from":"1","id":"wamid.x","timestamp":"yesterday","type":"text"}`),
-		"numeric timestamp":    env(`{"from":"1","id":"wamid.x","timestamp":12,"type":"text"}`),
-		"entry not a list":     []byte(`{"object":"whatsapp_business_account","entry":{}}`),
+		"not json":         []byte("hello"),
+		"truncated":        text[:len(text)/2],
+		"wrong object":     []byte(`{"object":"page","entry":[]}`),
+		"no object":        []byte(`{"entry":[]}`),
+		"entry not a list": []byte(`{"object":"whatsapp_business_account","entry":{}}`),
 	} {
 		if _, err := ch.Parse(body, received); !errors.Is(err, channels.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
@@ -446,5 +442,154 @@ func BenchmarkVerify(b *testing.B) {
 		if err := ch.Verify(r, body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func parseFile(t *testing.T, file string) channels.Batch {
+	t.Helper()
+	b, err := newChannel(t, "").Parse(load(t, file), received)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", file, err)
+	}
+	return b
+}
+
+const bsuid = "US.13491208655302741918"
+
+// A user who set a username may come with a business-scoped user id and
+// no phone number: the message is accepted, keyed by the BSUID.
+func TestParseSenderWithoutPhoneIsKeyedByBSUID(t *testing.T) {
+	b := parseFile(t, "bsuid_only.json")
+	if len(b.Messages) != 1 || len(b.Unparsed) != 0 {
+		t.Fatalf("batch = %+v, want one message", b)
+	}
+	m := b.Messages[0]
+	if m.From != bsuid || m.UserID != "" || m.Username != "@sheena.n" || m.ProfileName != "Sheena Nelson" ||
+		m.Type != channels.TypeText || m.Text != "Is my order on its way?" {
+		t.Fatalf("message = %+v, want From the BSUID with the profile", m)
+	}
+}
+
+// When Meta gives both ids the phone number stays the key (so the contact
+// is the one it always was) and the BSUID is kept beside it.
+func TestParseSenderWithPhoneAndBSUIDKeepsBoth(t *testing.T) {
+	b := parseFile(t, "bsuid_with_phone.json")
+	if len(b.Messages) != 1 {
+		t.Fatalf("batch = %+v, want one message", b)
+	}
+	if m := b.Messages[0]; m.From != "16505551234" || m.UserID != bsuid || m.Username != "@sheena.n" || m.ProfileName != "Sheena Nelson" {
+		t.Fatalf("message = %+v, want From the phone and UserID the BSUID", m)
+	}
+	// A message with only the BSUID, whose contact carries the phone
+	// number, is keyed by the phone number too.
+	body := strings.Replace(string(load(t, "bsuid_with_phone.json")), `"from":"16505551234",`, "", 1)
+	b, err := newChannel(t, "").Parse([]byte(body), received)
+	if err != nil || len(b.Messages) != 1 || b.Messages[0].From != "16505551234" || b.Messages[0].UserID != bsuid {
+		t.Fatalf("BSUID-only message with a phone in its contact: %+v, %v", b, err)
+	}
+}
+
+func TestParseStatusOfMessageSentToBSUID(t *testing.T) {
+	b := parseFile(t, "status_read_bsuid.json")
+	if len(b.Statuses) != 1 || b.Statuses[0].RecipientID != bsuid || b.Statuses[0].Status != channels.StatusRead {
+		t.Fatalf("statuses = %+v", b.Statuses)
+	}
+}
+
+// A Groups API message is a message in a group: answering it one-to-one
+// would reply to the member, so it is ignored and counted as such.
+func TestParseGroupMessageIsIgnored(t *testing.T) {
+	b := parseFile(t, "group_message.json")
+	if len(b.Messages) != 0 || len(b.Unparsed) != 0 || len(b.Ignored) != 1 || b.Ignored[0] != channels.IgnoredGroup {
+		t.Fatalf("batch = %+v, want the group message ignored", b)
+	}
+}
+
+// One message, status, change or entry Switchboard cannot read must not
+// cost the others of its request: they are returned, the odd ones listed
+// in Unparsed, and a message with an id and a sender is kept raw.
+func TestParseOddItemsCostNoOthers(t *testing.T) {
+	b := parseFile(t, "odd_batch.json")
+	var ids []string
+	for _, m := range b.Messages {
+		ids = append(ids, m.ID)
+	}
+	if got := strings.Join(ids, " "); got != "wamid.ODD1 wamid.ODD2 wamid.ODD3 wamid.ODD4" {
+		t.Fatalf("messages = %s, want every message with an id and a sender", got)
+	}
+	odd := b.Messages[1]
+	if odd.Type != channels.TypeUnknown || odd.ProviderType != "text" || odd.From != "16505550000" || odd.ProfileName != "Raj" ||
+		!strings.Contains(string(odd.Raw), "a text that is not an object") || !odd.Timestamp.Equal(time.Unix(1749416383, 0)) {
+		t.Fatalf("odd message = %+v, want it kept raw as unknown", odd)
+	}
+	if b.Messages[0].Type != channels.TypeText || b.Messages[2].Text != "third" || b.Messages[3].Text != "fourth" {
+		t.Fatalf("good messages changed: %+v", b.Messages)
+	}
+	if len(b.Statuses) != 1 || b.Statuses[0].MessageID != "wamid.OUT1" {
+		t.Fatalf("statuses = %+v, want the good one", b.Statuses)
+	}
+	var items []string
+	for _, u := range b.Unparsed {
+		items = append(items, fmt.Sprintf("%s/%t", u.Item, u.Kept))
+		if u.Reason == "" || len(u.Raw) == 0 {
+			t.Errorf("unparsed %+v lacks its reason or raw bytes", u)
+		}
+	}
+	if got := strings.Join(items, " "); got != "message/true message/false status/false change/false entry/false" {
+		t.Fatalf("unparsed = %s", got)
+	}
+
+	env := func(msg string) []byte {
+		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + phoneNumberID + `"},"messages":[` + msg + `]}}]}]}`)
+	}
+	for name, tc := range map[string]struct {
+		msg  string
+		kept bool
+	}{
+		"message without id":   {`{"from":"1","timestamp":"1","type":"text"}`, false},
+		"message without from": {`{"id":"wamid.x","timestamp":"1","type":"text"}`, false},
+		"bad timestamp":        {`{"from":"1","id":"wamid.x","timestamp":"yesterday","type":"text"}`, true},
+		"numeric timestamp":    {`{"from":"1","id":"wamid.x","timestamp":12,"type":"text"}`, true},
+		"not an object":        {`"hello"`, false},
+	} {
+		b, err := newChannel(t, "").Parse(env(tc.msg), received)
+		if err != nil || len(b.Unparsed) != 1 || b.Unparsed[0].Kept != tc.kept || len(b.Messages) != map[bool]int{true: 1}[tc.kept] {
+			t.Errorf("%s: %+v, %v; want one unparsed message, kept=%t", name, b, err, tc.kept)
+			continue
+		}
+		if tc.kept && (b.Messages[0].Type != channels.TypeUnknown || !b.Messages[0].Timestamp.Equal(received.UTC())) {
+			t.Errorf("%s: kept as %+v, want unknown at the receive time", name, b.Messages[0])
+		}
+	}
+}
+
+// A reply to a customer known only by a BSUID goes in "recipient": Meta
+// reads "to" as a phone number.
+func TestSendToBSUIDUsesRecipient(t *testing.T) {
+	var got []map[string]any
+	base := graph(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		got = append(got, m)
+		fmt.Fprint(w, `{"messaging_product":"whatsapp","contacts":[{"input":"x"}],"messages":[{"id":"wamid.SENT"}]}`)
+	})
+	ch := newChannel(t, base)
+	ctx := context.Background()
+	if _, err := ch.SendText(ctx, bsuid, "hola"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.SendTemplate(ctx, bsuid, "order_update", "es", []string{"1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.SendText(ctx, "16505551234", "hola"); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range got[:2] {
+		if _, hasTo := m["to"]; hasTo || m["recipient"] != bsuid {
+			t.Errorf("send %d to a BSUID: body %v, want recipient and no to", i, m)
+		}
+	}
+	if _, hasRecipient := got[2]["recipient"]; hasRecipient || got[2]["to"] != "16505551234" {
+		t.Errorf("send to a phone number: body %v, want to and no recipient", got[2])
 	}
 }

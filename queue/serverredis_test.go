@@ -1,0 +1,178 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/internal/redistest"
+	"switchboard/queue"
+)
+
+// cutter is a TCP proxy to the real Redis that can be cut, as a restart
+// or a network blip would: while cut, every connection is closed and new
+// ones are dropped at once.
+type cutter struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]bool
+}
+
+func newCutter(t *testing.T, target string) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cutter{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() { ln.Close(); c.setCut(true) })
+	go c.serve()
+	return c
+}
+
+func (c *cutter) serve() {
+	for {
+		in, err := c.ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		cut := c.cut
+		c.mu.Unlock()
+		if cut {
+			in.Close()
+			continue
+		}
+		out, err := net.Dial("tcp", c.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		c.mu.Lock()
+		c.conns[in], c.conns[out] = true, true
+		c.mu.Unlock()
+		go func() { _, _ = io.Copy(out, in); out.Close() }()
+		go func() { _, _ = io.Copy(in, out); in.Close() }()
+	}
+}
+
+func (c *cutter) setCut(cut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cut = cut
+	if cut {
+		for conn := range c.conns {
+			conn.Close()
+		}
+		c.conns = map[net.Conn]bool{}
+	}
+}
+
+// A task that finishes while Redis is away leaves "active" within seconds
+// of Redis coming back, and is not run again: asynq's syncer retries the
+// outcome write, which queue.ServerRedis lets through. Without it the
+// retries fail with a cancelled context and the task waits for asynq's
+// recoverer, 1-2 minutes later, which then runs it a second time.
+func TestOutcomeWrittenSoonAfterRedisReturns(t *testing.T) {
+	direct := redistest.Client(t)
+	proxy := newCutter(t, direct.Options().Addr)
+	opts := *direct.Options()
+	opts.Addr = proxy.ln.Addr().String()
+	opts.MaxRetries = -1
+	viaProxy := redis.NewClient(&opts)
+	t.Cleanup(func() { viaProxy.Close() })
+
+	started, release := make(chan struct{}, 4), make(chan struct{})
+	runs := 0
+	var mu sync.Mutex
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("t", func(ctx context.Context, _ *asynq.Task) error {
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	srv := asynq.NewServerFromRedisClient(queue.ServerRedis(viaProxy), asynq.Config{
+		Concurrency: 1, Queues: map[string]int{"q": 1}, TaskCheckInterval: 100 * time.Millisecond,
+		Logger: quiet{}, LogLevel: asynq.FatalLevel,
+	})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	client := asynq.NewClientFromRedisClient(direct)
+	t.Cleanup(func() { client.Close() })
+	if _, err := client.Enqueue(asynq.NewTask("t", nil), asynq.Queue("q"), asynq.TaskID("t1")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task never started")
+	}
+
+	proxy.setCut(true)
+	close(release) // the task finishes while Redis is away
+	time.Sleep(1500 * time.Millisecond)
+	proxy.setCut(false)
+	back := time.Now()
+
+	insp := asynq.NewInspectorFromRedisClient(direct)
+	t.Cleanup(func() { insp.Close() })
+	for {
+		info, err := insp.GetTaskInfo("q", "t1")
+		if errors.Is(err, asynq.ErrTaskNotFound) || (err == nil && info.State != asynq.TaskStateActive) {
+			break
+		}
+		if time.Since(back) > 15*time.Second {
+			t.Fatalf("task still active %v after Redis came back (%+v, %v), want its outcome written within seconds", time.Since(back).Round(time.Second), info, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if runs != 1 {
+		t.Fatalf("task ran %d times, want once", runs)
+	}
+}
+
+// A call whose context was cancelled without a deadline, or after it,
+// fails as it always did: only a lease-bounded write outlives its cancel.
+func TestServerRedisKeepsOtherCancellations(t *testing.T) {
+	rdb := queue.ServerRedis(redistest.Client(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := rdb.Eval(ctx, "return 1", nil).Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled, no deadline: %v, want context.Canceled", err)
+	}
+	past, cancelPast := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelPast()
+	if err := rdb.Eval(past, "return 1", nil).Err(); err == nil {
+		t.Fatal("past its deadline: the script ran")
+	}
+	lease, cancelLease := context.WithDeadline(context.Background(), time.Now().Add(10*time.Second))
+	cancelLease()
+	if n, err := rdb.Eval(lease, "return 7", nil).Int(); err != nil || n != 7 {
+		t.Fatalf("cancelled before its deadline: %d, %v; want the script run", n, err)
+	}
+}
+
+// quiet discards asynq's own log: the cut makes it complain, as intended.
+type quiet struct{}
+
+func (quiet) Debug(...any) {}
+func (quiet) Info(...any)  {}
+func (quiet) Warn(...any)  {}
+func (quiet) Error(...any) {}
+func (quiet) Fatal(...any) {}
