@@ -31,6 +31,10 @@ type Conn struct {
 	// Embedded is true when Client talks to an in-process miniredis, which
 	// keeps nothing across restarts.
 	Embedded bool
+	// EmbeddedURL is the embedded server's redis:// URL, so commands run
+	// beside the process (switchboard users create) can reach it; empty
+	// unless Embedded.
+	EmbeddedURL string
 
 	closeOnce sync.Once
 	stop      func()
@@ -113,10 +117,11 @@ func openEmbedded(logger *slog.Logger) (*Conn, error) {
 		"embedded_addr", m.Addr())
 	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	return &Conn{
-		Client:   client,
-		Acked:    client,
-		Embedded: true,
-		stop:     m.Close,
+		Client:      client,
+		Acked:       client,
+		Embedded:    true,
+		EmbeddedURL: "redis://" + m.Addr() + "/0",
+		stop:        m.Close,
 	}, nil
 }
 

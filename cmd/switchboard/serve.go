@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	srv.notice = stderr
 	return srv.run(ctx)
 }
 
@@ -123,6 +125,10 @@ type server struct {
 
 	// addr is the address actually listened on, known once run has bound it.
 	addr chan string
+	// notice is the terminal of whoever started the process: on the
+	// embedded Redis it is told, in plain words, where that Redis is and
+	// how to create the first account there. nil in tests that don't look.
+	notice io.Writer
 }
 
 // leaseTTL is how long a crashed holder keeps a linked device: the longest
@@ -360,6 +366,9 @@ func (s *server) run(ctx context.Context) error {
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
+	if s.conn.Embedded && s.notice != nil {
+		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.cfg.Auth.Secret == "")
+	}
 
 	var runErr error
 	select {
@@ -400,6 +409,35 @@ func (s *server) run(ctx context.Context) error {
 	return runErr
 }
 
+// writeEmbeddedNotice tells the person who started serve on the embedded
+// Redis, outside the structured log they may not be reading, that nothing
+// is durable, where the in-process Redis listens, and the command that
+// creates the first account in it: without an account nobody can log in,
+// and the address changes on every start.
+func writeEmbeddedNotice(w io.Writer, httpAddr, redisURL string, ephemeralSecret bool) {
+	fmt.Fprintf(w, "\nswitchboard: NO REDIS CONFIGURED: running on an embedded in-memory Redis at %s\n", redisURL)
+	fmt.Fprintf(w, "  NOTHING IS DURABLE: messages, accounts, settings and sessions are lost when this process stops.\n")
+	if ephemeralSecret {
+		fmt.Fprintf(w, "  auth.secret is not set: login codes and tokens use a random secret made for this run.\n")
+	}
+	fmt.Fprintf(w, "  Listening on http://%s\n", httpAddr)
+	fmt.Fprintf(w, "  Create the first account from another terminal (any auth secret of 16+ characters will do for it):\n\n")
+	fmt.Fprintf(w, "    %s=%s %s=$(openssl rand -hex 24) %s users create --name \"Your Name\" --phone +15550001234 --role admin\n\n",
+		config.EnvRedisURL, redisURL, config.EnvAuthSecret, commandName())
+	fmt.Fprintf(w, "  (--phone is your own WhatsApp number in E.164: the login code goes there.)\n\n")
+}
+
+// commandName is how the person at the terminal runs this binary again:
+// its path as they typed it, or "go run ./cmd/switchboard" when go run
+// built it in a temporary directory.
+func commandName() string {
+	exe := os.Args[0]
+	if strings.Contains(exe, "go-build") {
+		return "go run ./cmd/switchboard"
+	}
+	return exe
+}
+
 // newAPI builds the /api/v1 API: accounts, roles, login and audit.
 func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
@@ -410,6 +448,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 		if _, err := rand.Read(secret); err != nil {
 			return nil, fmt.Errorf("auth secret: %w", err)
 		}
+		logger.Warn("auth.secret is not set: login codes and tokens are keyed by a random secret made for this process, so none survives a restart. Set " + config.EnvAuthSecret + " to keep them.")
 	}
 	if cfg.Auth.OTP.Channel == "" {
 		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")
