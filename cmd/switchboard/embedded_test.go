@@ -226,3 +226,27 @@ func apiCall(t *testing.T, method, url, token string, body any) (int, string) {
 	_, _ = out.ReadFrom(resp.Body)
 	return resp.StatusCode, out.String()
 }
+
+// Startup reports the mistakes of every channel at once, each by its key
+// path, not only the first channel's.
+func TestEveryChannelMistakeIsReportedAtOnce(t *testing.T) {
+	cfg, err := config.Parse([]byte(`channels:
+  - id: tg
+    kind: telegram
+    bot_token: "123:abc"
+  - id: tw
+    kind: twilio
+    account_sid: AC00000000000000000000000000000001
+    auth_token: t
+    fromm: "+14155238886"
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = buildChannels(cfg, slog.New(slog.DiscardHandler))
+	for _, want := range []string{`channel "tg"`, "secret_token", `channel "tw"`, "channels[1].fromm: unknown key (line 9)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("buildChannels = %v, want it to mention %q", err, want)
+		}
+	}
+}

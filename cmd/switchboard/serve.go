@@ -242,12 +242,18 @@ func buildChannels(cfg *config.Config, logger *slog.Logger) (channels.Set, error
 	chans := channels.Set{}
 	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: time.Now, Logger: logger}
 	registry := kinds()
+	// Every channel's mistakes at once, not one channel per run.
+	var errs []error
 	for _, c := range cfg.Channels {
 		ch, err := registry.Build(c.ID, c.Kind, c.Decode, deps)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			errs = append(errs, fmt.Errorf("config: %w", err))
+			continue
 		}
 		chans[c.ID] = ch
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	var linked []*whatsmeow.Channel
 	for _, id := range slices.Sorted(maps.Keys(chans)) {
