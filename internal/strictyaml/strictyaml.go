@@ -28,6 +28,7 @@ type Problem struct {
 	Msg string
 }
 
+// Error reads "path: msg (line N)", like the other key errors.
 func (p *Problem) Error() string {
 	if p.Line > 0 {
 		return fmt.Sprintf("%s: %s (line %d)", p.Path, p.Msg, p.Line)
