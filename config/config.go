@@ -8,17 +8,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"switchboard/internal/strictyaml"
 )
 
 // Environment variables that override the file, as documented in README.md.
@@ -179,7 +181,9 @@ func (c *Channel) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // Decode decodes the kind-specific keys of the entry into v, rejecting keys
-// that v does not declare. id and kind are left out.
+// that v does not declare. id and kind are left out. Every unknown or
+// mistyped key is reported at once, by its path and line:
+// "channels[0].app_secrit: unknown key (line 7)".
 func (c Channel) Decode(v any) error {
 	if c.node == nil {
 		return nil
@@ -191,16 +195,25 @@ func (c Channel) Decode(v any) error {
 		}
 		trimmed.Content = append(trimmed.Content, c.node.Content[i], c.node.Content[i+1])
 	}
-	raw, err := yaml.Marshal(trimmed)
+	problems, err := strictyaml.Decode(trimmed, v)
 	if err != nil {
-		return fmt.Errorf("channels[%d]: %w", c.Index, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("channels[%d] (%s): %w", c.Index, c.ID, err)
 	}
-	return nil
+	errs := make([]error, 0, len(problems))
+	for _, p := range problems {
+		errs = append(errs, problemError(c.Key(""), p))
+	}
+	return errors.Join(errs...)
+}
+
+// problemError turns a decoding problem into the FieldError of its key
+// under prefix ("channels[0]."), so it reads like every other key error.
+func problemError(prefix string, p *strictyaml.Problem) *FieldError {
+	msg := p.Msg
+	if p.Line > 0 {
+		msg = fmt.Sprintf("%s (line %d)", msg, p.Line)
+	}
+	return &FieldError{Key: prefix + p.Path, Msg: msg}
 }
 
 // Key names a key of this channel in error messages, e.g. "channels[0].app_secret".
@@ -241,25 +254,41 @@ func Load(path string, env LookupEnv) (*Config, error) {
 	return cfg, nil
 }
 
-// Parse is Load on bytes already read.
+// Parse is Load on bytes already read. Every problem is reported at once:
+// each unset environment variable, each unknown or mistyped key (by its
+// path and line) and each invalid value, so one run shows everything to
+// fix.
 func Parse(data []byte, env LookupEnv) (*Config, error) {
 	cfg := &Config{}
+	var errs []error
+	// Keys already reported, so validation does not report them again
+	// (an unset ${VAR} also leaves its key empty).
+	reported := map[string]bool{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
 			return nil, fmt.Errorf("parse yaml: %w", err)
 		}
-		if err := expandEnv(&root, "", env); err != nil {
+		for _, fe := range expandEnv(&root, "", env) {
+			errs = append(errs, fe)
+			reported[fe.Key] = true
+		}
+		problems, err := strictyaml.Decode(&root, cfg)
+		if err != nil {
 			return nil, err
 		}
-		raw, err := yaml.Marshal(&root)
-		if err != nil {
-			return nil, fmt.Errorf("re-encode yaml: %w", err)
+		for _, p := range problems {
+			fe := problemError("", p)
+			errs = append(errs, fe)
+			reported[fe.Key] = true
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("decode: %w", err)
+		// The channels were decoded from a re-encoding of root: point
+		// them at root's own entries, so their kinds' key errors give the
+		// file's lines.
+		if seq := mappingValue(&root, "channels"); seq != nil && len(seq.Content) == len(cfg.Channels) {
+			for i := range cfg.Channels {
+				cfg.Channels[i].node = seq.Content[i]
+			}
 		}
 	}
 	if v, _ := env(EnvRedisURL); v != "" {
@@ -273,9 +302,42 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	}
 	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		for _, e := range unwrapJoined(err) {
+			var fe *FieldError
+			if errors.As(e, &fe) && reported[fe.Key] {
+				continue
+			}
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// mappingValue is the value of key in the document or mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// unwrapJoined lists the errors joined in err (errors.Join), or err alone.
+func unwrapJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (c *Config) applyDefaults() {
@@ -391,16 +453,15 @@ func (c *Config) Validate() error {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandEnv replaces ${VAR} in scalar values (never in keys) so a secret
-// containing YAML syntax cannot change the document's structure. A reference
-// to an unset variable is an error naming the key; a set but empty one is
-// left for validation to judge.
-func expandEnv(n *yaml.Node, path string, env LookupEnv) error {
+// containing YAML syntax cannot change the document's structure. Every
+// reference to an unset variable is reported, naming its key and line; a
+// set but empty one is left for validation to judge.
+func expandEnv(n *yaml.Node, path string, env LookupEnv) []*FieldError {
+	var errs []*FieldError
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if err := expandEnv(c, path, env); err != nil {
-				return err
-			}
+			errs = append(errs, expandEnv(c, path, env)...)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -408,38 +469,38 @@ func expandEnv(n *yaml.Node, path string, env LookupEnv) error {
 			if path != "" {
 				key = path + "." + key
 			}
-			if err := expandEnv(n.Content[i+1], key, env); err != nil {
-				return err
-			}
+			errs = append(errs, expandEnv(n.Content[i+1], key, env)...)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			if err := expandEnv(c, fmt.Sprintf("%s[%d]", path, i), env); err != nil {
-				return err
-			}
+			errs = append(errs, expandEnv(c, fmt.Sprintf("%s[%d]", path, i), env)...)
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
 			return nil
 		}
-		var missing string
+		var missing []string
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			name := envRef.FindStringSubmatch(ref)[1]
 			v, ok := env(name)
-			if !ok && missing == "" {
-				missing = name
+			if !ok && !slices.Contains(missing, name) {
+				missing = append(missing, name)
 			}
 			return v
 		})
-		if missing != "" {
-			return &FieldError{Key: path, Msg: fmt.Sprintf("environment variable %s is not set (line %d)", missing, n.Line)}
+		if len(missing) > 0 {
+			verb := "is"
+			if len(missing) > 1 {
+				verb = "are"
+			}
+			return []*FieldError{{Key: path, Msg: fmt.Sprintf("environment variable %s %s not set (line %d)", strings.Join(missing, ", "), verb, n.Line)}}
 		}
 		// An expanded value is always a string: a secret such as "0123" or
 		// "true" must not turn into a number or a boolean.
 		n.Tag = "!!str"
 		n.Style = yaml.DoubleQuotedStyle
 	}
-	return nil
+	return errs
 }
 
 // validateRedis checks that one topology is chosen and complete.

@@ -66,8 +66,25 @@ func TestChannelDecodeRejectsUnknownKeys(t *testing.T) {
 		AppSecret string `yaml:"app_secret"`
 	}
 	err = cfg.Channels[0].Decode(&kind)
-	if err == nil || !strings.Contains(err.Error(), "app_secrit") || !strings.Contains(err.Error(), "channels[0]") {
-		t.Fatalf("Decode = %v, want an error naming channels[0] and app_secrit", err)
+	if err == nil || err.Error() != "channels[0].app_secrit: unknown key (line 4)" {
+		t.Fatalf("Decode = %v, want channels[0].app_secrit: unknown key (line 4)", err)
+	}
+}
+
+// A kind's keys are reported with the file's lines even after ${VAR}
+// expansion re-encoded the document, and every one of them at once.
+func TestChannelDecodeReportsTheFilesLines(t *testing.T) {
+	cfg, err := config.Parse([]byte("# comment\n\nchannels:\n\n  - id: wa\n    kind: whatsapp_cloud\n    token: ${T}\n\n    app_secrit: x\n    verify_tokn: y\n"), env(map[string]string{"T": "t"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kind struct {
+		Token string `yaml:"token"`
+	}
+	err = cfg.Channels[0].Decode(&kind)
+	want := "channels[0].app_secrit: unknown key (line 9)\nchannels[0].verify_tokn: unknown key (line 10)"
+	if err == nil || err.Error() != want || kind.Token != "t" {
+		t.Fatalf("Decode = %v (token %q), want\n%s", err, kind.Token, want)
 	}
 }
 
@@ -104,7 +121,21 @@ func TestErrorsNameTheKey(t *testing.T) {
 	}{
 		{"unset variable", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y", "SWITCHBOARD_AUTH_SECRET": "0123456789abcdef"}, []string{"channels[0].access_token", "WA_ACCESS_TOKEN"}},
 		{"short auth secret", "testdata/good.yaml", map[string]string{"WA_APP_SECRET": "x", "WA_VERIFY_TOKEN": "y", "WA_ACCESS_TOKEN": "z", "SWITCHBOARD_AUTH_SECRET": "short"}, []string{"auth.secret: at least 16"}},
-		{"unknown key", "testdata/bad-unknown-key.yaml", nil, []string{"adr"}},
+		{"unknown key", "testdata/bad-unknown-key.yaml", nil, []string{"http.adr: unknown key (line 2)"}},
+		// Every mistake of the file at once, by key path and line, never
+		// by a Go type.
+		{"unknown and mistyped keys", "testdata/bad-unknown-keys.yaml", nil, []string{
+			"http.max_body_byte: unknown key (line 4)",
+			"redis.sentinel.master: unknown key (line 7)",
+			"worker.concurrency: cannot unmarshal !!str `lots` into int (line 9)",
+		}},
+		// Every unset variable at once, not one per run.
+		{"every unset variable", "testdata/good.yaml", nil, []string{
+			"auth.secret: environment variable SWITCHBOARD_AUTH_SECRET is not set (line 12)",
+			"channels[0].app_secret: environment variable WA_APP_SECRET is not set (line 25)",
+			"channels[0].verify_token: environment variable WA_VERIFY_TOKEN is not set (line 26)",
+			"channels[0].access_token: environment variable WA_ACCESS_TOKEN is not set (line 27)",
+		}},
 		{"bad values", "testdata/bad-values.yaml", nil, []string{
 			"http.addr", "http.max_body_bytes", "redis.url", "log.level",
 			"channels[0].id: required", "channels[1].kind: required", `channels[2].id: "wa-main" is already used by channels[1]`,
@@ -122,6 +153,14 @@ func TestErrorsNameTheKey(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			// A key already reported is not reported again by validation
+			// (an unset ${VAR} also leaves its key empty).
+			if strings.Count(err.Error(), "auth.secret:") > 1 {
+				t.Errorf("error %q reports auth.secret twice", err)
+			}
+			if strings.Contains(err.Error(), "not found in type") || strings.Contains(err.Error(), "config.") {
+				t.Errorf("error %q names a Go type, not a key", err)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,10 +50,12 @@ func (l *Limiter) Take(ctx context.Context, buckets ...Bucket) (ok bool, wait ti
 		if b.Count <= 0 || b.Per <= 0 {
 			continue
 		}
-		burst := max(b.Burst, 1)
-		perMicro := float64(b.Count) / float64(b.Per.Microseconds())
+		// Integers only: the script computes the rate itself, so no
+		// float is ever formatted here and parsed there (see take.lua).
+		// A period under a microsecond counts as one.
+		period := max(b.Per.Microseconds(), 1)
 		keys = append(keys, Prefix+b.Key)
-		args = append(args, strconv.FormatFloat(perMicro, 'g', -1, 64), burst)
+		args = append(args, b.Count, period, max(b.Burst, 1))
 	}
 	if len(keys) == 0 {
 		return true, 0, nil

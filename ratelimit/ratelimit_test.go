@@ -2,6 +2,8 @@ package ratelimit_test
 
 import (
 	"context"
+	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +46,66 @@ func TestTakeRefills(t *testing.T) {
 	time.Sleep(wait + 20*time.Millisecond)
 	if ok, _, err := l.Take(ctx, b); !ok || err != nil {
 		t.Fatalf("take after waiting %v: ok=%v err=%v", wait, ok, err)
+	}
+}
+
+// Rates far from one token per microsecond are where exponent notation
+// creeps in (a rate of 5e-12 tokens/µs, a level of 2e-05 tokens): every
+// one must work on miniredis's Lua exactly as on Redis's.
+func TestTakeAtExtremeRates(t *testing.T) {
+	l := ratelimit.New(redistest.Client(t))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		b            ratelimit.Bucket
+		wantMin, max time.Duration
+	}{
+		{"three a week", ratelimit.Bucket{Key: "week", Count: 3, Per: 7 * 24 * time.Hour, Burst: 1}, 56*time.Hour - time.Second, 56 * time.Hour},
+		{"a million a second", ratelimit.Bucket{Key: "fast", Count: 1_000_000, Per: time.Second, Burst: 1}, 0, time.Millisecond},
+		{"sub-microsecond period", ratelimit.Bucket{Key: "tiny", Count: 1, Per: time.Nanosecond, Burst: 1}, 0, time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if ok, _, err := l.Take(ctx, tc.b); err != nil || !ok {
+				t.Fatalf("first take: ok=%v err=%v, want a token", ok, err)
+			}
+			ok, wait, err := l.Take(ctx, tc.b)
+			if err != nil {
+				t.Fatalf("second take: %v", err)
+			}
+			if ok {
+				return // a fast bucket may have refilled in between
+			}
+			if wait < tc.wantMin || wait > tc.max {
+				t.Fatalf("wait = %v, want between %v and %v", wait, tc.wantMin, tc.max)
+			}
+		})
+	}
+}
+
+// The stored level is plain decimal, so what redis-cli shows is readable
+// and every Lua reads it back.
+func TestBucketStateIsPlainDecimal(t *testing.T) {
+	rdb := redistest.Client(t)
+	l := ratelimit.New(rdb)
+	ctx := context.Background()
+	b := ratelimit.Bucket{Key: ratelimit.Key("wa", "send"), Count: 7, Per: 3 * time.Hour, Burst: 3}
+	for range 3 {
+		if ok, _, err := l.Take(ctx, b); err != nil || !ok {
+			t.Fatalf("take: ok=%v err=%v", ok, err)
+		}
+	}
+	state, err := rdb.HGetAll(ctx, ratelimit.Prefix+b.Key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	for _, field := range []string{"tokens", "at"} {
+		if !plain.MatchString(state[field]) {
+			t.Errorf("%s = %q, want a plain decimal number", field, state[field])
+		}
+	}
+	if tokens, _ := strconv.ParseFloat(state["tokens"], 64); tokens < 0 || tokens >= 0.01 {
+		t.Errorf("tokens = %q after taking the whole burst, want about 0", state["tokens"])
 	}
 }
 

@@ -31,6 +31,10 @@ type Conn struct {
 	// Embedded is true when Client talks to an in-process miniredis, which
 	// keeps nothing across restarts.
 	Embedded bool
+	// EmbeddedURL is the embedded server's redis:// URL, so commands run
+	// beside the process (switchboard users create) can reach it; empty
+	// unless Embedded.
+	EmbeddedURL string
 
 	closeOnce sync.Once
 	stop      func()
@@ -86,39 +90,38 @@ func Open(ctx context.Context, cfg config.Redis, logger *slog.Logger) (*Conn, er
 	return c, nil
 }
 
-func openEmbedded(logger *slog.Logger) (*Conn, error) {
+// StartEmbedded starts an in-memory Redis (miniredis) on a free port of
+// 127.0.0.1 whose keys expire with the wall clock, as on a real Redis:
+// left alone, miniredis expires keys only when its clock is moved by hand
+// (FastForward), so dedupe windows, leases, login codes and rate-limit
+// state would live forever. The embedded server and internal/redistest
+// both start theirs here, so tests see the expiry production has. The
+// caller closes it.
+func StartEmbedded() (*miniredis.Miniredis, error) {
 	m := miniredis.NewMiniRedis()
+	// Every command first ages the TTLs by the time since the last one:
+	// exact to the command, with no goroutine to stop.
+	m.ClockTTL(true)
 	if err := m.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded redis: %w", err)
 	}
-	// miniredis only expires keys when its clock is moved; move it with
-	// the wall clock so TTLs (dedupe windows, retention) behave.
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		last := time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				m.FastForward(now.Sub(last))
-				last = now
-			}
-		}
-	}()
+	return m, nil
+}
+
+func openEmbedded(logger *slog.Logger) (*Conn, error) {
+	m, err := StartEmbedded()
+	if err != nil {
+		return nil, err
+	}
 	logger.Warn("NO REDIS CONFIGURED: using an embedded in-memory Redis. NOTHING IS DURABLE: every queued message and all state are lost when this process stops. Set SWITCHBOARD_REDIS_URL or redis.url for production.",
 		"embedded_addr", m.Addr())
 	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	return &Conn{
-		Client:   client,
-		Acked:    client,
-		Embedded: true,
-		stop: func() {
-			close(done)
-			m.Close()
-		},
+		Client:      client,
+		Acked:       client,
+		Embedded:    true,
+		EmbeddedURL: "redis://" + m.Addr() + "/0",
+		stop:        m.Close,
 	}, nil
 }
 

@@ -60,3 +60,21 @@ func TestNoRedisConfiguredIsEmbedded(t *testing.T) {
 		t.Fatal("no Redis configured should start a working embedded one")
 	}
 }
+
+// The embedded server expires keys with the wall clock: a dedupe window or
+// a lease that never ended would silently break the product.
+func TestEmbeddedKeysExpireWithTheWallClock(t *testing.T) {
+	conn, err := redisconn.Open(context.Background(), config.Redis{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	if err := conn.Client.Set(ctx, "k", "v", 100*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n, err := conn.Client.Exists(ctx, "k").Result(); err != nil || n != 0 {
+		t.Fatalf("exists 300ms after a SET with a 100ms TTL = %d (%v), want 0", n, err)
+	}
+}

@@ -1,10 +1,8 @@
 package settings
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"switchboard/internal/strictyaml"
 	"switchboard/routing"
 	"switchboard/templates"
 )
@@ -29,17 +28,31 @@ type Compiled struct {
 	HSM map[string]map[string]*templates.HSM
 }
 
-// Parse decodes and validates a settings document. Unknown keys are errors,
-// and every validation error names its key; all of them are reported at
-// once.
+// Parse decodes and validates a settings document. Unknown and mistyped
+// keys are errors named by their path and line
+// ("query_types[0].stratgy: unknown key (line 12)"), and every validation
+// error names its key; all of them are reported at once.
 func Parse(data []byte) (*Compiled, error) {
 	var doc Document
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("settings: %w", err)
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("settings: parse yaml: %w", err)
 	}
-	return Compile(&doc)
+	var errs []error
+	if root.Kind != 0 { // an empty document decodes to the zero Document
+		problems, err := strictyaml.Decode(&root, &doc)
+		if err != nil {
+			return nil, fmt.Errorf("settings: %w", err)
+		}
+		for _, p := range problems {
+			errs = append(errs, p)
+		}
+	}
+	c, err := Compile(&doc)
+	if err != nil || len(errs) > 0 {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	return c, nil
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

@@ -48,6 +48,8 @@ func TestErrorsNameKeys(t *testing.T) {
 		name, edit, want string
 	}{
 		{"unknown key", "default_query_type: general", "default_query_typ: general\ndefault_query_type: general"},
+		{"unknown nested key", "strategy: round_robin", "stratgy: round_robin"},
+		{"mistyped value", "max_attempts: 2", "max_attempts: two"},
 		{"unknown strategy", "strategy: round_robin", "strategy: random"},
 		{"unknown operator", "operators: [ana]\n", "operators: [anna]\n"},
 		{"unknown group", "groups: [billing]", "groups: [biling]"},
@@ -59,7 +61,9 @@ func TestErrorsNameKeys(t *testing.T) {
 		{"bad timezone", "timezone: America/Sao_Paulo", "timezone: America/Sao_Paolo"},
 	}
 	wants := map[string]string{
-		"unknown key":               "default_query_typ",
+		"unknown key":               "default_query_typ: unknown key (line 19)",
+		"unknown nested key":        "query_types[0].stratgy: unknown key (line 28)",
+		"mistyped value":            "menu.max_attempts: cannot unmarshal !!str `two` into int (line 18)",
 		"unknown strategy":          `query_types[0].strategy: must be claim, round_robin or least_loaded, got "random"`,
 		"unknown operator":          `query_types[0].operators[0]: unknown operator "anna"`,
 		"unknown group":             `query_types[0].groups[0]: unknown group "biling"`,
@@ -80,7 +84,23 @@ func TestErrorsNameKeys(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), wants[tc.name]) {
 				t.Fatalf("error = %v, want it to contain %q", err, wants[tc.name])
 			}
+			if strings.Contains(err.Error(), "not found in type") || strings.Contains(err.Error(), "settings.") {
+				t.Fatalf("error = %v names a Go type, not a key", err)
+			}
 		})
+	}
+}
+
+// One run reports every mistake of a document: unknown keys and invalid
+// values together.
+func TestEveryMistakeAtOnce(t *testing.T) {
+	doc := strings.NewReplacer("default_query_type: general", "default_query_typ: general",
+		"strategy: round_robin", "strategy: random", "max_attempts: 2", "max_attemps: 2").Replace(string(good(t)))
+	_, err := settings.Parse([]byte(doc))
+	for _, want := range []string{"default_query_typ: unknown key (line 19)", "menu.max_attemps: unknown key (line 18)", "query_types[0].strategy: must be"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to contain %q", err, want)
+		}
 	}
 }
 

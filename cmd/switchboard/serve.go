@@ -77,6 +77,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	srv.notice = stderr
 	return srv.run(ctx)
 }
 
@@ -123,6 +124,10 @@ type server struct {
 
 	// addr is the address actually listened on, known once run has bound it.
 	addr chan string
+	// notice is the terminal of whoever started the process: on the
+	// embedded Redis it is told, in plain words, where that Redis is and
+	// how to create the first account there. nil in tests that don't look.
+	notice io.Writer
 }
 
 // leaseTTL is how long a crashed holder keeps a linked device: the longest
@@ -236,12 +241,18 @@ func buildChannels(cfg *config.Config, logger *slog.Logger) (channels.Set, error
 	chans := channels.Set{}
 	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: time.Now, Logger: logger}
 	registry := kinds()
+	// Every channel's mistakes at once, not one channel per run.
+	var errs []error
 	for _, c := range cfg.Channels {
 		ch, err := registry.Build(c.ID, c.Kind, c.Decode, deps)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			errs = append(errs, fmt.Errorf("config: %w", err))
+			continue
 		}
 		chans[c.ID] = ch
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	var linked []*whatsmeow.Channel
 	for _, id := range slices.Sorted(maps.Keys(chans)) {
@@ -360,6 +371,9 @@ func (s *server) run(ctx context.Context) error {
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
+	if s.conn.Embedded && s.notice != nil {
+		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.cfg.Auth.Secret == "")
+	}
 
 	var runErr error
 	select {
@@ -410,6 +424,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 		if _, err := rand.Read(secret); err != nil {
 			return nil, fmt.Errorf("auth secret: %w", err)
 		}
+		logger.Warn("auth.secret is not set: login codes and tokens are keyed by a random secret made for this process, so none survives a restart. Set " + config.EnvAuthSecret + " to keep them.")
 	}
 	if cfg.Auth.OTP.Channel == "" {
 		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")

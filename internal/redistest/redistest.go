@@ -1,8 +1,10 @@
 // Package redistest gives each test its own flushed Redis database: on the
 // real Redis named by $REDIS_URL when it is set (as in CI), else on an
-// embedded miniredis. Test packages run in parallel processes, so a test
-// claims one of databases 1..15 with a lock key in database 0 and releases it
-// when it ends; database 0 itself is left to whoever runs Switchboard there.
+// embedded miniredis whose keys expire with the wall clock, the one
+// redisconn embeds. Test packages run in parallel processes, so a test
+// claims one of databases 1..15 with a lock key in database 0 and releases
+// it when it ends; database 0 itself is left to whoever runs Switchboard
+// there.
 package redistest
 
 import (
@@ -14,8 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"switchboard/redisconn"
 )
 
 // EnvURL names the variable that selects a real Redis.
@@ -29,9 +32,17 @@ func Client(t testing.TB) *redis.Client {
 	t.Helper()
 	url := os.Getenv(EnvURL)
 	if url == "" {
-		m := miniredis.RunT(t)
+		// The server production embeds, so keys expire with the wall
+		// clock here too.
+		m, err := redisconn.StartEmbedded()
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
 		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
+		t.Cleanup(func() {
+			_ = c.Close()
+			m.Close()
+		})
 		return c
 	}
 	opts, err := redis.ParseURL(url)
