@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
+	"switchboard/internal/redistest"
 )
 
 func TestPercentile(t *testing.T) {
@@ -42,8 +42,8 @@ func TestOnlyLoopbackTargets(t *testing.T) {
 
 // The queue baseline leaves nothing behind in Redis.
 func TestQueueBaselineCleansUp(t *testing.T) {
-	m := miniredis.RunT(t)
-	qb, err := newQueueBaseline("redis://"+m.Addr()+"/0", "t1")
+	rdb := redistest.Client(t)
+	qb, err := newQueueBaseline(redistest.URL(rdb), "t1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +55,16 @@ func TestQueueBaselineCleansUp(t *testing.T) {
 	if err := qb.close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range m.Keys() {
+	keys, err := rdb.Keys(context.Background(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
 		if strings.Contains(k, baselineQueue) {
 			t.Fatalf("key %s left behind", k)
 		}
 	}
-	if ok, _ := m.SIsMember("asynq:queues", baselineQueue); ok {
+	if ok, err := rdb.SIsMember(context.Background(), "asynq:queues", baselineQueue).Result(); err != nil || ok {
 		t.Fatal("queue still registered")
 	}
 }
