@@ -194,21 +194,38 @@ func (l *Login) rateLimited(ctx context.Context, pk, ip string) (bool, error) {
 	return !cool.Val() || sent >= PhoneHourly || ipHour.Val() > IPHourly, nil
 }
 
-// consumeScript deletes the code if its hash is still the one verified,
-// so two correct verifications race to one token. KEYS: code key. ARGV: hash.
-var consumeScript = redis.NewScript(`
-if redis.call("HGET", KEYS[1], "hash") == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  return 1
+// verifyScript checks a code and counts the attempt in one atomic step, so
+// concurrent guesses cannot all read the same attempt count before any of
+// them is counted: at most MaxAttempts guesses are ever compared per code.
+// A right code is deleted in the same step, so it yields one token; the
+// wrong guess that reaches the limit burns the code.
+// KEYS: code key. ARGV: hash of the guess, MaxAttempts, now (Unix ms).
+// It returns {outcome, user id}.
+//
+// The comparison walks every byte of the hashes whatever differs, so its
+// time does not say where they differ.
+var verifyScript = redis.NewScript(`
+local h = redis.call("HMGET", KEYS[1], "hash", "attempts", "expires", "user")
+if not h[1] then return {"expired", ""} end
+local max = tonumber(ARGV[2])
+if (tonumber(h[2]) or 0) >= max then return {"locked", ""} end
+if tonumber(ARGV[3]) >= (tonumber(h[3]) or 0) then return {"expired", ""} end
+local a, b = h[1], ARGV[1]
+local diff = 0
+if #a ~= #b then diff = 1 end
+for i = 1, math.min(#a, #b) do
+  if string.byte(a, i) ~= string.byte(b, i) then diff = 1 end
 end
-return 0
-`)
-
-// failScript counts a wrong attempt and burns the code at the limit.
-var failScript = redis.NewScript(`
+if diff == 0 then
+  redis.call("DEL", KEYS[1])
+  return {"ok", h[4] or ""}
+end
 local n = redis.call("HINCRBY", KEYS[1], "attempts", 1)
-if n >= tonumber(ARGV[1]) then redis.call("DEL", KEYS[1]) end
-return n
+if n >= max then
+  redis.call("DEL", KEYS[1])
+  return {"locked", ""}
+end
+return {"wrong", ""}
 `)
 
 // Session is an issued bearer token.
@@ -230,42 +247,21 @@ func (l *Login) Verify(ctx context.Context, rawPhone, code, ip string) (*Session
 		return nil, VerifyWrong, ErrLoginFailed
 	}
 	key := "{sb}:otp:code:" + l.phoneKey(phone)
-	h, err := l.rdb.HGetAll(ctx, key).Result()
+	guess := hex.EncodeToString(l.mac("code", phone, code))
+	res, err := verifyScript.Run(ctx, l.rdb, []string{key}, guess, MaxAttempts, l.clock.Now().UnixMilli()).StringSlice()
 	if err != nil {
-		return nil, "", fmt.Errorf("read code: %w", err)
+		return nil, "", fmt.Errorf("verify code: %w", err)
 	}
-	outcome := VerifyOK
-	exp, _ := strconv.ParseInt(h["expires"], 10, 64)
-	attempts, _ := strconv.Atoi(h["attempts"])
-	stored, _ := hex.DecodeString(h["hash"])
-	switch {
-	case len(h) == 0:
-		outcome = VerifyExpired // never issued, used, burnt or gone
-	case attempts >= MaxAttempts:
-		outcome = VerifyLocked
-	case !l.clock.Now().Before(time.UnixMilli(exp)):
-		outcome = VerifyExpired
-	case !hmac.Equal(stored, l.mac("code", phone, code)):
-		outcome = VerifyWrong
-		n, err := failScript.Run(ctx, l.rdb, []string{key}, MaxAttempts).Int()
-		if err != nil {
-			return nil, "", fmt.Errorf("count attempt: %w", err)
-		}
-		if n >= MaxAttempts {
-			outcome = VerifyLocked
-		}
-	default:
-		ok, err := consumeScript.Run(ctx, l.rdb, []string{key}, h["hash"]).Int()
-		if err != nil {
-			return nil, "", fmt.Errorf("consume code: %w", err)
-		}
-		if ok == 0 {
-			outcome = VerifyExpired // used by a concurrent verification
-		}
+	if len(res) != 2 {
+		return nil, "", fmt.Errorf("verify code: unexpected reply %q", res)
 	}
+	outcome, userID := res[0], res[1]
 	var user *accounts.User
 	if outcome == VerifyOK {
-		user, err = l.users.Get(ctx, h["user"])
+		user, err = l.users.Get(ctx, userID)
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			return nil, "", fmt.Errorf("read user: %w", err)
+		}
 		if err != nil || user.Status != accounts.StatusActive || user.Phone != phone {
 			outcome = VerifyWrong
 		}
