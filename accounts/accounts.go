@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -131,12 +132,13 @@ return 1
 type Store struct {
 	rdb   redis.UniversalClient
 	clock clock.Clock
-	// ValidRole reports whether a role name exists (built in or custom).
-	ValidRole func(ctx context.Context, role string) bool
+	// ValidRole reports whether a role name exists (built in or custom);
+	// an error means it could not tell.
+	ValidRole func(ctx context.Context, role string) (bool, error)
 }
 
 // NewStore returns a store. validRole checks role names on create/update.
-func NewStore(rdb redis.UniversalClient, clk clock.Clock, validRole func(ctx context.Context, role string) bool) *Store {
+func NewStore(rdb redis.UniversalClient, clk clock.Clock, validRole func(ctx context.Context, role string) (bool, error)) *Store {
 	return &Store{rdb: rdb, clock: clk, ValidRole: validRole}
 }
 
@@ -155,8 +157,15 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 	if u.Email != "" && (!strings.Contains(u.Email, "@") || len(u.Email) > 254) {
 		errs = append(errs, errors.New("email: not an email address"))
 	}
-	if s.ValidRole != nil && !s.ValidRole(ctx, u.Role) {
-		errs = append(errs, fmt.Errorf("role: unknown role %q", u.Role))
+	if s.ValidRole != nil {
+		ok, err := s.ValidRole(ctx, u.Role)
+		if err != nil {
+			// Not a validation error: the user's role may well exist.
+			return fmt.Errorf("check role: %w", err)
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("role: unknown role %q", u.Role))
+		}
 	}
 	if u.Capacity == 0 {
 		u.Capacity = 5
@@ -207,8 +216,19 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 	return &u, nil
 }
 
-// Get reads a user by id.
+// idFormat is what Create makes: "u_" and 16 hex digits.
+var idFormat = regexp.MustCompile(`^u_[0-9a-f]{16}$`)
+
+// ValidID reports whether id is shaped like a user id. Ids become part of
+// Redis keys: one like "phone:+55..." or "tokens:u_..." would name another
+// key, so anything else is refused before it gets there.
+func ValidID(id string) bool { return idFormat.MatchString(id) }
+
+// Get reads a user by id. A malformed id is ErrNotFound: no user has it.
 func (s *Store) Get(ctx context.Context, id string) (*User, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
 	raw, err := s.rdb.Get(ctx, keyUser+id).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound

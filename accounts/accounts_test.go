@@ -33,7 +33,7 @@ func TestNormalizePhone(t *testing.T) {
 
 func TestPhoneIsUniqueAcrossCreateAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s := accounts.NewStore(redistest.Client(t), clock.NewFake(time.Now()), func(_ context.Context, r string) bool { return r == "operator" })
+	s := accounts.NewStore(redistest.Client(t), clock.NewFake(time.Now()), func(_ context.Context, r string) (bool, error) { return r == "operator", nil })
 	a, err := s.Create(ctx, accounts.User{Name: "Ana", Phone: "+55 11 91234-5678", Role: "operator"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,17 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// errInjected is the fault a faultHook answers with.
-var errInjected = errors.New("injected redis fault")
+// errInjected is the fault a faultHook answers with: what go-redis
+// returns when Redis drops the connection.
+var errInjected error = &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 
 // faultHook wraps the real Redis client and fails, on cue, the commands
 // fail matches: the rest of Redis keeps working, as in a partial outage.
@@ -100,4 +101,14 @@ func withFaults(rdb *redis.Client) *faultHook {
 	f := &faultHook{}
 	rdb.AddHook(f)
 	return f
+}
+
+// and matches commands both predicates match.
+func and(a, b func(redis.Cmder) bool) func(redis.Cmder) bool {
+	return func(cmd redis.Cmder) bool { return a(cmd) && b(cmd) }
+}
+
+// keyIs matches commands whose first key is key.
+func keyIs(key string) func(redis.Cmder) bool {
+	return func(cmd redis.Cmder) bool { return firstKey(cmd) == key }
 }

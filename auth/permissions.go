@@ -105,15 +105,26 @@ func NewRoles(rdb redis.UniversalClient) *Roles { return &Roles{rdb: rdb} }
 // ErrUnknownRole means no role has that name.
 var ErrUnknownRole = errors.New("unknown role")
 
+// ErrInvalidRole means a role definition was refused (its name or a
+// permission); the message says which.
+var ErrInvalidRole = errors.New("invalid role")
+
 // ErrBuiltInRole means a built-in role cannot be changed or removed.
 var ErrBuiltInRole = errors.New("built-in roles cannot be changed")
 
 var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,39}$`)
 
+// ValidRoleName reports whether name may name a custom role: 2 to 40
+// lower-case letters, digits, '-' or '_', starting with a letter.
+func ValidRoleName(name string) bool { return roleName.MatchString(name) }
+
 // Get returns a role.
 func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
 	if b, ok := BuiltIn[name]; ok {
 		return b, nil
+	}
+	if !ValidRoleName(name) {
+		return Role{}, fmt.Errorf("%w %q", ErrUnknownRole, name)
 	}
 	raw, err := r.rdb.HGet(ctx, keyRoles, name).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -129,10 +140,18 @@ func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
 	return Role{Name: name, Permissions: perms}, nil
 }
 
-// Exists reports whether a role has that name.
-func (r *Roles) Exists(ctx context.Context, name string) bool {
+// Exists reports whether a role has that name. A failure to read the
+// roles is an error, not a missing role: callers must not tell a user
+// their role does not exist because Redis did not answer.
+func (r *Roles) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := r.Get(ctx, name)
-	return err == nil
+	if errors.Is(err, ErrUnknownRole) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // List returns every role, built in first.
@@ -151,18 +170,27 @@ func (r *Roles) List(ctx context.Context) ([]Role, error) {
 	return out, nil
 }
 
+// Validate checks a custom role's name and permissions; its error wraps
+// ErrInvalidRole.
+func (role Role) Validate() error {
+	if !roleName.MatchString(role.Name) {
+		return fmt.Errorf("%w: name: want 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter, got %q", ErrInvalidRole, role.Name)
+	}
+	for _, p := range role.Permissions {
+		if _, ok := Catalogue[p]; !ok {
+			return fmt.Errorf("%w: permissions: unknown permission %q", ErrInvalidRole, p)
+		}
+	}
+	return nil
+}
+
 // Put creates or replaces a custom role.
 func (r *Roles) Put(ctx context.Context, role Role) error {
 	if _, ok := BuiltIn[role.Name]; ok {
 		return ErrBuiltInRole
 	}
-	if !roleName.MatchString(role.Name) {
-		return fmt.Errorf("name: want 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter, got %q", role.Name)
-	}
-	for _, p := range role.Permissions {
-		if _, ok := Catalogue[p]; !ok {
-			return fmt.Errorf("permissions: unknown permission %q", p)
-		}
+	if err := role.Validate(); err != nil {
+		return err
 	}
 	perms := slices.Compact(slices.Sorted(slices.Values(role.Permissions)))
 	raw, _ := json.Marshal(perms)
