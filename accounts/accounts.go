@@ -304,11 +304,48 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 	return &u, nil
 }
 
-// Delete removes a user.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Revoker ends every session of a user; auth.Login is one.
+type Revoker interface {
+	RevokeAll(ctx context.Context, userID string) error
+}
+
+// Disable stops a user's access and marks them disabled. Their tokens are
+// revoked first, so a failure midway leaves at worst an active user
+// without sessions (who logs in again), never a disabled one with live
+// tokens; they are revoked once more after, for a login that finished in
+// between. The CLI and the API both disable through here.
+func (s *Store) Disable(ctx context.Context, id string, tokens Revoker) (*User, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u.Status = StatusDisabled
+	updated, err := s.Update(ctx, *u)
+	if err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	return updated, nil
+}
+
+// Delete revokes a user's sessions, then removes the user (and revokes
+// again, for a login that finished in between), in the order Disable
+// explains. The CLI and the API both delete through here.
+func (s *Store) Delete(ctx context.Context, id string, tokens Revoker) error {
 	u, err := s.Get(ctx, id)
 	if err != nil {
 		return err
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	n, err := deleteScript.Run(ctx, s.rdb, []string{keyUser + id, keyPhone + u.Phone, keyAll}, id).Int()
 	if err != nil {
@@ -316,6 +353,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	if n == 0 {
 		return ErrNotFound
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	return nil
 }

@@ -421,12 +421,8 @@ func (a *API) disableUser(c echo.Context) error {
 	if u == nil {
 		return herr
 	}
-	u.Status = accounts.StatusDisabled
-	if _, err := a.users.Update(c.Request().Context(), *u); err != nil {
+	if _, err := a.users.Disable(c.Request().Context(), u.ID, a.login); err != nil {
 		return a.userError(c, err)
-	}
-	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
-		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.disable", Target: u.ID, IP: c.RealIP()})
 	return c.NoContent(http.StatusNoContent)
@@ -437,10 +433,7 @@ func (a *API) deleteUser(c echo.Context) error {
 	if u == nil {
 		return herr
 	}
-	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
-		return a.internal(c, err)
-	}
-	if err := a.users.Delete(c.Request().Context(), u.ID); err != nil {
+	if err := a.users.Delete(c.Request().Context(), u.ID, a.login); err != nil {
 		return a.userError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.delete", Target: u.ID, IP: c.RealIP()})
