@@ -243,16 +243,34 @@ func (s *Store) Get(ctx context.Context, id string) (*User, error) {
 	return &u, nil
 }
 
-// ByPhone finds the user with that (normalized) phone number.
+// keyNoUser is read instead of a user when a phone number has none.
+const keyNoUser = "{sb}:user:none"
+
+// ByPhone finds the user with that (normalized) phone number. It makes the
+// same two reads whether or not the number has an account, so the login,
+// which must answer alike for both, cannot be timed to tell them apart.
 func (s *Store) ByPhone(ctx context.Context, phone string) (*User, error) {
 	id, err := s.rdb.Get(ctx, keyPhone+phone).Result()
-	if errors.Is(err, redis.Nil) {
+	found := err == nil && ValidID(id)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("look up phone: %w", err)
+	}
+	key := keyNoUser
+	if found {
+		key = keyUser + id
+	}
+	raw, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) || (err == nil && !found) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up phone: %w", err)
+		return nil, fmt.Errorf("read user: %w", err)
 	}
-	return s.Get(ctx, id)
+	var u User
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return nil, fmt.Errorf("decode user %s: %w", id, err)
+	}
+	return &u, nil
 }
 
 // List returns every user, ordered by name.

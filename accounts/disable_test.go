@@ -87,6 +87,7 @@ func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
 		if _, err := login.RequestCode(ctx, u.Phone, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
+		login.Wait() // the code is queued in the background
 		s, _, err := login.Verify(ctx, u.Phone, sent.last, "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
