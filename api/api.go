@@ -470,17 +470,14 @@ func (a *API) mayManageRole(c echo.Context, perms []auth.Permission) (bool, erro
 	return true, nil
 }
 
-// existingRole returns the permissions role name holds now; none if it does
+// existingRole returns role name as it is now; the zero Role if it does
 // not exist yet.
-func (a *API) existingRole(c echo.Context, name string) ([]auth.Permission, error) {
+func (a *API) existingRole(c echo.Context, name string) (auth.Role, error) {
 	old, err := a.roles.Get(c.Request().Context(), name)
 	if errors.Is(err, auth.ErrUnknownRole) {
-		return nil, nil
+		return auth.Role{}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return old.Permissions, nil
+	return old, err
 }
 
 func (a *API) putRole(c echo.Context) error {
@@ -504,15 +501,19 @@ func (a *API) putRole(c echo.Context) error {
 	}
 	// Both what the role could do and what it will do must be within the
 	// caller's reach.
-	ok, err := a.mayManageRole(c, append(slices.Clone(old), role.Permissions...))
+	ok, err := a.mayManageRole(c, append(slices.Clone(old.Permissions), role.Permissions...))
 	if err != nil {
 		return a.internal(c, err)
 	}
 	if !ok {
 		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot change a role to or from permissions you do not have")
 	}
-	err = a.roles.Put(c.Request().Context(), role)
+	// Written only if the role is still what the check above saw: a
+	// concurrent change could have given it more than the caller holds.
+	err = a.roles.Replace(c.Request().Context(), old, role)
 	switch {
+	case errors.Is(err, auth.ErrRoleChanged):
+		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, auth.ErrBuiltInRole):
 		return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
 	case errors.Is(err, auth.ErrInvalidRole):
@@ -543,8 +544,10 @@ func (a *API) deleteRole(c echo.Context) error {
 	if !ok {
 		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot delete a role with permissions you do not have")
 	}
-	err = a.roles.Delete(c.Request().Context(), name)
+	err = a.roles.DeleteIf(c.Request().Context(), old)
 	switch {
+	case errors.Is(err, auth.ErrRoleChanged):
+		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, auth.ErrBuiltInRole):
 		return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
 	case errors.Is(err, auth.ErrUnknownRole):

@@ -35,7 +35,7 @@ func TestRedisOutageIsNotAValidationError(t *testing.T) {
 		path   string
 		body   any
 	}{
-		{"role write", and(commandNamed("hset"), keyIs("{sb}:roles")), "PUT", "/api/v1/roles/night-shift",
+		{"role write", and(commandNamed("evalsha", "eval"), keyIs("{sb}:roles")), "PUT", "/api/v1/roles/night-shift",
 			map[string]any{"permissions": []string{"conversations.reply"}}},
 		{"settings write", and(commandNamed("evalsha", "eval"), keyIs(settings.Key)), "PUT", "/api/v1/settings",
 			map[string]any{"version": doc.Version, "yaml": doc.YAML}},
