@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -131,12 +132,13 @@ return 1
 type Store struct {
 	rdb   redis.UniversalClient
 	clock clock.Clock
-	// ValidRole reports whether a role name exists (built in or custom).
-	ValidRole func(ctx context.Context, role string) bool
+	// ValidRole reports whether a role name exists (built in or custom);
+	// an error means it could not tell.
+	ValidRole func(ctx context.Context, role string) (bool, error)
 }
 
 // NewStore returns a store. validRole checks role names on create/update.
-func NewStore(rdb redis.UniversalClient, clk clock.Clock, validRole func(ctx context.Context, role string) bool) *Store {
+func NewStore(rdb redis.UniversalClient, clk clock.Clock, validRole func(ctx context.Context, role string) (bool, error)) *Store {
 	return &Store{rdb: rdb, clock: clk, ValidRole: validRole}
 }
 
@@ -155,8 +157,15 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 	if u.Email != "" && (!strings.Contains(u.Email, "@") || len(u.Email) > 254) {
 		errs = append(errs, errors.New("email: not an email address"))
 	}
-	if s.ValidRole != nil && !s.ValidRole(ctx, u.Role) {
-		errs = append(errs, fmt.Errorf("role: unknown role %q", u.Role))
+	if s.ValidRole != nil {
+		ok, err := s.ValidRole(ctx, u.Role)
+		if err != nil {
+			// Not a validation error: the user's role may well exist.
+			return fmt.Errorf("check role: %w", err)
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("role: unknown role %q", u.Role))
+		}
 	}
 	if u.Capacity == 0 {
 		u.Capacity = 5
@@ -207,8 +216,19 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 	return &u, nil
 }
 
-// Get reads a user by id.
+// idFormat is what Create makes: "u_" and 16 hex digits.
+var idFormat = regexp.MustCompile(`^u_[0-9a-f]{16}$`)
+
+// ValidID reports whether id is shaped like a user id. Ids become part of
+// Redis keys: one like "phone:+55..." or "tokens:u_..." would name another
+// key, so anything else is refused before it gets there.
+func ValidID(id string) bool { return idFormat.MatchString(id) }
+
+// Get reads a user by id. A malformed id is ErrNotFound: no user has it.
 func (s *Store) Get(ctx context.Context, id string) (*User, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
 	raw, err := s.rdb.Get(ctx, keyUser+id).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
@@ -223,16 +243,34 @@ func (s *Store) Get(ctx context.Context, id string) (*User, error) {
 	return &u, nil
 }
 
-// ByPhone finds the user with that (normalized) phone number.
+// keyNoUser is read instead of a user when a phone number has none.
+const keyNoUser = "{sb}:user:none"
+
+// ByPhone finds the user with that (normalized) phone number. It makes the
+// same two reads whether or not the number has an account, so the login,
+// which must answer alike for both, cannot be timed to tell them apart.
 func (s *Store) ByPhone(ctx context.Context, phone string) (*User, error) {
 	id, err := s.rdb.Get(ctx, keyPhone+phone).Result()
-	if errors.Is(err, redis.Nil) {
+	found := err == nil && ValidID(id)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("look up phone: %w", err)
+	}
+	key := keyNoUser
+	if found {
+		key = keyUser + id
+	}
+	raw, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) || (err == nil && !found) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up phone: %w", err)
+		return nil, fmt.Errorf("read user: %w", err)
 	}
-	return s.Get(ctx, id)
+	var u User
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return nil, fmt.Errorf("decode user %s: %w", id, err)
+	}
+	return &u, nil
 }
 
 // List returns every user, ordered by name.
@@ -284,11 +322,48 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 	return &u, nil
 }
 
-// Delete removes a user.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Revoker ends every session of a user; auth.Login is one.
+type Revoker interface {
+	RevokeAll(ctx context.Context, userID string) error
+}
+
+// Disable stops a user's access and marks them disabled. Their tokens are
+// revoked first, so a failure midway leaves at worst an active user
+// without sessions (who logs in again), never a disabled one with live
+// tokens; they are revoked once more after, for a login that finished in
+// between. The CLI and the API both disable through here.
+func (s *Store) Disable(ctx context.Context, id string, tokens Revoker) (*User, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u.Status = StatusDisabled
+	updated, err := s.Update(ctx, *u)
+	if err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return nil, fmt.Errorf("disable %s: %w", id, err)
+	}
+	return updated, nil
+}
+
+// Delete revokes a user's sessions, then removes the user (and revokes
+// again, for a login that finished in between), in the order Disable
+// explains. The CLI and the API both delete through here.
+func (s *Store) Delete(ctx context.Context, id string, tokens Revoker) error {
 	u, err := s.Get(ctx, id)
 	if err != nil {
 		return err
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	n, err := deleteScript.Run(ctx, s.rdb, []string{keyUser + id, keyPhone + u.Phone, keyAll}, id).Int()
 	if err != nil {
@@ -296,6 +371,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	if n == 0 {
 		return ErrNotFound
+	}
+	if err := tokens.RevokeAll(ctx, id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	return nil
 }

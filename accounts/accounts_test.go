@@ -33,7 +33,7 @@ func TestNormalizePhone(t *testing.T) {
 
 func TestPhoneIsUniqueAcrossCreateAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s := accounts.NewStore(redistest.Client(t), clock.NewFake(time.Now()), func(_ context.Context, r string) bool { return r == "operator" })
+	s := accounts.NewStore(redistest.Client(t), clock.NewFake(time.Now()), func(_ context.Context, r string) (bool, error) { return r == "operator", nil })
 	a, err := s.Create(ctx, accounts.User{Name: "Ana", Phone: "+55 11 91234-5678", Role: "operator"})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestPhoneIsUniqueAcrossCreateAndUpdate(t *testing.T) {
 	if _, err := s.ByPhone(ctx, "+5511900000002"); !errors.Is(err, accounts.ErrNotFound) {
 		t.Fatalf("old phone still indexed: %v", err)
 	}
-	if err := s.Delete(ctx, a.ID); err != nil {
+	if err := s.Delete(ctx, a.ID, noRevoker{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Create(ctx, accounts.User{Name: "Reuse", Phone: "+5511912345678", Role: "operator"}); err != nil {
@@ -76,3 +76,7 @@ func TestPhoneIsUniqueAcrossCreateAndUpdate(t *testing.T) {
 		t.Fatalf("%d users listed, want 2", len(users))
 	}
 }
+
+type noRevoker struct{}
+
+func (noRevoker) RevokeAll(context.Context, string) error { return nil }

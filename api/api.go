@@ -175,9 +175,13 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// require refuses callers without permission p.
+// require refuses callers without permission p, then checks the route's
+// path ids (checkIDs): a caller without the permission learns nothing,
+// not even whether an id is well formed. Routes open to every
+// authenticated user and with ids name checkIDs themselves.
 func (a *API) require(p auth.Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		next = checkIDs(next)
 		return func(c echo.Context) error {
 			ok, err := a.roles.Can(c.Request().Context(), caller(c), p)
 			if err != nil {
@@ -189,11 +193,6 @@ func (a *API) require(p auth.Permission) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-func (a *API) internal(c echo.Context, err error) error {
-	a.logger.ErrorContext(c.Request().Context(), "api error", "route", c.Path(), "err", err)
-	return httperror.Write(c, http.StatusInternalServerError, "internal", "internal error")
 }
 
 func bad(c echo.Context, msg string) error {
@@ -422,12 +421,8 @@ func (a *API) disableUser(c echo.Context) error {
 	if u == nil {
 		return herr
 	}
-	u.Status = accounts.StatusDisabled
-	if _, err := a.users.Update(c.Request().Context(), *u); err != nil {
+	if _, err := a.users.Disable(c.Request().Context(), u.ID, a.login); err != nil {
 		return a.userError(c, err)
-	}
-	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
-		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.disable", Target: u.ID, IP: c.RealIP()})
 	return c.NoContent(http.StatusNoContent)
@@ -438,10 +433,7 @@ func (a *API) deleteUser(c echo.Context) error {
 	if u == nil {
 		return herr
 	}
-	if err := a.login.RevokeAll(c.Request().Context(), u.ID); err != nil {
-		return a.internal(c, err)
-	}
-	if err := a.users.Delete(c.Request().Context(), u.ID); err != nil {
+	if err := a.users.Delete(c.Request().Context(), u.ID, a.login); err != nil {
 		return a.userError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.delete", Target: u.ID, IP: c.RealIP()})
@@ -462,6 +454,32 @@ func (a *API) listRoles(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"roles": roles})
 }
 
+// mayManageRole reports whether the caller holds every permission in
+// perms: changing or deleting a role changes what everyone holding it may
+// do, so nobody may do it to a role that can do more than they can.
+func (a *API) mayManageRole(c echo.Context, perms []auth.Permission) (bool, error) {
+	mine, err := a.roles.Effective(c.Request().Context(), caller(c))
+	if err != nil {
+		return false, err
+	}
+	for _, p := range perms {
+		if !slices.Contains(mine, p) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// existingRole returns role name as it is now; the zero Role if it does
+// not exist yet.
+func (a *API) existingRole(c echo.Context, name string) (auth.Role, error) {
+	old, err := a.roles.Get(c.Request().Context(), name)
+	if errors.Is(err, auth.ErrUnknownRole) {
+		return auth.Role{}, nil
+	}
+	return old, err
+}
+
 func (a *API) putRole(c echo.Context) error {
 	var body struct {
 		Permissions []auth.Permission `json:"permissions"`
@@ -469,21 +487,39 @@ func (a *API) putRole(c echo.Context) error {
 	if err := c.Bind(&body); err != nil {
 		return bad(c, "body must be {\"permissions\": [...]}")
 	}
-	role := auth.Role{Name: c.Param("name"), Permissions: body.Permissions}
-	mine, err := a.roles.Effective(c.Request().Context(), caller(c))
+	name := c.Param("name")
+	if _, ok := auth.BuiltIn[name]; ok {
+		return httperror.Write(c, http.StatusConflict, "built_in_role", auth.ErrBuiltInRole.Error())
+	}
+	role := auth.Role{Name: name, Permissions: body.Permissions}
+	if err := role.Validate(); err != nil {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_role", err.Error())
+	}
+	old, err := a.existingRole(c, name)
 	if err != nil {
 		return a.internal(c, err)
 	}
-	for _, p := range role.Permissions {
-		if !slices.Contains(mine, p) {
-			return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot put permissions you do not have into a role")
-		}
+	// Both what the role could do and what it will do must be within the
+	// caller's reach.
+	ok, err := a.mayManageRole(c, append(slices.Clone(old.Permissions), role.Permissions...))
+	if err != nil {
+		return a.internal(c, err)
 	}
-	if err := a.roles.Put(c.Request().Context(), role); err != nil {
-		if errors.Is(err, auth.ErrBuiltInRole) {
-			return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
-		}
+	if !ok {
+		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot change a role to or from permissions you do not have")
+	}
+	// Written only if the role is still what the check above saw: a
+	// concurrent change could have given it more than the caller holds.
+	err = a.roles.Replace(c.Request().Context(), old, role)
+	switch {
+	case errors.Is(err, auth.ErrRoleChanged):
+		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, auth.ErrBuiltInRole):
+		return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
+	case errors.Is(err, auth.ErrInvalidRole):
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_role", err.Error())
+	case err != nil:
+		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "role.put", Target: role.Name, IP: c.RealIP()})
 	return c.JSON(http.StatusOK, role)
@@ -491,8 +527,27 @@ func (a *API) putRole(c echo.Context) error {
 
 func (a *API) deleteRole(c echo.Context) error {
 	name := c.Param("name")
-	err := a.roles.Delete(c.Request().Context(), name)
+	if _, ok := auth.BuiltIn[name]; ok {
+		return httperror.Write(c, http.StatusConflict, "built_in_role", auth.ErrBuiltInRole.Error())
+	}
+	old, err := a.roles.Get(c.Request().Context(), name)
+	if errors.Is(err, auth.ErrUnknownRole) {
+		return httperror.Write(c, http.StatusNotFound, "not_found", "no such role")
+	}
+	if err != nil {
+		return a.internal(c, err)
+	}
+	ok, err := a.mayManageRole(c, old.Permissions)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	if !ok {
+		return httperror.Write(c, http.StatusForbidden, "forbidden", "cannot delete a role with permissions you do not have")
+	}
+	err = a.roles.DeleteIf(c.Request().Context(), old)
 	switch {
+	case errors.Is(err, auth.ErrRoleChanged):
+		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, auth.ErrBuiltInRole):
 		return httperror.Write(c, http.StatusConflict, "built_in_role", err.Error())
 	case errors.Is(err, auth.ErrUnknownRole):

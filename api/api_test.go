@@ -36,6 +36,14 @@ import (
 type captured struct {
 	mu    sync.Mutex
 	codes map[string][]string
+	// wait lets the codes queued in the background arrive.
+	wait func()
+}
+
+func (c *captured) settle() {
+	if c.wait != nil {
+		c.wait()
+	}
 }
 
 func (c *captured) SendCode(_ context.Context, phone, code string, _ time.Time) error {
@@ -46,6 +54,7 @@ func (c *captured) SendCode(_ context.Context, phone, code string, _ time.Time) 
 }
 
 func (c *captured) last(phone string) string {
+	c.settle()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n := len(c.codes[phone]); n > 0 {
@@ -55,6 +64,7 @@ func (c *captured) last(phone string) string {
 }
 
 func (c *captured) count(phone string) int {
+	c.settle()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.codes[phone])
@@ -103,6 +113,7 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.codes.wait = h.login.Wait
 	h.login.Observe = func(kind, outcome string) {
 		h.mu.Lock()
 		h.counts[kind+":"+outcome]++

@@ -74,7 +74,11 @@ func (a *API) setPortfolio(c echo.Context) error {
 	if err := c.Bind(&req); err != nil || req.Operator == "" {
 		return bad(c, "body must be {\"operator\": \"<user id>\"}")
 	}
-	if u, err := a.users.Get(ctx, req.Operator); err != nil || u.Status != accounts.StatusActive {
+	u, err := a.users.Get(ctx, req.Operator)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return a.internal(c, err)
+	}
+	if err != nil || u.Status != accounts.StatusActive {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user with that id")
 	}
 	if err := a.store.SetPortfolioOwner(ctx, c.Param("id"), req.Operator); err != nil {

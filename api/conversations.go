@@ -55,8 +55,8 @@ type MessageView struct {
 
 func (a *API) registerConversations(authed *echo.Group) {
 	authed.GET("/conversations", a.listConversations)
-	authed.GET("/conversations/:id", a.getConversation)
-	authed.GET("/conversations/:id/messages", a.listMessages)
+	authed.GET("/conversations/:id", a.getConversation, checkIDs)
+	authed.GET("/conversations/:id/messages", a.listMessages, checkIDs)
 	authed.POST("/conversations/:id/messages", a.reply, a.require(auth.PermReply))
 	authed.POST("/conversations/:id/claim", a.claim, a.require(auth.PermSelfAssign))
 	authed.POST("/conversations/:id/return", a.returnToPool, a.require(auth.PermReturn))
@@ -198,16 +198,29 @@ func (a *API) listConversations(c echo.Context) error {
 		}
 		for _, id := range page.IDs {
 			scanned++
+			// A query that vanished between the index and its load is
+			// skipped; any other failure fails the page, since a page that
+			// silently lacks rows misleads whoever reads it.
 			st, err := a.store.RoutingState(ctx, id)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
-			if ok, err := a.visible(ctx, u, st, comp); err != nil || !ok {
+			if err != nil {
+				return a.internal(c, err)
+			}
+			ok, err := a.visible(ctx, u, st, comp)
+			if err != nil {
+				return a.internal(c, err)
+			}
+			if !ok {
 				continue
 			}
 			cv, err := a.view(ctx, st)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
+			}
+			if err != nil {
+				return a.internal(c, err)
 			}
 			if (state != "" && cv.State != state) || (typ != "" && cv.QueryType != typ) || (assignee != "" && cv.Assignee != assignee) {
 				continue
@@ -421,6 +434,9 @@ func (a *API) transfer(c echo.Context) error {
 		return a.loadError(c, err)
 	}
 	target, err := a.users.Get(ctx, req.To)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return a.internal(c, err)
+	}
 	if err != nil || target.Status != accounts.StatusActive {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user with that id")
 	}
@@ -478,9 +494,14 @@ func (a *API) setPresence(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return bad(c, "body must be {\"presence\": \"online|away|offline\"}")
 	}
+	switch req.Presence {
+	case routing.PresenceOnline, routing.PresenceAway, routing.PresenceOffline:
+	default:
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_presence", "presence must be online, away or offline")
+	}
 	me := caller(c)
 	if err := a.store.SetPresence(ctx, me.ID, req.Presence); err != nil {
-		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_presence", err.Error())
+		return a.internal(c, err)
 	}
 	if req.Presence == routing.PresenceOnline {
 		if err := a.queue.EnqueueDispatch(ctx, me.ID); err != nil {

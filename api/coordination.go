@@ -51,12 +51,17 @@ func (a *API) putSettings(c echo.Context) error {
 	if err := c.Bind(&req); err != nil || req.YAML == "" {
 		return bad(c, "body must be {\"version\": N, \"yaml\": \"...\"}")
 	}
+	// Validated here, apart from storing, so a document's mistakes are 422
+	// and a failure to store it is a 5xx (Apply returns both alike).
+	if _, err := settings.Parse([]byte(req.YAML)); err != nil {
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
+	}
 	v, err := settings.Apply(c.Request().Context(), a.store.Redis(), []byte(req.YAML), a.clock.Now(), req.Version)
 	switch {
 	case errors.Is(err, settings.ErrConflict):
 		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
 	case err != nil:
-		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
+		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "settings.apply", Target: "version " + itoa(v), IP: c.RealIP()})
 	return c.JSON(http.StatusOK, settingsDoc{Version: v, YAML: req.YAML})
@@ -125,8 +130,9 @@ type derivationRequest struct {
 func (a *API) derive(c echo.Context) error {
 	ctx := c.Request().Context()
 	var req derivationRequest
-	if err := c.Bind(&req); err != nil || req.From == "" || (req.To == "") == (req.Group == "") {
-		return bad(c, "body must be {\"from\": id, \"to\": id} or {\"from\": id, \"group\": id}")
+	if err := c.Bind(&req); err != nil || !accounts.ValidID(req.From) || (req.To == "") == (req.Group == "") {
+		// from becomes part of a key: a malformed one is refused here.
+		return bad(c, "body must be {\"from\": user id, \"to\": user id} or {\"from\": user id, \"group\": id}")
 	}
 	var targets []string
 	if req.To != "" {
@@ -139,7 +145,11 @@ func (a *API) derive(c echo.Context) error {
 		}
 	}
 	for _, t := range targets {
-		if u, err := a.users.Get(ctx, t); err != nil || u.Status != accounts.StatusActive {
+		u, err := a.users.Get(ctx, t)
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			return a.internal(c, err)
+		}
+		if err != nil || u.Status != accounts.StatusActive {
 			return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user "+t)
 		}
 	}

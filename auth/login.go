@@ -13,7 +13,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -64,6 +64,8 @@ type Login struct {
 	logger     *slog.Logger
 	// Observe, if set, is told every request and verification outcome.
 	Observe func(kind, outcome string)
+	// sends tracks the codes being queued in the background.
+	sends sync.WaitGroup
 }
 
 // LoginOptions configure Login.
@@ -84,6 +86,9 @@ func NewLogin(rdb redis.UniversalClient, o LoginOptions) (*Login, error) {
 	}
 	if o.SessionTTL == 0 {
 		o.SessionTTL = DefaultSession
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Login{rdb: rdb, users: o.Users, clock: o.Clock, secret: o.Secret, sessionTTL: o.SessionTTL,
 		sender: o.Sender, audit: o.Audit, logger: o.Logger}, nil
@@ -108,77 +113,91 @@ func (l *Login) mac(parts ...string) []byte {
 
 func (l *Login) phoneKey(phone string) string { return hex.EncodeToString(l.mac("phone", phone)[:16]) }
 
+// sendTimeout bounds queueing one code in the background.
+const sendTimeout = 10 * time.Second
+
 // RequestCode sends a code to phone if it belongs to an active account. It
 // returns the outcome for metrics and tests only: the caller must answer
 // the same whatever it is, so nobody can learn which numbers have accounts.
+//
+// Every request does the same work before it returns, whatever the
+// number: the same Redis round trips (limits, a two-read lookup, one
+// transaction storing a code, on a decoy key when none is sent, an audit
+// entry), a code drawn and hashed. The one step only real codes take,
+// queueing the code, runs in the background after the answer.
 func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, error) {
-	phone, err := accounts.NormalizePhone(rawPhone)
+	phone, perr := accounts.NormalizePhone(rawPhone)
 	pk := l.phoneKey(rawPhone)
-	if err == nil {
+	if perr == nil {
 		pk = l.phoneKey(phone)
 	}
-	// Limits first, for every number alike.
-	limited, err2 := l.rateLimited(ctx, pk, ip)
-	if err2 != nil {
-		return "", err2
+	limited, err := l.rateLimited(ctx, pk, ip)
+	if err != nil {
+		return "", err
+	}
+	// Looked up even when limited or malformed ("" matches no account),
+	// so no path is shorter than another.
+	lookup := ""
+	if perr == nil {
+		lookup = phone
+	}
+	user, err := l.users.ByPhone(ctx, lookup)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return "", err
 	}
 	outcome := RequestSent
-	var user *accounts.User
 	switch {
 	case limited:
 		outcome = RequestRateLimited
-	case err != nil:
+	case perr != nil, user == nil, user.Status != accounts.StatusActive:
 		outcome = RequestUnknown
-	default:
-		user, err = l.users.ByPhone(ctx, phone)
-		if errors.Is(err, accounts.ErrNotFound) || (err == nil && user.Status != accounts.StatusActive) {
-			outcome = RequestUnknown
-		} else if err != nil {
-			return "", err
-		}
-	}
-	l.observe("request", outcome)
-	if outcome != RequestSent {
-		// The same Redis work as a real code, so the answer takes as long.
-		l.decoy(ctx)
-		l.audit.Record(ctx, Entry{Action: "otp.request", Outcome: outcome, Target: accounts.MaskPhone(phone), IP: ip})
-		return outcome, nil
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return "", fmt.Errorf("generate code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
+	hash := hex.EncodeToString(l.mac("code", lookup, code))
 	expires := l.clock.Now().Add(CodeTTL)
-	key := "{sb}:otp:code:" + pk
+	// A code not sent goes to a decoy key, counted on a decoy counter.
+	key, hourKey, userID := "{sb}:otp:decoy", "{sb}:otp:decoy:n", ""
+	if outcome == RequestSent {
+		key, hourKey, userID = "{sb}:otp:code:"+pk, "{sb}:otp:hour:"+pk, user.ID
+	}
 	pipe := l.rdb.TxPipeline()
-	pipe.HSet(ctx, key, "hash", hex.EncodeToString(l.mac("code", phone, code)), "attempts", 0, "expires", expires.UnixMilli(), "user", user.ID)
+	pipe.HSet(ctx, key, "hash", hash, "attempts", 0, "expires", expires.UnixMilli(), "user", userID)
 	pipe.Expire(ctx, key, CodeTTL+time.Minute)
-	pipe.Incr(ctx, "{sb}:otp:hour:"+pk)
-	pipe.ExpireNX(ctx, "{sb}:otp:hour:"+pk, time.Hour)
+	pipe.Incr(ctx, hourKey)
+	pipe.ExpireNX(ctx, hourKey, time.Hour)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return "", fmt.Errorf("store code: %w", err)
 	}
-	if err := l.sender.SendCode(ctx, phone, code, expires); err != nil {
-		// Not returned: an error here would answer differently for numbers
-		// that have an account. The person asks again.
-		l.logger.ErrorContext(ctx, "login code not queued", "user", user.ID, "err", err)
+	l.observe("request", outcome)
+	l.audit.Record(ctx, Entry{Actor: userID, Action: "otp.request", Outcome: outcome, Target: accounts.MaskPhone(phone), IP: ip})
+	if outcome == RequestSent {
+		l.sendLater(ctx, userID, phone, code, expires)
 	}
-	l.audit.Record(ctx, Entry{Actor: user.ID, Action: "otp.request", Outcome: outcome, Target: accounts.MaskPhone(phone), IP: ip})
 	return outcome, nil
 }
 
-// decoy does what storing and queueing a code does to Redis, on a
-// throwaway key.
-func (l *Login) decoy(ctx context.Context) {
-	pipe := l.rdb.TxPipeline()
-	pipe.HSet(ctx, "{sb}:otp:decoy", "hash", strings.Repeat("0", 64), "attempts", 0, "expires", 0, "user", "")
-	pipe.Expire(ctx, "{sb}:otp:decoy", time.Minute)
-	pipe.Incr(ctx, "{sb}:otp:decoy:n")
-	pipe.ExpireNX(ctx, "{sb}:otp:decoy:n", time.Minute)
-	_, _ = pipe.Exec(ctx)
-	_ = l.rdb.Exists(ctx, "{sb}:otp:decoy").Err()
+// sendLater queues the code without holding up the answer, which must not
+// take longer for numbers that have an account. A failure is logged: the
+// answer is the same either way, and the person asks again.
+func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expires time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	l.sends.Add(1)
+	go func() {
+		defer l.sends.Done()
+		defer cancel()
+		if err := l.sender.SendCode(ctx, phone, code, expires); err != nil {
+			l.logger.ErrorContext(ctx, "login code not queued", "user", userID, "err", err)
+		}
+	}()
 }
+
+// Wait returns once the codes being queued in the background are queued
+// (or failed). Call it on shutdown, after the HTTP server has stopped.
+func (l *Login) Wait() { l.sends.Wait() }
 
 // rateLimited counts this request against the phone's and the IP's limits.
 func (l *Login) rateLimited(ctx context.Context, pk, ip string) (bool, error) {
@@ -194,21 +213,38 @@ func (l *Login) rateLimited(ctx context.Context, pk, ip string) (bool, error) {
 	return !cool.Val() || sent >= PhoneHourly || ipHour.Val() > IPHourly, nil
 }
 
-// consumeScript deletes the code if its hash is still the one verified,
-// so two correct verifications race to one token. KEYS: code key. ARGV: hash.
-var consumeScript = redis.NewScript(`
-if redis.call("HGET", KEYS[1], "hash") == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-  return 1
+// verifyScript checks a code and counts the attempt in one atomic step, so
+// concurrent guesses cannot all read the same attempt count before any of
+// them is counted: at most MaxAttempts guesses are ever compared per code.
+// A right code is deleted in the same step, so it yields one token; the
+// wrong guess that reaches the limit burns the code.
+// KEYS: code key. ARGV: hash of the guess, MaxAttempts, now (Unix ms).
+// It returns {outcome, user id}.
+//
+// The comparison walks every byte of the hashes whatever differs, so its
+// time does not say where they differ.
+var verifyScript = redis.NewScript(`
+local h = redis.call("HMGET", KEYS[1], "hash", "attempts", "expires", "user")
+if not h[1] then return {"expired", ""} end
+local max = tonumber(ARGV[2])
+if (tonumber(h[2]) or 0) >= max then return {"locked", ""} end
+if tonumber(ARGV[3]) >= (tonumber(h[3]) or 0) then return {"expired", ""} end
+local a, b = h[1], ARGV[1]
+local diff = 0
+if #a ~= #b then diff = 1 end
+for i = 1, math.min(#a, #b) do
+  if string.byte(a, i) ~= string.byte(b, i) then diff = 1 end
 end
-return 0
-`)
-
-// failScript counts a wrong attempt and burns the code at the limit.
-var failScript = redis.NewScript(`
+if diff == 0 then
+  redis.call("DEL", KEYS[1])
+  return {"ok", h[4] or ""}
+end
 local n = redis.call("HINCRBY", KEYS[1], "attempts", 1)
-if n >= tonumber(ARGV[1]) then redis.call("DEL", KEYS[1]) end
-return n
+if n >= max then
+  redis.call("DEL", KEYS[1])
+  return {"locked", ""}
+end
+return {"wrong", ""}
 `)
 
 // Session is an issued bearer token.
@@ -230,42 +266,21 @@ func (l *Login) Verify(ctx context.Context, rawPhone, code, ip string) (*Session
 		return nil, VerifyWrong, ErrLoginFailed
 	}
 	key := "{sb}:otp:code:" + l.phoneKey(phone)
-	h, err := l.rdb.HGetAll(ctx, key).Result()
+	guess := hex.EncodeToString(l.mac("code", phone, code))
+	res, err := verifyScript.Run(ctx, l.rdb, []string{key}, guess, MaxAttempts, l.clock.Now().UnixMilli()).StringSlice()
 	if err != nil {
-		return nil, "", fmt.Errorf("read code: %w", err)
+		return nil, "", fmt.Errorf("verify code: %w", err)
 	}
-	outcome := VerifyOK
-	exp, _ := strconv.ParseInt(h["expires"], 10, 64)
-	attempts, _ := strconv.Atoi(h["attempts"])
-	stored, _ := hex.DecodeString(h["hash"])
-	switch {
-	case len(h) == 0:
-		outcome = VerifyExpired // never issued, used, burnt or gone
-	case attempts >= MaxAttempts:
-		outcome = VerifyLocked
-	case !l.clock.Now().Before(time.UnixMilli(exp)):
-		outcome = VerifyExpired
-	case !hmac.Equal(stored, l.mac("code", phone, code)):
-		outcome = VerifyWrong
-		n, err := failScript.Run(ctx, l.rdb, []string{key}, MaxAttempts).Int()
-		if err != nil {
-			return nil, "", fmt.Errorf("count attempt: %w", err)
-		}
-		if n >= MaxAttempts {
-			outcome = VerifyLocked
-		}
-	default:
-		ok, err := consumeScript.Run(ctx, l.rdb, []string{key}, h["hash"]).Int()
-		if err != nil {
-			return nil, "", fmt.Errorf("consume code: %w", err)
-		}
-		if ok == 0 {
-			outcome = VerifyExpired // used by a concurrent verification
-		}
+	if len(res) != 2 {
+		return nil, "", fmt.Errorf("verify code: unexpected reply %q", res)
 	}
+	outcome, userID := res[0], res[1]
 	var user *accounts.User
 	if outcome == VerifyOK {
-		user, err = l.users.Get(ctx, h["user"])
+		user, err = l.users.Get(ctx, userID)
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			return nil, "", fmt.Errorf("read user: %w", err)
+		}
 		if err != nil || user.Status != accounts.StatusActive || user.Phone != phone {
 			outcome = VerifyWrong
 		}

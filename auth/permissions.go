@@ -75,6 +75,9 @@ type Role struct {
 	Name        string       `json:"name"`
 	Permissions []Permission `json:"permissions"`
 	BuiltIn     bool         `json:"built_in"`
+	// stored is the role as read from Redis, so a change made from it can
+	// be refused if someone changed the role meanwhile (Replace).
+	stored string
 }
 
 var (
@@ -105,15 +108,26 @@ func NewRoles(rdb redis.UniversalClient) *Roles { return &Roles{rdb: rdb} }
 // ErrUnknownRole means no role has that name.
 var ErrUnknownRole = errors.New("unknown role")
 
+// ErrInvalidRole means a role definition was refused (its name or a
+// permission); the message says which.
+var ErrInvalidRole = errors.New("invalid role")
+
 // ErrBuiltInRole means a built-in role cannot be changed or removed.
 var ErrBuiltInRole = errors.New("built-in roles cannot be changed")
 
 var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,39}$`)
 
+// ValidRoleName reports whether name may name a custom role: 2 to 40
+// lower-case letters, digits, '-' or '_', starting with a letter.
+func ValidRoleName(name string) bool { return roleName.MatchString(name) }
+
 // Get returns a role.
 func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
 	if b, ok := BuiltIn[name]; ok {
 		return b, nil
+	}
+	if !ValidRoleName(name) {
+		return Role{}, fmt.Errorf("%w %q", ErrUnknownRole, name)
 	}
 	raw, err := r.rdb.HGet(ctx, keyRoles, name).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -126,13 +140,21 @@ func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
 	if err := json.Unmarshal(raw, &perms); err != nil {
 		return Role{}, fmt.Errorf("decode role %s: %w", name, err)
 	}
-	return Role{Name: name, Permissions: perms}, nil
+	return Role{Name: name, Permissions: perms, stored: string(raw)}, nil
 }
 
-// Exists reports whether a role has that name.
-func (r *Roles) Exists(ctx context.Context, name string) bool {
+// Exists reports whether a role has that name. A failure to read the
+// roles is an error, not a missing role: callers must not tell a user
+// their role does not exist because Redis did not answer.
+func (r *Roles) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := r.Get(ctx, name)
-	return err == nil
+	if errors.Is(err, ErrUnknownRole) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // List returns every role, built in first.
@@ -151,23 +173,80 @@ func (r *Roles) List(ctx context.Context) ([]Role, error) {
 	return out, nil
 }
 
+// Validate checks a custom role's name and permissions; its error wraps
+// ErrInvalidRole.
+func (role Role) Validate() error {
+	if !roleName.MatchString(role.Name) {
+		return fmt.Errorf("%w: name: want 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter, got %q", ErrInvalidRole, role.Name)
+	}
+	for _, p := range role.Permissions {
+		if _, ok := Catalogue[p]; !ok {
+			return fmt.Errorf("%w: permissions: unknown permission %q", ErrInvalidRole, p)
+		}
+	}
+	return nil
+}
+
 // Put creates or replaces a custom role.
 func (r *Roles) Put(ctx context.Context, role Role) error {
 	if _, ok := BuiltIn[role.Name]; ok {
 		return ErrBuiltInRole
 	}
-	if !roleName.MatchString(role.Name) {
-		return fmt.Errorf("name: want 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter, got %q", role.Name)
-	}
-	for _, p := range role.Permissions {
-		if _, ok := Catalogue[p]; !ok {
-			return fmt.Errorf("permissions: unknown permission %q", p)
-		}
+	if err := role.Validate(); err != nil {
+		return err
 	}
 	perms := slices.Compact(slices.Sorted(slices.Values(role.Permissions)))
 	raw, _ := json.Marshal(perms)
 	if err := r.rdb.HSet(ctx, keyRoles, role.Name, raw).Err(); err != nil {
 		return fmt.Errorf("store role: %w", err)
+	}
+	return nil
+}
+
+// ErrRoleChanged means the role changed since it was read.
+var ErrRoleChanged = errors.New("the role changed meanwhile; read it and try again")
+
+// replaceScript writes or removes a role only if it is still as read.
+// KEYS: roles hash. ARGV: name, role as read ("" if absent), new JSON ("" deletes).
+var replaceScript = redis.NewScript(`
+local cur = redis.call("HGET", KEYS[1], ARGV[1])
+if (cur or "") ~= ARGV[2] then return 0 end
+if ARGV[3] == "" then redis.call("HDEL", KEYS[1], ARGV[1]) else redis.call("HSET", KEYS[1], ARGV[1], ARGV[3]) end
+return 1
+`)
+
+// Replace stores role in place of prev, as read by Get (the zero Role when
+// it did not exist), or fails with ErrRoleChanged: whoever decided the
+// change may be made decided it on prev.
+func (r *Roles) Replace(ctx context.Context, prev, role Role) error {
+	if _, ok := BuiltIn[role.Name]; ok {
+		return ErrBuiltInRole
+	}
+	if err := role.Validate(); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(slices.Compact(slices.Sorted(slices.Values(role.Permissions))))
+	return r.swap(ctx, role.Name, prev.stored, string(raw))
+}
+
+// DeleteIf removes role prev, as read by Get, or fails with ErrRoleChanged.
+func (r *Roles) DeleteIf(ctx context.Context, prev Role) error {
+	if _, ok := BuiltIn[prev.Name]; ok {
+		return ErrBuiltInRole
+	}
+	if prev.stored == "" {
+		return fmt.Errorf("%w %q", ErrUnknownRole, prev.Name)
+	}
+	return r.swap(ctx, prev.Name, prev.stored, "")
+}
+
+func (r *Roles) swap(ctx context.Context, name, from, to string) error {
+	ok, err := replaceScript.Run(ctx, r.rdb, []string{keyRoles}, name, from, to).Int()
+	if err != nil {
+		return fmt.Errorf("store role: %w", err)
+	}
+	if ok == 0 {
+		return ErrRoleChanged
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -71,6 +72,7 @@ func New(o Options) *echo.Echo {
 		},
 	}))
 	e.Use(requestLogger(o.Logger))
+	e.Use(securityHeaders)
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -107,6 +109,26 @@ func New(o Options) *echo.Echo {
 		o.API.Register(e)
 	}
 	return e
+}
+
+// securityHeaders sets, on every response, what a browser needs to treat
+// Switchboard's answers safely: no MIME sniffing (a JSON body must never
+// run as a page), no referrer leaking ids in URLs, no framing (the console
+// cannot be clickjacked). API and auth answers carry tokens, phone numbers
+// and conversations: no cache, browser's or proxy's, may keep them.
+// The headers are set before the handler runs, so errors carry them too.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
 }
 
 // ipExtractor takes the client address from the TCP peer unless the peer is

@@ -113,18 +113,10 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		if args[0] == "disable" {
-			target, err := store.Get(ctx, id)
-			if err != nil {
+			if _, err := store.Disable(ctx, id, login); err != nil {
 				return err
 			}
-			target.Status = accounts.StatusDisabled
-			if _, err := store.Update(ctx, *target); err != nil {
-				return err
-			}
-		} else if err := store.Delete(ctx, id); err != nil {
-			return err
-		}
-		if err := login.RevokeAll(ctx, id); err != nil {
+		} else if err := store.Delete(ctx, id, login); err != nil {
 			return err
 		}
 		auth.NewAudit(conn.Client, clock.System{}, newLogger(cfg.Log, stderr)).Record(ctx, auth.Entry{Actor: "cli", Action: "user." + args[0], Target: id})

@@ -1,0 +1,168 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/clock"
+	"switchboard/internal/redistest"
+)
+
+var errDown error = &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+
+// failKey wraps the real client and fails every command whose first key
+// is key, on cue.
+type failKey struct {
+	mu   sync.Mutex
+	key  string
+	name string // only this command, if set
+}
+
+func (f *failKey) arm(key, name string) { f.mu.Lock(); f.key, f.name = key, name; f.mu.Unlock() }
+
+func (f *failKey) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failKey) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		f.mu.Lock()
+		key, name := f.key, f.name
+		f.mu.Unlock()
+		args := cmd.Args()
+		first := 1
+		if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
+			first = 3
+		}
+		if key != "" && (name == "" || cmd.Name() == name) && len(args) > first && args[first] == key {
+			cmd.SetErr(errDown)
+			return errDown
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failKey) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+type codes struct {
+	mu   sync.Mutex
+	last string
+}
+
+func (c *codes) SendCode(_ context.Context, _, code string, _ time.Time) error {
+	c.mu.Lock()
+	c.last = code
+	c.mu.Unlock()
+	return nil
+}
+
+// Disabling or deleting a user revokes their tokens first: when the store
+// fails after that, the user's tokens are already dead, and when all goes
+// well the user is disabled (or gone) with no session left.
+func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	faults := &failKey{}
+	rdb.AddHook(faults)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	roles := auth.NewRoles(rdb)
+	users := accounts.NewStore(rdb, clk, roles.Exists)
+	sent := &codes{}
+	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(u *accounts.User) string {
+		t.Helper()
+		rdb.Del(ctx, mustKeys(t, rdb, "{sb}:otp:cool:*")...)
+		if _, err := login.RequestCode(ctx, u.Phone, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		login.Wait() // the code is queued in the background
+		s, _, err := login.Verify(ctx, u.Phone, sent.last, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Token
+	}
+	live := func(tok string) bool {
+		_, err := login.Authenticate(ctx, tok)
+		if err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	ana, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, op := range []struct {
+		name string
+		run  func(id string) error
+	}{
+		{"disable", func(id string) error { _, err := users.Disable(ctx, id, login); return err }},
+		{"delete", func(id string) error { return users.Delete(ctx, id, login) }},
+	} {
+		tok := token(ana)
+		faults.arm("{sb}:user:"+ana.ID, "evalsha") // the user's record cannot be written
+		if err := op.run(ana.ID); !errors.Is(err, errDown) {
+			t.Fatalf("%s with the user's record failing: %v", op.name, err)
+		}
+		faults.arm("", "")
+		if live(tok) {
+			t.Fatalf("%s failed midway and left the user's token live", op.name)
+		}
+		// The revocation fails: the user must not end up disabled (or
+		// gone) with their token still stored.
+		tok = token(ana)
+		faults.arm("{sb}:user:tokens:"+ana.ID, "")
+		if err := op.run(ana.ID); !errors.Is(err, errDown) {
+			t.Fatalf("%s with revocation failing: %v", op.name, err)
+		}
+		faults.arm("", "")
+		if u, err := users.Get(ctx, ana.ID); err != nil || u.Status != accounts.StatusActive {
+			t.Fatalf("%s failed to revoke, yet the user is %+v, %v: stopped with a live token", op.name, u, err)
+		}
+		if !live(tok) {
+			t.Fatalf("%s: revocation failed, yet the token is gone", op.name)
+		}
+		if err := op.run(ana.ID); err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		if live(tok) {
+			t.Fatalf("after %s, the token still works", op.name)
+		}
+		switch u, err := users.Get(ctx, ana.ID); {
+		case op.name == "disable" && (err != nil || u.Status != accounts.StatusDisabled):
+			t.Fatalf("after disable: %+v, %v", u, err)
+		case op.name == "delete" && !errors.Is(err, accounts.ErrNotFound):
+			t.Fatalf("after delete: %+v, %v", u, err)
+		}
+		if op.name == "disable" { // active again, for the delete round
+			u, _ := users.Get(ctx, ana.ID)
+			u.Status = accounts.StatusActive
+			if _, err := users.Update(ctx, *u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func mustKeys(t *testing.T, rdb *redis.Client, pattern string) []string {
+	t.Helper()
+	keys, err := rdb.Keys(context.Background(), pattern).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(keys, "{sb}:none")
+}

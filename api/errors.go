@@ -1,0 +1,50 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/httperror"
+)
+
+// internal answers an error that is not the caller's: 503 when Redis (or
+// the network to it) is unavailable, so clients and load balancers know to
+// retry, else 500. The cause goes to the log, never to the caller.
+func (a *API) internal(c echo.Context, err error) error {
+	a.logger.ErrorContext(c.Request().Context(), "api error", "route", c.Path(), "err", err)
+	if unavailable(err) {
+		return httperror.Write(c, http.StatusServiceUnavailable, "unavailable", "a service Switchboard depends on is unavailable; try again")
+	}
+	return httperror.Write(c, http.StatusInternalServerError, "internal", "internal error")
+}
+
+// unavailable reports whether err says Redis could not be reached or cannot
+// serve now (down, restarting, failing over), rather than a bug.
+func unavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		for _, p := range []string{"LOADING ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "READONLY "} {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
+		}
+	}
+	return false
+}

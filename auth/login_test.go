@@ -1,0 +1,156 @@
+package auth_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/clock"
+	"switchboard/internal/redistest"
+)
+
+// recorder wraps the real client and writes down, while on, every command
+// it sends (name and argument count), pipelines as one step.
+type recorder struct {
+	mu   sync.Mutex
+	on   bool
+	cmds []string
+}
+
+func (r *recorder) start() { r.mu.Lock(); r.on, r.cmds = true, nil; r.mu.Unlock() }
+
+func (r *recorder) stop() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.cmds
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	if r.on {
+		r.cmds = append(r.cmds, s)
+	}
+	r.mu.Unlock()
+}
+
+func shape(cmd redis.Cmder) string { return fmt.Sprintf("%s/%d", cmd.Name(), len(cmd.Args())) }
+
+func (r *recorder) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *recorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.add(shape(cmd))
+		return next(ctx, cmd)
+	}
+}
+
+func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var s []string
+		for _, c := range cmds {
+			s = append(s, shape(c))
+		}
+		r.add("[" + strings.Join(s, " ") + "]")
+		return next(ctx, cmds)
+	}
+}
+
+// gatedSender queues a code (one Redis write) only once released.
+type gatedSender struct {
+	rdb     *redis.Client
+	release chan struct{}
+	sent    chan string
+}
+
+func (g *gatedSender) SendCode(ctx context.Context, phone, code string, _ time.Time) error {
+	<-g.release
+	err := g.rdb.RPush(ctx, "{sb}:test:queued", code).Err()
+	g.sent <- phone
+	return err
+}
+
+// A code request does the same Redis work before it answers whether the
+// number has an active account, a disabled one, none, or is not a number:
+// the answer must not take longer for numbers that have accounts. The
+// code itself is queued after the answer.
+func TestCodeRequestsDoTheSameWorkForEveryNumber(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	rec := &recorder{}
+	rdb.AddHook(rec)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	roles := auth.NewRoles(rdb)
+	users := accounts.NewStore(rdb, clk, roles.Exists)
+	sender := &gatedSender{rdb: rdb, sent: make(chan string, 10)}
+	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
+		Audit: auth.NewAudit(rdb, clk, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
+		t.Fatal(err)
+	}
+	dis, err := users.Create(ctx, accounts.User{Name: "Bia", Phone: "+5511900000002", Role: auth.RoleOperator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Disable(ctx, dis.ID, login); err != nil {
+		t.Fatal(err)
+	}
+
+	var want []string
+	for i, tc := range []struct{ phone, outcome string }{
+		{"+5511900000001", auth.RequestSent},
+		{"+5511900000003", auth.RequestUnknown},
+		{"+5511900000002", auth.RequestUnknown},
+		{"not a phone", auth.RequestUnknown},
+	} {
+		sender.release = make(chan struct{})
+		rec.start()
+		type result struct {
+			outcome string
+			err     error
+		}
+		done := make(chan result, 1)
+		go func() {
+			o, err := login.RequestCode(ctx, tc.phone, fmt.Sprintf("192.0.2.%d", i+1))
+			done <- result{o, err}
+		}()
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(10 * time.Second):
+			close(sender.release)
+			t.Fatalf("request for %s waits for its code to be queued: the answer would take longer for numbers with accounts", tc.phone)
+		}
+		got := rec.stop()
+		close(sender.release)
+		login.Wait()
+		if res.err != nil || res.outcome != tc.outcome {
+			t.Fatalf("request for %s: %q, %v; want %q", tc.phone, res.outcome, res.err, tc.outcome)
+		}
+		if i == 0 {
+			want = got
+			if p := <-sender.sent; p != tc.phone {
+				t.Fatalf("code queued for %s", p)
+			}
+			continue
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("request for %s (%s) sent\n  %v\nbut one for a number with an account sent\n  %v", tc.phone, tc.outcome, got, want)
+		}
+	}
+	select {
+	case p := <-sender.sent:
+		t.Errorf("a code was queued for %s", p)
+	default:
+	}
+}
