@@ -58,6 +58,20 @@ func (v streamView) sees(ev *events.Event) bool {
 	return sees(v.user, v.viewAll, v.comp, ev.State, ev.Assignee, ev.QueryType)
 }
 
+// streamSees is view.sees, except for an event without the query's state:
+// one published by an older Switchboard during a rolling upgrade, decided
+// as before by reading the query.
+func (a *API) streamSees(ctx context.Context, view streamView, ev *events.Event) bool {
+	if ev.State != "" || (ev.PreviousAssignee != "" && ev.PreviousAssignee == view.user.ID) {
+		return view.sees(ev)
+	}
+	st, err := a.store.RoutingState(ctx, ev.QueryID)
+	if err != nil {
+		return false
+	}
+	return sees(view.user, view.viewAll, view.comp, st.Query.State, st.Query.Assignee, st.Query.Type)
+}
+
 // events streams Server-Sent Events of new messages, assignments, state
 // changes and delivery statuses, each only if the caller may see the
 // conversation (or it just left them). Events carry ids and states; the
@@ -89,9 +103,12 @@ func (a *API) events(c echo.Context) error {
 	// Each write gets its own deadline: a stream outlives the server's
 	// write timeout, which is for requests, but a client that stops reading
 	// must not hold its stream forever.
-	flush := func() error {
+	send := func(format string, args ...any) error {
 		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
 			a.logger.DebugContext(ctx, "cannot set the write deadline of an event stream", "err", err)
+		}
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
 		}
 		return rc.Flush()
 	}
@@ -99,8 +116,7 @@ func (a *API) events(c echo.Context) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": connected\n\n")
-	if err := flush(); err != nil {
+	if err := send(": connected\n\n"); err != nil {
 		return nil
 	}
 
@@ -144,16 +160,14 @@ func (a *API) events(c echo.Context) error {
 				return nil
 			}
 		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
-			if err := flush(); err != nil {
+			if err := send(": ping\n\n"); err != nil {
 				return nil
 			}
 		case ev := <-sub.Events():
-			if !view.sees(ev) {
+			if !a.streamSees(ctx, view, ev) {
 				continue
 			}
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
-			if err := flush(); err != nil {
+			if err := send("event: %s\ndata: %s\n\n", ev.Type, ev.Data); err != nil {
 				return nil
 			}
 		}

@@ -250,3 +250,38 @@ func TestEventStreamCapIsConfigurable(t *testing.T) {
 		t.Fatalf("second stream with a cap of 1: %d %s", status, body)
 	}
 }
+
+// An event without the query's state (published by an older Switchboard
+// during a rolling upgrade) is still decided, by reading the query.
+func TestEventStreamDecidesEventsWithoutStateByReadingTheQuery(t *testing.T) {
+	w := newConvWorld(t)
+	ctx := context.Background()
+	mine := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	pool := w.query(t, "5511911110002", w.clock.Now(), "sales", routing.StatePending, "")
+	anas := openStream(t, w.harness, w.anaT)
+	brunos := openStream(t, w.harness, w.brunoT)
+	for _, ev := range []string{
+		`{"type":"message","query_id":"` + mine + `","message_id":"wamid.legacy1","direction":"inbound"}`,
+		`{"type":"message","query_id":"` + pool + `","message_id":"wamid.legacy2","direction":"inbound"}`,
+	} {
+		if err := w.rdb.Publish(ctx, store.EventsChannel, ev).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	anas.waitData(t, "wamid.legacy1")
+	anas.waitData(t, "wamid.legacy2")
+	deadline := time.After(within)
+	for {
+		select {
+		case l := <-brunos.lines:
+			if strings.Contains(l, "wamid.legacy1") {
+				t.Fatalf("bruno was told about ana's conversation: %s", l)
+			}
+			if strings.Contains(l, "wamid.legacy2") {
+				return
+			}
+		case <-deadline:
+			t.Fatal("bruno was not told about the pool's message")
+		}
+	}
+}

@@ -142,7 +142,8 @@ func (h *Hub) Subscribe(ctx context.Context, userID string) (*Sub, error) {
 	if h.ps == nil {
 		// Under the lock: streams opening meanwhile wait for the one
 		// subscription rather than each opening their own.
-		ps := h.redis.Subscribe(ctx, store.EventsChannel, auth.RevocationsChannel)
+		// The subscription outlives the request that opened it.
+		ps := h.redis.Subscribe(context.WithoutCancel(ctx), store.EventsChannel, auth.RevocationsChannel)
 		for range 2 { // one confirmation per channel
 			if _, err := ps.Receive(ctx); err != nil {
 				_ = ps.Close()
