@@ -192,9 +192,8 @@ func (h *Hub) publish(ev *Event) {
 		select {
 		case s.events <- ev:
 		default:
-			s.dropped = true
+			s.dropped = true // the stream logs it, with its request's context
 			h.removeLocked(s)
-			h.logger.Info("event stream dropped: it fell behind", "user", s.user, "buffer", h.buffer)
 		}
 	}
 }
