@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/events"
 	"switchboard/httperror"
 	"switchboard/metrics"
 	"switchboard/queue"
@@ -49,6 +51,10 @@ type API struct {
 	// never finishes by itself, and shutdown waits for open requests.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// hub feeds every event stream from one Redis subscription.
+	hub           *events.Hub
+	maxStreams    int
+	streamRecheck time.Duration
 }
 
 // Options configure the API.
@@ -65,6 +71,12 @@ type Options struct {
 	Clock    clock.Clock
 	// Metrics receives the API's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
+	// MaxStreamsPerUser bounds one user's open event streams in this
+	// process (events.DefaultMaxPerUser if 0); more are refused with 429.
+	MaxStreamsPerUser int
+	// StreamRecheck is how often an event stream re-checks its token
+	// besides on revocation signals (DefaultStreamRecheck if 0).
+	StreamRecheck time.Duration
 }
 
 // New returns the API.
@@ -75,15 +87,30 @@ func New(o Options) *API {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(prometheus.NewRegistry())
 	}
-	return &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
+	if o.MaxStreamsPerUser <= 0 {
+		o.MaxStreamsPerUser = events.DefaultMaxPerUser
+	}
+	if o.StreamRecheck <= 0 {
+		o.StreamRecheck = DefaultStreamRecheck
+	}
+	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
 		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics,
-		closing: make(chan struct{})}
+		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
+	if o.Store != nil {
+		a.hub = events.NewHub(o.Store.Redis(), events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
+	}
+	return a
 }
 
-// Close ends open event streams; call it when the HTTP server begins to
-// shut down (http.Server.RegisterOnShutdown).
+// Close ends open event streams and their Redis subscription; call it when
+// the HTTP server begins to shut down (http.Server.RegisterOnShutdown).
 func (a *API) Close() {
-	a.closeOnce.Do(func() { close(a.closing) })
+	a.closeOnce.Do(func() {
+		close(a.closing)
+		if a.hub != nil {
+			a.hub.Close()
+		}
+	})
 }
 
 // maxBody bounds API request bodies; they are small JSON documents.

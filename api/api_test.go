@@ -87,6 +87,8 @@ type harness struct {
 	queue   *queue.Client
 	metrics *metrics.Metrics
 	api     *api.API
+	// apiOptions, if set on newHarnessOn's base, adjusts the API's options.
+	apiOptions func(*api.Options)
 }
 
 func newHarness(t *testing.T, sender auth.CodeSender) *harness {
@@ -124,8 +126,12 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	client := asynq.NewClientFromRedisClient(h.rdb)
 	t.Cleanup(func() { client.Close() })
 	h.queue = queue.NewClient(client, time.Hour)
-	a := api.New(api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
-		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock, Metrics: h.metrics})
+	opts := api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
+		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock, Metrics: h.metrics}
+	if base.apiOptions != nil {
+		base.apiOptions(&opts)
+	}
+	a := api.New(opts)
 	h.api = a
 	h.echo = gateway.New(gateway.Options{API: a, Redis: pinger{h.rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger})
 	h.srv = httptest.NewServer(h.echo)

@@ -97,17 +97,26 @@ func serves(u *accounts.User, comp *settings.Compiled, typ string) bool {
 // one may not see does not exist for one: every refusal is a 404.
 func (a *API) visible(ctx context.Context, u *accounts.User, st *store.RoutingState, comp *settings.Compiled) (bool, error) {
 	all, err := a.roles.Can(ctx, u, auth.PermViewAll)
-	if err != nil || all {
-		return all, err
+	if err != nil {
+		return false, err
 	}
-	q := st.Query
-	if q.Assignee == u.ID && q.State == routing.StateAssigned {
-		return true, nil
+	return sees(u, all, comp, st.Query.State, st.Query.Assignee, st.Query.Type), nil
+}
+
+// sees is visible's rule on a query's state, assignee and type, with the
+// view_all permission already looked up: event streams decide it in memory
+// from the event.
+func sees(u *accounts.User, viewAll bool, comp *settings.Compiled, state, assignee, typ string) bool {
+	if viewAll {
+		return true
 	}
-	if q.State == routing.StatePending || q.State == routing.StateInactive {
-		return serves(u, comp, q.Type), nil
+	if assignee == u.ID && state == routing.StateAssigned {
+		return true
 	}
-	return false, nil
+	if state == routing.StatePending || state == routing.StateInactive {
+		return serves(u, comp, typ)
+	}
+	return false
 }
 
 var errHidden = errors.New("not visible")

@@ -17,8 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/accounts"
+	"switchboard/api"
 	"switchboard/auth"
 	"switchboard/channels"
+	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/routing"
 	"switchboard/settings"
@@ -34,7 +36,12 @@ type convWorld struct {
 }
 
 func newConvWorld(t *testing.T) *convWorld {
-	h := newHarness(t, nil)
+	return newConvWorldWith(t, nil)
+}
+
+// newConvWorldWith is newConvWorld with the API's options adjusted by tweak.
+func newConvWorldWith(t *testing.T, tweak func(*api.Options)) *convWorld {
+	h := newHarnessOn(t, &harness{rdb: redistest.Client(t), apiOptions: tweak}, nil)
 	w := &convWorld{harness: h}
 	w.ana = h.createUser(t, "Ana", "+5511900000001", auth.RoleOperator)
 	w.bruno = h.createUser(t, "Bruno", "+5511900000002", auth.RoleOperator)

@@ -1,74 +1,175 @@
 package api
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"switchboard/store"
+	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/events"
+	"switchboard/httperror"
+	"switchboard/settings"
 )
 
-// heartbeat keeps idle streams open through proxies.
-const heartbeat = 15 * time.Second
+const (
+	// heartbeat keeps idle streams open through proxies.
+	heartbeat = 15 * time.Second
+	// DefaultStreamRecheck is how often an open stream re-checks its token
+	// when no revocation signal came: the backstop for a signal lost while
+	// the subscription reconnected, and for tokens that simply expire. It
+	// also picks up changed permissions and settings.
+	DefaultStreamRecheck = 10 * time.Second
+	// streamWriteTimeout bounds one write to a client: a client that stops
+	// reading ends its stream instead of holding it forever.
+	streamWriteTimeout = 10 * time.Second
+)
+
+// streamView is what deciding an event's visibility needs about the
+// stream's user, read when the stream opens and at every re-check, so
+// each event is decided in memory.
+type streamView struct {
+	user    *accounts.User
+	viewAll bool
+	comp    *settings.Compiled
+}
+
+func (a *API) newStreamView(ctx context.Context, u *accounts.User) (streamView, error) {
+	all, err := a.roles.Can(ctx, u, auth.PermViewAll)
+	if err != nil {
+		return streamView{}, fmt.Errorf("event stream permissions: %w", err)
+	}
+	return streamView{user: u, viewAll: all, comp: a.settingsNow(ctx)}, nil
+}
+
+// sees reports whether the view's user may be told about ev: what they may
+// see by the query's state in the event (the same rule as visible), or a
+// query that just left them.
+func (v streamView) sees(ev *events.Event) bool {
+	if ev.PreviousAssignee != "" && ev.PreviousAssignee == v.user.ID {
+		return true
+	}
+	return sees(v.user, v.viewAll, v.comp, ev.State, ev.Assignee, ev.QueryType)
+}
+
+// streamSees is view.sees, except for an event without the query's state:
+// one published by an older Switchboard during a rolling upgrade, decided
+// as before by reading the query.
+func (a *API) streamSees(ctx context.Context, view streamView, ev *events.Event) bool {
+	if ev.State != "" || (ev.PreviousAssignee != "" && ev.PreviousAssignee == view.user.ID) {
+		return view.sees(ev)
+	}
+	st, err := a.store.RoutingState(ctx, ev.QueryID)
+	if err != nil {
+		return false
+	}
+	return sees(view.user, view.viewAll, view.comp, st.Query.State, st.Query.Assignee, st.Query.Type)
+}
 
 // events streams Server-Sent Events of new messages, assignments, state
 // changes and delivery statuses, each only if the caller may see the
 // conversation (or it just left them). Events carry ids and states; the
-// console fetches what it needs to show.
+// console fetches what it needs to show. A stream ends when its token stops
+// being valid (logout, the user disabled or deleted, expiry), when it falls
+// too far behind, and when the server shuts down; the console reconnects.
 func (a *API) events(c echo.Context) error {
 	ctx := c.Request().Context()
-	ps, err := a.store.Subscribe(ctx)
+	u := caller(c)
+	token := strings.TrimSpace(strings.TrimPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "))
+	sub, err := a.hub.Subscribe(ctx, u.ID)
+	switch {
+	case errors.Is(err, events.ErrTooManyStreams):
+		return httperror.Write(c, http.StatusTooManyRequests, "too_many_streams",
+			"at most "+strconv.Itoa(a.maxStreams)+" event streams may be open per user; close one first")
+	case errors.Is(err, events.ErrClosed):
+		return httperror.Write(c, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+	case err != nil:
+		return a.internal(c, err)
+	}
+	defer sub.Close()
+	view, err := a.newStreamView(ctx, u)
 	if err != nil {
 		return a.internal(c, err)
 	}
-	defer ps.Close()
-	// A stream outlives the server's write timeout, which is for requests.
-	if err := http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Time{}); err != nil {
-		a.logger.DebugContext(ctx, "cannot lift the write deadline of an event stream", "err", err)
-	}
+
+	rc := http.NewResponseController(c.Response().Writer)
 	w := c.Response()
+	// Each write gets its own deadline: a stream outlives the server's
+	// write timeout, which is for requests, but a client that stops reading
+	// must not hold its stream forever.
+	send := func(format string, args ...any) error {
+		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
+			a.logger.DebugContext(ctx, "cannot set the write deadline of an event stream", "err", err)
+		}
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": connected\n\n")
-	w.Flush()
+	if err := send(": connected\n\n"); err != nil {
+		return nil
+	}
 
-	u := caller(c)
-	msgs := ps.Channel()
-	tick := time.NewTicker(heartbeat)
-	defer tick.Stop()
+	ping := time.NewTicker(heartbeat)
+	defer ping.Stop()
+	recheck := time.NewTicker(a.streamRecheck)
+	defer recheck.Stop()
+	check := func() bool {
+		u, err := a.login.Authenticate(ctx, token)
+		if errors.Is(err, auth.ErrInvalidToken) {
+			a.logger.DebugContext(ctx, "event stream ended: its token is no longer valid", "user", view.user.ID)
+			return false
+		}
+		if err != nil {
+			// Keep streaming on a Redis error: the next check decides.
+			a.logger.WarnContext(ctx, "event stream token check failed", "user", view.user.ID, "err", err)
+			return true
+		}
+		if v, err := a.newStreamView(ctx, u); err == nil {
+			view = v
+		}
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.closing:
 			return nil // the console reconnects to another replica
-		case <-tick.C:
-			fmt.Fprint(w, ": ping\n\n")
-			w.Flush()
-		case m, ok := <-msgs:
-			if !ok {
+		case <-sub.Done():
+			if sub.Dropped() {
+				a.logger.InfoContext(ctx, "event stream ended: the client fell behind", "user", view.user.ID)
+			}
+			return nil
+		case <-sub.Recheck():
+			if !check() {
 				return nil
 			}
-			var ev store.Event
-			if json.Unmarshal([]byte(m.Payload), &ev) != nil || ev.QueryID == "" {
+		case <-recheck.C:
+			if !check() {
+				return nil
+			}
+		case <-ping.C:
+			if err := send(": ping\n\n"); err != nil {
+				return nil
+			}
+		case ev := <-sub.Events():
+			if !a.streamSees(ctx, view, ev) {
 				continue
 			}
-			if ev.PreviousAssignee != u.ID {
-				st, err := a.store.RoutingState(ctx, ev.QueryID)
-				if err != nil {
-					continue
-				}
-				if ok, err := a.visible(ctx, u, st, a.settingsNow(ctx)); err != nil || !ok {
-					continue
-				}
+			if err := send("event: %s\ndata: %s\n\n", ev.Type, ev.Data); err != nil {
+				return nil
 			}
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, m.Payload)
-			w.Flush()
 		}
 	}
 }

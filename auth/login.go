@@ -373,6 +373,12 @@ func (l *Login) Authenticate(ctx context.Context, token string) (*accounts.User,
 	return u, nil
 }
 
+// RevocationsChannel is the Redis pub/sub channel a user's id is published
+// on when one of their tokens is revoked (logout, disable, delete), so open
+// event streams re-check their token at once instead of at their next
+// periodic check.
+const RevocationsChannel = "{sb}:revoked"
+
 // Logout revokes one token.
 func (l *Login) Logout(ctx context.Context, token string) error {
 	th := tokenHash(token)
@@ -389,6 +395,9 @@ func (l *Login) Logout(ctx context.Context, token string) error {
 	pipe.Del(ctx, keyToken+th)
 	pipe.SRem(ctx, keyUserTokens+rec.UserID, th)
 	pipe.ZRem(ctx, keySessionsAll, th)
+	if rec.UserID != "" {
+		pipe.Publish(ctx, RevocationsChannel, rec.UserID)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
@@ -407,6 +416,7 @@ func (l *Login) RevokeAll(ctx context.Context, userID string) error {
 		pipe.ZRem(ctx, keySessionsAll, th)
 	}
 	pipe.Del(ctx, keyUserTokens+userID)
+	pipe.Publish(ctx, RevocationsChannel, userID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}

@@ -39,6 +39,10 @@ const (
 	DefaultDedupeWindow  = 24 * time.Hour
 )
 
+// DefaultMaxEventStreams is http.max_event_streams_per_user's default: a
+// console open in a few tabs, far from enough to exhaust a server.
+const DefaultMaxEventStreams = 5
+
 // Config is the whole configuration of one Switchboard process.
 type Config struct {
 	HTTP     HTTP      `yaml:"http"`
@@ -62,6 +66,9 @@ type HTTP struct {
 	// X-Forwarded-For header is believed. Empty means the TCP peer address
 	// is the client address, so a caller cannot forge its IP.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxEventStreamsPerUser bounds one user's open GET /api/v1/events
+	// streams on each server; more are refused with 429.
+	MaxEventStreamsPerUser int `yaml:"max_event_streams_per_user"`
 }
 
 // Redis says where the durable state and the queue live: one URL, a
@@ -347,6 +354,9 @@ func (c *Config) applyDefaults() {
 	if c.HTTP.MaxBodyBytes == 0 {
 		c.HTTP.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.HTTP.MaxEventStreamsPerUser == 0 {
+		c.HTTP.MaxEventStreamsPerUser = DefaultMaxEventStreams
+	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
@@ -392,6 +402,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
 		bad("http.max_body_bytes", "must be between 1024 and %d, got %d", 64<<20, c.HTTP.MaxBodyBytes)
+	}
+	if c.HTTP.MaxEventStreamsPerUser < 1 || c.HTTP.MaxEventStreamsPerUser > 1000 {
+		bad("http.max_event_streams_per_user", "must be between 1 and 1000, got %d", c.HTTP.MaxEventStreamsPerUser)
 	}
 	for i, p := range c.HTTP.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

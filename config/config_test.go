@@ -214,3 +214,20 @@ func TestRedisTopologies(t *testing.T) {
 		t.Fatalf("cluster without an auth secret: %v", err)
 	}
 }
+
+// http.max_event_streams_per_user defaults to 5 and must be positive.
+func TestMaxEventStreamsPerUser(t *testing.T) {
+	const secret = "auth:\n  secret: 0123456789abcdef\n"
+	cfg, err := config.Parse([]byte(secret), env(nil))
+	if err != nil || cfg.HTTP.MaxEventStreamsPerUser != config.DefaultMaxEventStreams {
+		t.Fatalf("default: %+v, %v", cfg, err)
+	}
+	cfg, err = config.Parse([]byte("http:\n  max_event_streams_per_user: 2\n"+secret), env(nil))
+	if err != nil || cfg.HTTP.MaxEventStreamsPerUser != 2 {
+		t.Fatalf("set to 2: %+v, %v", cfg, err)
+	}
+	if _, err := config.Parse([]byte("http:\n  max_event_streams_per_user: -1\n"+secret), env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "http.max_event_streams_per_user") {
+		t.Fatalf("-1: %v, want an error naming the key", err)
+	}
+}

@@ -249,7 +249,11 @@ func (s *Store) AssignedTo(ctx context.Context, operator string) ([]string, erro
 	return ids, nil
 }
 
-// Event is a state change announced on EventsChannel.
+// Event is a state change announced on EventsChannel. Every event carries
+// the query's routing state as the script that published it left it
+// (State, Assignee, QueryType, Channel), so who may see it is decided from
+// the event alone: a process serving many streams reads nothing back per
+// stream and event.
 type Event struct {
 	Type      string `json:"type"` // message, state or status
 	QueryID   string `json:"query_id"`
@@ -260,6 +264,9 @@ type Event struct {
 	// PreviousAssignee lets the operator a query left be told it left.
 	PreviousAssignee string `json:"previous_assignee,omitempty"`
 	Status           string `json:"status,omitempty"`
+	// QueryType and Channel are the query's, for visibility.
+	QueryType string `json:"query_type,omitempty"`
+	Channel   string `json:"channel,omitempty"`
 }
 
 // Subscribe listens to events until ctx ends. The caller closes the

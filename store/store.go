@@ -525,7 +525,7 @@ func (s *Store) setStatus(ctx context.Context, cid, msgID, status string, at tim
 			return false, fmt.Errorf("encode status error: %w", err)
 		}
 	}
-	n, err := setStatus.Run(ctx, s.rdb, []string{contactPrefix(cid) + ":m:" + msgID},
+	n, err := setStatus.Run(ctx, s.rdb, []string{contactPrefix(cid) + ":m:" + msgID, contactPrefix(cid)},
 		status, rank, at.UnixMilli(), providerID, errJSON, EventsChannel, msgID).Int()
 	if err != nil {
 		return false, fmt.Errorf("set message status: %w", err)

@@ -461,7 +461,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 	return api.New(api.Options{
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(conn.Client, time.Second), Queue: qc,
-		Metrics: m,
+		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 	}), nil
 }
 

@@ -65,6 +65,13 @@ if newer(ck) then
   end
 end
 if ARGV[11] ~= "" then
-  redis.call("PUBLISH", ARGV[11], cjson.encode({type = "message", query_id = qid, message_id = ARGV[4], direction = "inbound"}))
+  -- The event carries what deciding its visibility needs (state, assignee,
+  -- type, channel), so a stream decides without reading the query back.
+  local ev = {type = "message", query_id = qid, message_id = ARGV[4], direction = "inbound", channel = ARGV[2]}
+  local st = redis.call("HMGET", qk, "state", "assignee", "type")
+  if st[1] and st[1] ~= "" then ev.state = st[1] end
+  if st[2] and st[2] ~= "" then ev.assignee = st[2] end
+  if st[3] and st[3] ~= "" then ev.query_type = st[3] end
+  redis.call("PUBLISH", ARGV[11], cjson.encode(ev))
 end
 return {1, qid, created, late}

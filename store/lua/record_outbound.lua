@@ -16,6 +16,14 @@ redis.call("ZADD", qk .. ":hist", ARGV[3], ARGV[4])
 redis.call("HINCRBY", qk, "outbound_count", 1)
 redis.call("HSET", qk, "updated_at", ARGV[3])
 if ARGV[8] ~= "" then
-  redis.call("PUBLISH", ARGV[8], cjson.encode({type = "message", query_id = ARGV[1], message_id = ARGV[2], direction = "outbound"}))
+  -- The event carries what deciding its visibility needs, so a stream
+  -- decides without reading the query back.
+  local ev = {type = "message", query_id = ARGV[1], message_id = ARGV[2], direction = "outbound"}
+  local st = redis.call("HMGET", qk, "state", "assignee", "type", "channel")
+  if st[1] and st[1] ~= "" then ev.state = st[1] end
+  if st[2] and st[2] ~= "" then ev.assignee = st[2] end
+  if st[3] and st[3] ~= "" then ev.query_type = st[3] end
+  if st[4] and st[4] ~= "" then ev.channel = st[4] end
+  redis.call("PUBLISH", ARGV[8], cjson.encode(ev))
 end
 return 1

@@ -53,7 +53,15 @@ end
 redis.call("HSET", q, "rv", rv + 1, "routing", ARGV[2], "r_state", newState, "state", newState,
   "assignee", newAssignee, "type", newType, "updated_at", ARGV[7])
 if ARGV[10] ~= "" and (oldState ~= newState or oldAssignee ~= newAssignee) then
-  redis.call("PUBLISH", ARGV[10], cjson.encode({type = "state", query_id = ARGV[8], state = newState, assignee = newAssignee, previous_assignee = oldAssignee}))
+  -- The event carries what deciding its visibility needs, so a stream
+  -- decides without reading the query back.
+  local ev = {type = "state", query_id = ARGV[8], state = newState}
+  if newAssignee ~= "" then ev.assignee = newAssignee end
+  if oldAssignee ~= "" then ev.previous_assignee = oldAssignee end
+  if newType ~= "" then ev.query_type = newType end
+  local ch = redis.call("HGET", q, "channel")
+  if ch and ch ~= "" then ev.channel = ch end
+  redis.call("PUBLISH", ARGV[10], cjson.encode(ev))
 end
 if oldAssignee ~= newAssignee and newAssignee ~= "" then
   -- "Answered" is judged against the outbound count at assignment.
