@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -41,18 +42,31 @@ func applySettings(t testing.TB, rdb redis.UniversalClient, doc string) {
 }
 
 // startRoutingWorker runs a worker replica with routing on its own pool.
-func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock) {
+// hooks, if any, wrap the Redis client its handlers use (store, settings
+// and the queue they enqueue on), not the one asynq dequeues with, so a
+// fault hits the handler's own work.
+func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock, hooks ...redis.Hook) {
 	t.Helper()
 	rdb := redis.NewClient(e.rdb.Options())
 	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
+	wrdb, q := rdb, e.queue
+	if len(hooks) > 0 {
+		wrdb = redis.NewClient(e.rdb.Options())
+		for _, h := range hooks {
+			wrdb.AddHook(h)
+		}
+		client := asynq.NewClientFromRedisClient(wrdb)
+		t.Cleanup(func() { client.Close() })
+		q = queue.NewClient(client, time.Hour)
+	}
 	w := worker.New(worker.Options{
-		Store: store.New(rdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
-		Settings: settings.NewWatcher(rdb, 50*time.Millisecond), Queue: e.queue, Clock: clk,
+		Store: store.New(wrdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
+		Settings: settings.NewWatcher(wrdb, 50*time.Millisecond), Queue: q, Clock: clk,
 	})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Shutdown(); rdb.Close() })
+	t.Cleanup(func() { srv.Shutdown(); rdb.Close(); wrdb.Close() })
 }
 
 func (e *env) online(t testing.TB, ops ...string) {
