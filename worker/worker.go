@@ -145,7 +145,7 @@ func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
 		}
 		// Statuses of messages sent by other tools on the same number
 		// land here; they are not Switchboard's to keep.
-		w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, "unknown_message").Inc()
+		w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, metrics.StatusUnknownMessage).Inc()
 		return nil
 	}
 	w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, s.Status).Inc()
