@@ -43,7 +43,7 @@ func TestRoutingEffectsSurviveARedisFault(t *testing.T) {
 			ctx := context.Background()
 			applySettings(t, e.rdb, outOfHoursDoc)
 			noon := noonAfter(time.Now())
-			fault := newFailOnce(true, tc.match...)
+			fault := newFailOnce(tc.match...)
 			e.startRoutingWorker(t, 4, clock.NewFake(noon), fault)
 			for i := range 3 {
 				if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.fault%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
@@ -89,7 +89,7 @@ func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	qid := e.openQuery(t, m.From)
-	fault := newFailOnce(true, "hmget", qid, "routing", "rv")
+	fault := newFailOnce("hmget", qid, "routing", "rv")
 	e.startRoutingWorker(t, 2, clock.NewFake(noon), fault)
 	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
 		t.Fatal(err)
@@ -119,7 +119,10 @@ operators:
 	start := time.Now().Truncate(time.Second)
 	clk := clock.NewFake(start)
 	m := text("wamid.rearm", "5511900000012", start, 1)
-	e.startRoutingWorker(t, 2, clk)
+	end := start.Add(24 * time.Hour)
+	// Only the re-arm for the session's end carries the end in its id.
+	fault := newFailOnce(":t:"+queue.TypeSessionEnd+":", fmt.Sprintf(":1:%d", end.Unix()))
+	e.startRoutingWorker(t, 2, clk, fault)
 	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +135,8 @@ operators:
 		return err == nil && st.Query.Assignee == "ana"
 	})
 	qid := e.openQuery(t, m.From)
-	end := start.Add(24 * time.Hour)
 	rearmed := fmt.Sprintf("%s:%s:1:%d", queue.TypeSessionEnd, qid, end.Unix())
-	fault := newFailOnce(true, ":t:"+rearmed)
-	faultyClk := clock.NewFake(end.Add(-time.Minute))
-	e.startRoutingWorker(t, 2, faultyClk, fault)
+	clk.Set(end.Add(-time.Minute))
 	if err := e.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: qid, Key: "1:early"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// failOnce is a go-redis hook on the real Redis that fails the first
-// command (script calls included) whose arguments contain every one of
-// match, once it is armed. Everything else goes through.
+// failOnce is a go-redis hook on the real Redis that fails, once, the
+// first command (script calls included) whose arguments contain every
+// string in match. Everything else goes through.
 type failOnce struct {
 	match []string
 	mu    sync.Mutex
-	armed bool
 	fired int
 }
 
@@ -25,11 +24,9 @@ var _ redis.Hook = (*failOnce)(nil)
 // errInjected is the injected Redis failure.
 var errInjected = errors.New("injected Redis fault")
 
-func newFailOnce(armed bool, match ...string) *failOnce {
-	return &failOnce{match: match, armed: armed}
+func newFailOnce(match ...string) *failOnce {
+	return &failOnce{match: match}
 }
-
-func (f *failOnce) arm() { f.mu.Lock(); f.armed = true; f.mu.Unlock() }
 
 // times reports how often the fault fired.
 func (f *failOnce) times() int { f.mu.Lock(); defer f.mu.Unlock(); return f.fired }
@@ -55,7 +52,7 @@ func (f *failOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func (f *failOnce) hit(cmd redis.Cmder) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.armed || f.fired > 0 {
+	if f.fired > 0 {
 		return false
 	}
 	var args strings.Builder
