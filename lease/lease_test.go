@@ -3,6 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,36 @@ func TestLeaseExpiresWithoutRenewal(t *testing.T) {
 	}
 	if err := a.Renew(ctx); !errors.Is(err, lease.ErrLost) {
 		t.Fatalf("a renewed after losing the lease: %v", err)
+	}
+}
+
+// Keep renews a held lease, and its context ends with ErrLost once another
+// process has taken the lease.
+func TestKeepEndsWhenTheLeaseIsLost(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	l, _ := lease.New(rdb, "channel:wa", "pod-a", 300*time.Millisecond)
+	if ok, err := l.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	held, stop := lease.Keep(ctx, l, slog.New(slog.DiscardHandler))
+	defer stop()
+	time.Sleep(500 * time.Millisecond) // past the TTL: only renewals keep it
+	if held.Err() != nil {
+		t.Fatalf("kept lease ended: %v", context.Cause(held))
+	}
+	if h, _ := lease.Holder(ctx, rdb, "channel:wa"); h != l.Owner() {
+		t.Fatalf("lease held by %q after its TTL, want renewed by %q", h, l.Owner())
+	}
+	if err := rdb.Set(ctx, lease.Prefix+"channel:wa", "pod-b/x", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.Done():
+		if !errors.Is(context.Cause(held), lease.ErrLost) {
+			t.Fatalf("cause = %v, want ErrLost", context.Cause(held))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Keep's context did not end after the lease was lost")
 	}
 }

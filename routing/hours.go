@@ -31,10 +31,11 @@ type SpecialDay struct {
 // Intervals are [start, end) in local wall-clock time and belong to the
 // date they start on: "22:00-02:00" on Saturday runs into Sunday, and a
 // special date replaces the intervals that start on it (so Saturday's
-// night shift still runs into a closed Sunday). Times are built with
-// time.Date in the zone, so 09:00 is 09:00 local on both sides of a
-// daylight-saving change; a start inside a spring-forward gap begins at
-// the instant time.Date normalizes it to.
+// night shift still runs into a closed Sunday). Times are built from
+// local wall-clock time, so 09:00 is 09:00 local on both sides of a
+// daylight-saving change. A start or end inside a spring-forward gap is
+// the instant the clock jumps past it, and one inside the repeated hour of
+// a fall-back change is its first occurrence.
 type Hours struct {
 	loc     *time.Location
 	always  bool
@@ -168,6 +169,35 @@ func parseClock(s string, isEnd bool) (int, error) {
 	return hh*60 + mm, nil
 }
 
+// wallClock is the first instant at which the local wall clock reads at
+// least minutes after midnight of the given date: an interval bound inside
+// a spring-forward gap is the instant the clock jumps past it (an end of
+// 02:00 in a 02:00-03:00 gap closes at 03:00, not an hour early), and one
+// in a repeated fall-back hour is its first occurrence. time.Date leaves
+// both cases unspecified.
+func (h *Hours) wallClock(y int, m time.Month, d, minutes int) time.Time {
+	want := time.Date(y, m, d, 0, minutes, 0, 0, time.UTC) // the wall clock, as if it were UTC
+	guess := time.Date(y, m, d, 0, minutes, 0, 0, h.loc)
+	// The offsets on either side of any change near the bound; a day
+	// away is past any change within it.
+	_, before := guess.Add(-24 * time.Hour).Zone()
+	_, after := guess.Add(24 * time.Hour).Zone()
+	var first time.Time
+	for _, off := range []int{before, after} {
+		c := want.Add(-time.Duration(off) * time.Second).In(h.loc)
+		if _, o := c.Zone(); o == off && (first.IsZero() || c.Before(first)) {
+			first = c // the wall clock does read the bound at c
+		}
+	}
+	if !first.IsZero() {
+		return first
+	}
+	// In a gap: read with the offset before the change, the bound falls
+	// after it, in the zone the change started; the change is the answer.
+	start, _ := want.Add(-time.Duration(before) * time.Second).In(h.loc).ZoneBounds()
+	return start
+}
+
 // Location is the zone the hours are in, for showing times to customers.
 func (h *Hours) Location() *time.Location { return h.loc }
 
@@ -181,19 +211,21 @@ func (h *Hours) spans(from time.Time) []span {
 	y, m, d := local.Date()
 	var out []span
 	for day := -2; day <= int(horizon/(24*time.Hour)); day++ {
-		date := time.Date(y, m, d+day, 0, 0, 0, 0, h.loc)
+		// A calendar date, not an instant: in UTC, midnight always
+		// exists (in some zones a change skips local midnight).
+		date := time.Date(y, m, d+day, 0, 0, 0, 0, time.UTC)
 		ivs, special := h.special[date.Format("2006-01-02")]
 		if !special {
 			ivs = h.weekly[date.Weekday()]
 		}
 		dy, dm, dd := date.Date()
 		for _, iv := range ivs {
-			start := time.Date(dy, dm, dd, 0, iv.start, 0, 0, h.loc)
+			start := h.wallClock(dy, dm, dd, iv.start)
 			endDay := dd
 			if iv.end <= iv.start {
 				endDay++ // crosses midnight
 			}
-			end := time.Date(dy, dm, endDay, 0, iv.end, 0, 0, h.loc)
+			end := h.wallClock(dy, dm, endDay, iv.end)
 			if end.After(start) {
 				out = append(out, span{start, end})
 			}
@@ -276,7 +308,7 @@ func (h *Hours) ClosedPeriodStart(t time.Time) (time.Time, bool) {
 	}
 	if last.IsZero() {
 		y, m, d := t.In(h.loc).Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, h.loc), true
+		return h.wallClock(y, m, d, 0), true
 	}
 	return last, true
 }

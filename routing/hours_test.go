@@ -202,3 +202,52 @@ func TestHoursErrorsNameKeys(t *testing.T) {
 		}
 	}
 }
+
+// Interval bounds inside a daylight-saving change, in both hemispheres: a
+// bound in a spring-forward gap is the instant the wall clock passes it
+// (the jump), a bound in the repeated hour of a fall-back is its first
+// occurrence. Instants are in UTC so they are unambiguous.
+func TestBoundsInsideDaylightSavingChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name, zone, day, interval string
+		open, close               string // UTC
+	}{
+		// New York: 2026-03-08 02:00 EST -> 03:00 EDT; 2026-11-01 02:00 EDT -> 01:00 EST.
+		{"NY end in gap", "America/New_York", "sat", "22:00-02:00", "2026-03-08 03:00:00", "2026-03-08 07:00:00"},
+		{"NY start in gap", "America/New_York", "sun", "02:30-05:00", "2026-03-08 07:00:00", "2026-03-08 09:00:00"},
+		{"NY end in repeated hour", "America/New_York", "sat", "22:00-01:30", "2026-11-01 02:00:00", "2026-11-01 05:30:00"},
+		{"NY start in repeated hour", "America/New_York", "sun", "01:30-04:00", "2026-11-01 05:30:00", "2026-11-01 09:00:00"},
+		// Berlin: 2026-03-29 02:00 CET -> 03:00 CEST; 2026-10-25 03:00 CEST -> 02:00 CET.
+		{"Berlin end in gap", "Europe/Berlin", "sat", "20:00-02:30", "2026-03-28 19:00:00", "2026-03-29 01:00:00"},
+		{"Berlin start in gap", "Europe/Berlin", "sun", "02:00-06:00", "2026-03-29 01:00:00", "2026-03-29 04:00:00"},
+		{"Berlin end in repeated hour", "Europe/Berlin", "sat", "22:00-02:30", "2026-10-24 20:00:00", "2026-10-25 00:30:00"},
+		{"Berlin start in repeated hour", "Europe/Berlin", "sun", "02:15-09:00", "2026-10-25 00:15:00", "2026-10-25 08:00:00"},
+		// London: 2026-03-29 01:00 GMT -> 02:00 BST.
+		{"London start in gap", "Europe/London", "sun", "01:30-03:00", "2026-03-29 01:00:00", "2026-03-29 02:00:00"},
+		// Sydney: 2026-04-05 03:00 AEDT -> 02:00 AEST; 2026-10-04 02:00 AEST -> 03:00 AEDT.
+		{"Sydney end in gap", "Australia/Sydney", "sat", "22:00-02:30", "2026-10-03 12:00:00", "2026-10-03 16:00:00"},
+		{"Sydney start in repeated hour", "Australia/Sydney", "sun", "02:30-08:00", "2026-04-04 15:30:00", "2026-04-04 22:00:00"},
+		// São Paulo, when it had summer time: 2018-11-04 00:00 -03 -> 01:00 -02
+		// (midnight skipped); 2019-02-17 00:00 -02 -> 2019-02-16 23:00 -03.
+		{"Sao Paulo start at skipped midnight", "America/Sao_Paulo", "sun", "00:00-04:00", "2018-11-04 03:00:00", "2018-11-04 06:00:00"},
+		{"Sao Paulo end at skipped midnight", "America/Sao_Paulo", "sat", "20:00-24:00", "2018-11-03 23:00:00", "2018-11-04 03:00:00"},
+		{"Sao Paulo start in repeated hour", "America/Sao_Paulo", "sat", "23:30-02:00", "2019-02-17 01:30:00", "2019-02-17 05:00:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := compileHours(t, routing.HoursSpec{Timezone: tc.zone, Weekly: map[string][]string{tc.day: {tc.interval}}})
+			open, closeAt := local(t, time.UTC, tc.open), local(t, time.UTC, tc.close)
+			if next, ok := h.NextOpen(open.Add(-6 * time.Hour)); !ok || !next.Equal(open) {
+				t.Errorf("NextOpen = %v, want %v", next.UTC(), open)
+			}
+			if end, ok := h.NextClose(open); !ok || !end.Equal(closeAt) {
+				t.Errorf("NextClose = %v, want %v", end.UTC(), closeAt)
+			}
+			if h.IsOpen(open.Add(-time.Second)) || !h.IsOpen(open) || !h.IsOpen(closeAt.Add(-time.Second)) || h.IsOpen(closeAt) {
+				t.Errorf("IsOpen around [%v, %v) is wrong", open, closeAt)
+			}
+			if start, ok := h.ClosedPeriodStart(closeAt); !ok || !start.Equal(closeAt) {
+				t.Errorf("ClosedPeriodStart(close) = %v, want %v", start.UTC(), closeAt)
+			}
+		})
+	}
+}

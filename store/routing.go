@@ -51,6 +51,10 @@ type RoutingState struct {
 	// LastInboundAt is the customer's newest message time.
 	LastInboundAt time.Time
 	ContactID     string
+	// Effects are the pending effects (auto-replies, timers) of a stored
+	// decision the worker has not yet carried out, as it wrote them; ""
+	// when none are pending.
+	Effects string
 }
 
 // RoutingState reads a query's routing state.
@@ -60,7 +64,7 @@ func (s *Store) RoutingState(ctx context.Context, queryID string) (*RoutingState
 		return nil, err
 	}
 	vals, err := s.rdb.HMGet(ctx, contactPrefix(cid)+":q:"+queryID,
-		"routing", "rv", "outbound_count", "assigned_outbound", "last_inbound_at", "contact_id", "channel").Result()
+		"routing", "rv", "outbound_count", "assigned_outbound", "last_inbound_at", "contact_id", "channel", "effects").Result()
 	if err != nil {
 		return nil, fmt.Errorf("read routing state: %w", err)
 	}
@@ -68,7 +72,7 @@ func (s *Store) RoutingState(ctx context.Context, queryID string) (*RoutingState
 	if str(5) == "" {
 		return nil, fmt.Errorf("query %s: %w", queryID, ErrNotFound)
 	}
-	st := &RoutingState{ContactID: str(5), LastInboundAt: millis(str(4))}
+	st := &RoutingState{ContactID: str(5), LastInboundAt: millis(str(4)), Effects: str(7)}
 	st.Version, _ = strconv.ParseInt(str(1), 10, 64)
 	if raw := str(0); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &st.Query); err != nil {
@@ -89,6 +93,14 @@ func (s *Store) RoutingState(ctx context.Context, queryID string) (*RoutingState
 // still expectVersion. capacity is the new assignee's (ignored without
 // one). It returns ErrConflict or ErrAtCapacity when the decision is stale.
 func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time) error {
+	return s.ApplyDecision(ctx, q, expectVersion, capacity, now, "")
+}
+
+// ApplyDecision is ApplyRouting that also keeps effects (opaque to the
+// store) with the decision, in the same atomic step, as the query's
+// pending effects until ClearEffects: what the decision must still cause
+// is then never lost between storing it and doing it.
+func (s *Store) ApplyDecision(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time, effects string) error {
 	cid, err := splitQueryID(q.ID)
 	if err != nil {
 		return err
@@ -99,7 +111,7 @@ func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion
 	}
 	n, err := routeApply.Run(ctx, s.rdb,
 		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix, assignedPref, contactPrefix(cid) + ":contact"},
-		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli(), EventsChannel).Int()
+		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli(), EventsChannel, effects).Int()
 	if err != nil {
 		return fmt.Errorf("apply routing decision: %w", err)
 	}
@@ -108,6 +120,27 @@ func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion
 		return ErrConflict
 	case -1:
 		return ErrAtCapacity
+	}
+	return nil
+}
+
+// clearEffects deletes a query's pending effects if they are still the
+// ones carried out.
+var clearEffects = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "effects") == ARGV[1] then
+  return redis.call("HDEL", KEYS[1], "effects")
+end
+return 0`)
+
+// ClearEffects drops the query's pending effects once they are carried
+// out; effects are the ones read, so newer ones stored meanwhile stay.
+func (s *Store) ClearEffects(ctx context.Context, queryID, effects string) error {
+	cid, err := splitQueryID(queryID)
+	if err != nil {
+		return err
+	}
+	if err := clearEffects.Run(ctx, s.rdb, []string{contactPrefix(cid) + ":q:" + queryID}, effects).Err(); err != nil {
+		return fmt.Errorf("clear pending effects: %w", err)
 	}
 	return nil
 }

@@ -396,43 +396,60 @@ type TemplateRef struct {
 // RecordOutbound adds an outbound text to a query's history as queued and
 // returns its id. The send itself is the outbound task's job.
 func (s *Store) RecordOutbound(ctx context.Context, queryID, text string) (string, error) {
-	return s.recordOutbound(ctx, queryID, outboundBody{Text: text})
+	id, _, err := s.recordOutbound(ctx, queryID, "", outboundBody{Text: text})
+	return id, err
+}
+
+// RecordAutoReply adds an automatic reply under msgID, a "sb-" id derived
+// from the decision that made it, so carrying a decision out again records
+// it once. It reports whether this call recorded it.
+func (s *Store) RecordAutoReply(ctx context.Context, queryID, msgID, text string) (bool, error) {
+	_, created, err := s.recordOutbound(ctx, queryID, msgID, outboundBody{Text: text})
+	return created, err
 }
 
 // RecordTemplate adds an outbound template send to a query's history as
 // queued; text is the template rendered, for people reading the history.
 func (s *Store) RecordTemplate(ctx context.Context, queryID, text string, t TemplateRef) (string, error) {
-	return s.recordOutbound(ctx, queryID, outboundBody{Text: text, Template: &t})
+	id, _, err := s.recordOutbound(ctx, queryID, "", outboundBody{Text: text, Template: &t})
+	return id, err
 }
 
-func (s *Store) recordOutbound(ctx context.Context, queryID string, ob outboundBody) (string, error) {
+// recordOutbound records ob under msgID, or a fresh id when msgID is "".
+// It reports false when a message with that id was already recorded.
+func (s *Store) recordOutbound(ctx context.Context, queryID, msgID string, ob outboundBody) (string, bool, error) {
 	cid, err := splitQueryID(queryID)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	var rnd [12]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return "", fmt.Errorf("message id: %w", err)
+	if msgID == "" {
+		var rnd [12]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return "", false, fmt.Errorf("message id: %w", err)
+		}
+		msgID = "sb-" + hex.EncodeToString(rnd[:])
 	}
-	msgID := "sb-" + hex.EncodeToString(rnd[:])
 	body, err := json.Marshal(ob)
 	if err != nil {
-		return "", fmt.Errorf("encode outbound message: %w", err)
+		return "", false, fmt.Errorf("encode outbound message: %w", err)
 	}
 	now := s.clock.Now()
 	n, err := recordOutbound.Run(ctx, s.rdb, []string{contactPrefix(cid)},
 		queryID, msgID, now.UnixMilli(), historyMember(now.UnixNano(), msgID), body,
 		channels.StatusQueued, statusRank[channels.StatusQueued], EventsChannel).Int()
 	if err != nil {
-		return "", fmt.Errorf("record outbound message: %w", err)
+		return "", false, fmt.Errorf("record outbound message: %w", err)
 	}
-	if n == 0 {
-		return "", fmt.Errorf("record outbound message: query %s: %w", queryID, ErrNotFound)
+	switch n {
+	case 0:
+		return "", false, fmt.Errorf("record outbound message: query %s: %w", queryID, ErrNotFound)
+	case 2:
+		return msgID, false, nil
 	}
 	if err := s.Touch(ctx, queryID, now); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return msgID, nil
+	return msgID, true, nil
 }
 
 // statusRank orders delivery statuses so a late report never moves a message

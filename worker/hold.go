@@ -66,23 +66,16 @@ func (h *Hold) Run(ctx context.Context) {
 	}
 }
 
-// hold runs the channel while the lease is renewed, and gives the lease up
-// when it stops, so a standby takes over at once.
+// hold runs the channel while the lease is renewed (lease.Keep), and gives
+// the lease up when it stops, so a standby takes over at once.
 func (h *Hold) hold(ctx context.Context, logger *slog.Logger) error {
 	if m, ok := h.Channel.(heldMarker); ok {
 		m.SetHeld(true)
 		defer m.SetHeld(false)
 	}
-	lctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		h.renew(lctx, cancel, logger)
-	}()
+	lctx, stopKeeping := lease.Keep(ctx, h.Lease, logger)
 	defer func() {
-		cancel(nil)
-		<-renewed
+		stopKeeping()
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rcancel()
 		if err := h.Lease.Release(rctx); err != nil {
@@ -101,43 +94,6 @@ func (h *Hold) hold(ctx context.Context, logger *slog.Logger) error {
 		return nil
 	}
 	return err
-}
-
-// renew extends the lease every third of its TTL. If it is lost, or cannot
-// be renewed before it would expire (Redis unreachable), the hold ends:
-// another process may already have taken it.
-func (h *Hold) renew(ctx context.Context, cancel context.CancelCauseFunc, logger *slog.Logger) {
-	ttl := h.Lease.TTL()
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	// The lease is safe until a third of its TTL before it would expire,
-	// counted from the start of the last renewal that succeeded; no
-	// renewal may run past that, however slow Redis is.
-	safeUntil := time.Now().Add(ttl - ttl/3)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		rctx, rcancel := context.WithDeadline(ctx, safeUntil)
-		err := h.Lease.Renew(rctx)
-		rcancel()
-		switch {
-		case err == nil:
-			safeUntil = start.Add(ttl - ttl/3)
-		case errors.Is(err, lease.ErrLost):
-			cancel(err)
-			return
-		case !time.Now().Before(safeUntil):
-			logger.Error("channel lease could not be renewed in time", "err", err)
-			cancel(lease.ErrLost)
-			return
-		default:
-			logger.Warn("channel lease renewal failed; retrying", "err", err)
-		}
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -2,6 +2,9 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -42,8 +45,14 @@ type decideFunc func(s *routing.Settings, st *store.RoutingState, r routing.Rost
 
 // route decides and applies one routing change, optimistically: read the
 // state, decide in pure code, apply only if the state is unchanged and the
-// chosen operator still has room, else decide again. Afterwards it sends
-// the decision's replies and schedules its timers.
+// chosen operator still has room, else decide again.
+//
+// A decision's effects (auto-replies, timers) are stored with it in one
+// atomic step and carried out afterwards; a failure there fails the task,
+// and its retry (or any later task on the query) carries out what is
+// still pending before deciding anything new. Carrying out is idempotent:
+// auto-replies have ids derived from the decision and timers have
+// deterministic task ids, so a retry sends each exactly once.
 func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID string, decide decideFunc) (*routing.Decision, error) {
 	s := comp.Routing
 	operators := slices.Sorted(maps.Keys(s.Operators))
@@ -52,14 +61,29 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 		if err != nil {
 			return nil, err
 		}
+		if err := w.carryOutPending(ctx, st); err != nil {
+			return nil, err
+		}
 		roster, err := w.store.Roster(ctx, operators)
 		if err != nil {
 			return nil, err
 		}
 		d := decide(s, st, roster)
-		if d.Query == st.Query && d.Outcome == routing.OutcomeContinued {
+		continued := d.Query == st.Query && d.Outcome == routing.OutcomeContinued
+		version := st.Version + 1
+		if continued {
+			version = -st.Version // nothing stored: ids apart from the stored decisions'
+		}
+		eff, err := w.plan(ctx, comp, st, &d, version)
+		if err != nil {
+			return nil, err
+		}
+		if continued {
 			// Nothing to store; the session timer may still need arming.
-			w.afterDecision(ctx, comp, st, &d)
+			// A retry decides the same again from the same state.
+			if err := w.carryOut(ctx, queryID, st.Query.Channel, eff); err != nil {
+				return nil, err
+			}
 			return &d, nil
 		}
 		capacity := 0
@@ -69,7 +93,11 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 				capacity = 1 << 30 // the portfolio is sticky, whatever the load
 			}
 		}
-		err = w.store.ApplyRouting(ctx, d.Query, st.Version, capacity, w.clock.Now())
+		raw, err := eff.encode()
+		if err != nil {
+			return nil, err
+		}
+		err = w.store.ApplyDecision(ctx, d.Query, st.Version, capacity, w.clock.Now(), raw)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAtCapacity) {
 			continue
 		}
@@ -80,55 +108,178 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 			w.metrics.RoutingDecisions.WithLabelValues(d.Type, string(d.Strategy), string(d.Outcome)).Inc()
 			w.logger.DebugContext(ctx, "query routed", "query", queryID, "type", d.Type, "outcome", d.Outcome, "assignee", d.Query.Assignee)
 		}
-		w.afterDecision(ctx, comp, st, &d)
+		if err := w.carryOut(ctx, queryID, st.Query.Channel, eff); err != nil {
+			return nil, fmt.Errorf("carry out the routing decision on %s (kept pending for the retry): %w", queryID, err)
+		}
+		w.clearPending(ctx, queryID, raw)
 		return &d, nil
 	}
 	return nil, errContention
 }
 
-// afterDecision sends auto-replies and schedules timers. Failures are
-// logged, not returned: the state change is already stored, and a retry
-// of the whole task would not redo it.
-func (w *Worker) afterDecision(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision) {
-	for _, r := range d.Replies {
-		if err := w.sendAutoReply(ctx, comp, st, d, r); err != nil {
-			w.logger.ErrorContext(ctx, "auto-reply not sent", "query", st.Query.ID, "template", r.Template, "err", err)
-		}
+// effects are what a routing decision must cause besides its new state.
+type effects struct {
+	Replies []autoReply `json:"replies,omitempty"`
+	Timers  []timer     `json:"timers,omitempty"`
+}
+
+// autoReply is a rendered automatic reply with the id it is recorded under.
+type autoReply struct {
+	ID     string `json:"id"`
+	Text   string `json:"text"`
+	Reason string `json:"reason"`
+}
+
+// timer is a routing timer to schedule.
+type timer struct {
+	Type string    `json:"type"`
+	Key  string    `json:"key"`
+	At   time.Time `json:"at"`
+}
+
+// encode is the effects as stored with the decision; "" for none.
+func (e effects) encode() (string, error) {
+	if len(e.Replies) == 0 && len(e.Timers) == 0 {
+		return "", nil
 	}
-	timers := []struct {
-		typ string
-		key string
-		at  time.Time
-	}{
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encode routing effects: %w", err)
+	}
+	return string(b), nil
+}
+
+// replyID derives an auto-reply's message id from the decision (query and
+// the routing version it is stored at) and its place in it.
+func replyID(queryID string, version int64, i int) string {
+	sum := sha256.Sum256([]byte(queryID + ":" + strconv.FormatInt(version, 10) + ":" + strconv.Itoa(i)))
+	return "sb-" + hex.EncodeToString(sum[:12])
+}
+
+// plan renders a decision's auto-replies and lists its timers. An
+// auto-reply is a free-form message, so it is not sent at all outside the
+// customer-service window (24 hours since the customer's last message).
+func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, version int64) (effects, error) {
+	var e effects
+	for i, r := range d.Replies {
+		if !routing.WindowOpen(st.LastInboundAt, w.clock.Now()) {
+			w.metrics.WindowRejections.Inc()
+			w.logger.InfoContext(ctx, "auto-reply not sent: outside the 24-hour window", "query", st.Query.ID, "template", r.Template)
+			continue
+		}
+		text, err := w.renderReply(ctx, comp, st, d, r)
+		if errors.Is(err, errNoTemplate) {
+			// A settings problem a retry cannot fix.
+			w.logger.ErrorContext(ctx, "auto-reply not sent", "query", st.Query.ID, "template", r.Template, "err", err)
+			continue
+		}
+		if err != nil {
+			return effects{}, err
+		}
+		reason := "other"
+		switch r.Template {
+		case comp.Routing.OutOfHoursReply:
+			reason = "out_of_hours"
+		case comp.Routing.Menu.Prompt:
+			reason = "menu"
+		}
+		e.Replies = append(e.Replies, autoReply{ID: replyID(st.Query.ID, version, i), Text: text, Reason: reason})
+	}
+	for _, t := range []timer{
 		{queue.TypeSessionEnd, strconv.Itoa(d.Query.Cycle), d.SessionExpiresAt},
 		{queue.TypeRelease, strconv.FormatInt(d.ReleaseAt.Unix(), 10), d.ReleaseAt},
 		{queue.TypeNoReply, d.Query.Assignee + ":" + strconv.FormatInt(st.Version+1, 10), d.NoReplyAt},
+	} {
+		if t.At.IsZero() || d.Query.State == routing.StateInactive {
+			continue
+		}
+		if t.Type == queue.TypeSessionEnd && d.Query.State == "" {
+			continue
+		}
+		e.Timers = append(e.Timers, t)
 	}
-	for _, t := range timers {
-		if t.at.IsZero() || d.Query.State == routing.StateInactive {
-			continue
+	return e, nil
+}
+
+// carryOut records and queues a decision's auto-replies (on channel, the
+// one the customer wrote on) and schedules its timers. Doing it again does
+// each once.
+func (w *Worker) carryOut(ctx context.Context, queryID, channel string, e effects) error {
+	for _, r := range e.Replies {
+		created, err := w.store.RecordAutoReply(ctx, queryID, r.ID, r.Text)
+		if err != nil {
+			return fmt.Errorf("record auto-reply: %w", err)
 		}
-		if t.typ == queue.TypeSessionEnd && d.Query.State == "" {
-			continue
+		if created {
+			w.metrics.AutoReplies.WithLabelValues(r.Reason).Inc()
+		} else if m, err := w.store.Message(ctx, queryID, r.ID); err != nil {
+			return fmt.Errorf("read auto-reply: %w", err)
+		} else if m.Status != channels.StatusQueued {
+			continue // sent or failed already: never again
 		}
-		if err := w.queue.ScheduleTimer(ctx, t.typ, queue.Timer{QueryID: st.Query.ID, Key: t.key}, t.at); err != nil {
-			w.logger.ErrorContext(ctx, "routing timer not scheduled", "query", st.Query.ID, "timer", t.typ, "err", err)
+		err = w.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: channel, QueryID: queryID, MessageID: r.ID})
+		if err != nil && !errors.Is(err, queue.ErrDuplicate) {
+			return fmt.Errorf("queue auto-reply: %w", err)
 		}
+	}
+	for _, t := range e.Timers {
+		if err := w.queue.ScheduleTimer(ctx, t.Type, queue.Timer{QueryID: queryID, Key: t.Key}, t.At); err != nil {
+			return fmt.Errorf("schedule %s timer: %w", t.Type, err)
+		}
+	}
+	return nil
+}
+
+// carryOutPending carries out the effects a stored decision left pending
+// (its worker failed or died after storing it) and clears them.
+func (w *Worker) carryOutPending(ctx context.Context, st *store.RoutingState) error {
+	if st.Effects == "" {
+		return nil
+	}
+	var e effects
+	if err := json.Unmarshal([]byte(st.Effects), &e); err != nil {
+		// Unreadable, so retrying cannot help; drop them rather than
+		// block every later decision on the query.
+		w.logger.ErrorContext(ctx, "pending routing effects unreadable; dropped", "query", st.Query.ID, "err", err)
+		w.clearPending(ctx, st.Query.ID, st.Effects)
+		return nil
+	}
+	if err := w.carryOut(ctx, st.Query.ID, st.Query.Channel, e); err != nil {
+		return fmt.Errorf("carry out pending routing effects of %s: %w", st.Query.ID, err)
+	}
+	w.clearPending(ctx, st.Query.ID, st.Effects)
+	return nil
+}
+
+// clearPending drops effects carried out. A failure loses nothing: they
+// are carried out again, once each, by the next task on the query.
+func (w *Worker) clearPending(ctx context.Context, queryID, raw string) {
+	if raw == "" {
+		return
+	}
+	if err := w.store.ClearEffects(ctx, queryID, raw); err != nil {
+		w.logger.WarnContext(ctx, "carried-out routing effects not cleared; they run again (once each) later", "query", queryID, "err", err)
 	}
 }
 
-// sendAutoReply renders a reply template and queues it on the channel the
-// customer wrote on.
-func (w *Worker) sendAutoReply(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, r routing.Reply) error {
+// errNoTemplate means the settings have no text for a reply template.
+var errNoTemplate = errors.New("no text for template")
+
+// renderReply renders a reply template for the query's customer.
+func (w *Worker) renderReply(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, r routing.Reply) (string, error) {
 	txt := comp.Templates.Pick(r.Template, "")
 	if txt == nil {
-		return fmt.Errorf("no text for template %q", r.Template)
+		return "", fmt.Errorf("%w %q", errNoTemplate, r.Template)
 	}
 	vars := map[string]string{"contact_name": "", "query_type": ""}
 	if t := comp.Routing.Type(d.Type); t != nil {
 		vars["query_type"] = t.Name
 	}
-	if c, err := w.store.Contact(ctx, st.ContactID); err == nil {
+	c, err := w.store.Contact(ctx, st.ContactID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("read contact for auto-reply: %w", err)
+	}
+	if c != nil {
 		vars["contact_name"] = c.ProfileName
 	}
 	if _, ok := r.Vars["next_open"]; !ok {
@@ -137,24 +288,9 @@ func (w *Worker) sendAutoReply(ctx context.Context, comp *settings.Compiled, st 
 	maps.Copy(vars, r.Vars)
 	text, err := txt.Render(vars)
 	if err != nil {
-		return err
+		return "", fmt.Errorf("render auto-reply %q: %w", r.Template, err)
 	}
-	msgID, err := w.store.RecordOutbound(ctx, st.Query.ID, text)
-	if err != nil {
-		return err
-	}
-	if err := w.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: st.Query.Channel, QueryID: st.Query.ID, MessageID: msgID}); err != nil {
-		return err
-	}
-	reason := "other"
-	switch r.Template {
-	case comp.Routing.OutOfHoursReply:
-		reason = "out_of_hours"
-	case comp.Routing.Menu.Prompt:
-		reason = "menu"
-	}
-	w.metrics.AutoReplies.WithLabelValues(reason).Inc()
-	return nil
+	return text, nil
 }
 
 // currentSettings returns the settings in force, or nil when routing is
@@ -220,15 +356,17 @@ func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
 	}
 	cycle, _, _ := strings.Cut(tm.Key, ":")
 	var freed string
+	var rearm error
 	d, err := w.route(ctx, comp, tm.QueryID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
+		rearm = nil
 		if strconv.Itoa(q.Cycle) != cycle || (q.State != routing.StateAssigned && q.State != routing.StatePending) {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
 		if end := routing.SessionEnd(s, q, st.LastInboundAt); w.clock.Now().Before(end) {
-			if err := w.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: q.ID, Key: cycle + ":" + strconv.FormatInt(end.Unix(), 10)}, end); err != nil {
-				w.logger.ErrorContext(ctx, "session timer not re-armed", "query", q.ID, "err", err)
-			}
+			// The re-arm's task id is deterministic, so the retry a
+			// failure here causes arms it once.
+			rearm = w.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: q.ID, Key: cycle + ":" + strconv.FormatInt(end.Unix(), 10)}, end)
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
 		freed = q.Assignee
@@ -236,6 +374,9 @@ func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
 	})
 	if err != nil {
 		return err
+	}
+	if rearm != nil {
+		return fmt.Errorf("re-arm the session timer of %s: %w", tm.QueryID, rearm)
 	}
 	if d.Outcome == outcomeExpired {
 		w.metrics.WindowExpirations.Inc()

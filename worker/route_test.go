@@ -3,10 +3,12 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -40,18 +42,31 @@ func applySettings(t testing.TB, rdb redis.UniversalClient, doc string) {
 }
 
 // startRoutingWorker runs a worker replica with routing on its own pool.
-func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock) {
+// hooks, if any, wrap the Redis client its handlers use (store, settings
+// and the queue they enqueue on), not the one asynq dequeues with, so a
+// fault hits the handler's own work.
+func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock, hooks ...redis.Hook) {
 	t.Helper()
 	rdb := redis.NewClient(e.rdb.Options())
 	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
+	wrdb, q := rdb, e.queue
+	if len(hooks) > 0 {
+		wrdb = redis.NewClient(e.rdb.Options())
+		for _, h := range hooks {
+			wrdb.AddHook(h)
+		}
+		client := asynq.NewClientFromRedisClient(wrdb)
+		t.Cleanup(func() { client.Close() })
+		q = queue.NewClient(client, time.Hour)
+	}
 	w := worker.New(worker.Options{
-		Store: store.New(rdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
-		Settings: settings.NewWatcher(rdb, 50*time.Millisecond), Queue: e.queue, Clock: clk,
+		Store: store.New(wrdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
+		Settings: settings.NewWatcher(wrdb, 50*time.Millisecond), Queue: q, Clock: clk,
 	})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Shutdown(); rdb.Close() })
+	t.Cleanup(func() { srv.Shutdown(); rdb.Close(); wrdb.Close() })
 }
 
 func (e *env) online(t testing.TB, ops ...string) {
@@ -262,11 +277,8 @@ func TestSessionEndReleasesOnceAndFreesTheOperator(t *testing.T) {
 	}
 }
 
-func TestOutOfHoursReplyIsSentOnce(t *testing.T) {
-	e := newEnv(t, "")
-	ctx := context.Background()
-	// Open one minute a day at 00:00 UTC: closed at noon.
-	applySettings(t, e.rdb, `
+// outOfHoursDoc opens one minute a day at 00:00 UTC: closed at noon.
+const outOfHoursDoc = `
 timezone: UTC
 opening_hours:
   weekly: {mon: ["00:00-00:01"], tue: ["00:00-00:01"], wed: ["00:00-00:01"], thu: ["00:00-00:01"], fri: ["00:00-00:01"], sat: ["00:00-00:01"], sun: ["00:00-00:01"]}
@@ -276,8 +288,30 @@ query_types:
   - {id: sales, strategy: claim}
 templates:
   - {id: closed, language: en, text: "We are closed. We open at {{next_open}}."}
-`)
-	noon := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+`
+
+// noonAfter is the first noon (UTC) after from: closed under
+// outOfHoursDoc, with the next opening at the following midnight, which is
+// after from too. asynq schedules by the real clock, so a test's fake
+// clock must not lie before the real now, or the release it schedules
+// would already be due.
+func noonAfter(from time.Time) time.Time {
+	y, m, d := from.UTC().Date()
+	return time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC)
+}
+
+// The test runs from several starts, so it cannot depend on the day it runs.
+func TestOutOfHoursReplyIsSentOnce(t *testing.T) {
+	for _, ahead := range []int{0, 37, 400} {
+		noon := noonAfter(time.Now().AddDate(0, 0, ahead))
+		t.Run(noon.Format("2006-01-02"), func(t *testing.T) { testOutOfHoursReplyIsSentOnce(t, noon) })
+	}
+}
+
+func testOutOfHoursReplyIsSentOnce(t *testing.T, noon time.Time) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	applySettings(t, e.rdb, outOfHoursDoc)
 	e.startRoutingWorker(t, 4, clock.NewFake(noon))
 	for i := range 3 {
 		if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.ooh%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
@@ -290,36 +324,48 @@ templates:
 		return testutil.ToFloat64(e.metrics.AutoReplies.WithLabelValues("out_of_hours")) >= 1
 	})
 	time.Sleep(300 * time.Millisecond)
-	hist, err := e.store.History(ctx, c.OpenQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var replies []string
-	for _, m := range hist {
-		if m.Direction == store.DirectionOutbound {
-			replies = append(replies, m.Text)
-		}
-	}
-	if len(replies) != 1 || replies[0] != "We are closed. We open at Wed 25/11 00:00." {
-		t.Fatalf("auto-replies = %q, want exactly one with the next opening", replies)
+	opens := time.Date(noon.Year(), noon.Month(), noon.Day()+1, 0, 0, 0, 0, time.UTC)
+	if want := "We are closed. We open at " + opens.Format("Mon 02/01 15:04") + "."; !slices.Equal(e.outboundTexts(t, c.OpenQuery), []string{want}) {
+		t.Fatalf("auto-replies = %q, want exactly one: %q", e.outboundTexts(t, c.OpenQuery), want)
 	}
 	st, _ := e.store.RoutingState(ctx, c.OpenQuery)
 	if !st.Query.QueuedUntilOpen || st.Query.State != routing.StatePending {
 		t.Fatalf("query = %+v, want queued until open", st.Query)
 	}
-	scheduled, err := e.insp.ListScheduledTasks(queue.QueueRouting)
+	if !e.scheduled(t, queue.TypeRelease, opens) {
+		t.Fatalf("no release scheduled for opening time %s", opens)
+	}
+}
+
+// outboundTexts returns the texts of a query's outbound messages, oldest first.
+func (e *env) outboundTexts(t *testing.T, queryID string) []string {
+	t.Helper()
+	hist, err := e.store.History(context.Background(), queryID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := false
-	for _, ti := range scheduled {
-		if ti.Type == queue.TypeRelease && ti.NextProcessAt.Equal(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)) {
-			release = true
+	var out []string
+	for _, m := range hist {
+		if m.Direction == store.DirectionOutbound {
+			out = append(out, m.Text)
 		}
 	}
-	if !release {
-		t.Fatal("no release scheduled for opening time")
+	return out
+}
+
+// scheduled reports whether a routing timer of type typ is scheduled for at.
+func (e *env) scheduled(t *testing.T, typ string, at time.Time) bool {
+	t.Helper()
+	tasks, err := e.insp.ListScheduledTasks(queue.QueueRouting)
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, ti := range tasks {
+		if ti.Type == typ && ti.NextProcessAt.Equal(at) {
+			return true
+		}
+	}
+	return false
 }
 
 // A query waiting because nobody was online goes to the first operator who

@@ -23,6 +23,7 @@ import (
 	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/ratelimit"
+	"switchboard/routing"
 	"switchboard/settings"
 	"switchboard/store"
 )
@@ -107,10 +108,16 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 		if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
 			return err
 		}
-		if st, err := w.store.RoutingState(ctx, res.QueryID); err == nil && st.Version == 0 {
+		st, err := w.store.RoutingState(ctx, res.QueryID)
+		if err != nil {
+			// Acknowledging now could leave the query unrouted for good.
+			return fmt.Errorf("read routing state of a redelivered message's query: %w", err)
+		}
+		if st.Version == 0 {
 			return w.routeInbound(ctx, res, m)
 		}
-		return nil
+		// Routed; what its decision must still cause is carried out.
+		return w.carryOutPending(ctx, st)
 	}
 	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Kind, m.Type).Inc()
 	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
@@ -138,7 +145,7 @@ func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
 		}
 		// Statuses of messages sent by other tools on the same number
 		// land here; they are not Switchboard's to keep.
-		w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, "unknown_message").Inc()
+		w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, metrics.StatusUnknownMessage).Inc()
 		return nil
 	}
 	w.metrics.StatusUpdates.WithLabelValues(s.Channel, s.Kind, s.Status).Inc()
@@ -153,7 +160,12 @@ func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// handleOutbound sends one recorded outbound message.
+// errWindowClosed fails a text whose customer-service window closed before
+// it could be sent.
+var errWindowClosed = errors.New("outside the 24-hour customer-service window")
+
+// handleOutbound sends one recorded outbound message. A free-form text goes
+// only inside the customer-service window at the moment of sending.
 func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	o, err := queue.DecodeOutbound(t.Payload())
 	if err != nil {
@@ -177,6 +189,13 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	contact, err := w.store.Contact(ctx, q.ContactID)
 	if err != nil {
 		return err
+	}
+	if msg.Template == nil && !routing.WindowOpen(contact.LastInboundAt, w.clock.Now()) {
+		// Recorded inside the 24-hour window but waited past it (queued,
+		// retried, rate limited): only a template may go now.
+		w.metrics.WindowRejections.Inc()
+		cause := channels.StatusError{Title: channels.WindowClosedTitle, Message: "more than 24 hours have passed since the customer's last message; only a template can be sent"}
+		return w.failOutbound(ctx, o, cause, errWindowClosed)
 	}
 	if err := w.ready(o.Channel); err != nil {
 		return err

@@ -57,21 +57,26 @@ func whatsappCommand(ctx context.Context, args []string, stdout, stderr io.Write
 			return errUsage
 		}
 		defer ch.Close()
-		release, err := holdForCommand(ctx, cfg, ch.ID(), args[0] == "pair", stderr, logger)
+		held, release, err := holdForCommand(ctx, cfg, ch.ID(), args[0] == "pair", leaseTTL, stderr, logger)
 		if err != nil {
 			return err
 		}
 		defer release()
 		if args[0] == "unlink" {
-			if err := ch.Unlink(ctx); err != nil {
+			if err := underLease(held, ch.ID(), ch.Unlink); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Channel %s unlinked.\n", ch.ID())
 			return nil
 		}
-		pctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		link, err := ch.Pair(pctx, stdout, *phone)
+		var link *whatsmeow.Link
+		err = underLease(held, ch.ID(), func(ctx context.Context) error {
+			pctx, cancel := context.WithTimeout(ctx, *timeout)
+			defer cancel()
+			var err error
+			link, err = ch.Pair(pctx, stdout, *phone)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -190,31 +195,48 @@ func telegramCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// errLeaseLost stops a pair or unlink whose channel lease was lost.
+var errLeaseLost = errors.New("stopped: this command lost the channel's lease (a serve process may be connecting with the device); try again")
+
+// underLease runs fn with held, the context holdForCommand returned, and
+// reports a lost lease as such rather than as whatever fn made of its
+// context ending.
+func underLease(held context.Context, id string, fn func(context.Context) error) error {
+	err := fn(held)
+	if cause := context.Cause(held); errors.Is(cause, lease.ErrLost) {
+		return fmt.Errorf("channel %s: %w: %w", id, errLeaseLost, cause)
+	}
+	return err
+}
+
 // holdForCommand takes the channel's lease for pair and unlink, so they
 // never connect with the device's keys while a serve process does: two
 // connections with one device's keys take the session from each other. A
 // pair waits a while for a holder retrying an unlinked device to let go;
 // an unlink refuses while a process holds the device.
-func holdForCommand(ctx context.Context, cfg *config.Config, id string, wait bool, stderr io.Writer, logger *slog.Logger) (release func(), err error) {
+//
+// The lease is kept as the workers keep it (lease.Keep): held ends, with
+// cause lease.ErrLost, as soon as it is lost, so the command stops.
+func holdForCommand(ctx context.Context, cfg *config.Config, id string, wait bool, ttl time.Duration, stderr io.Writer, logger *slog.Logger) (held context.Context, release func(), err error) {
 	if !cfg.Redis.Configured() {
-		return func() {}, nil // embedded Redis: no serve process can share the device
+		return ctx, func() {}, nil // embedded Redis: no serve process can share the device
 	}
 	conn, err := redisconn.Open(ctx, cfg.Redis, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	host, _ := os.Hostname()
-	l, err := lease.New(conn.Client, "channel:"+id, host+"/cli", leaseTTL)
+	l, err := lease.New(conn.Client, "channel:"+id, host+"/cli", ttl)
 	if err != nil {
 		conn.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		ok, err := l.Acquire(ctx)
 		if err != nil {
 			conn.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		if ok {
 			break
@@ -222,37 +244,22 @@ func holdForCommand(ctx context.Context, cfg *config.Config, id string, wait boo
 		holder, _ := lease.Holder(ctx, conn.Client, "channel:"+id)
 		if !wait || time.Now().After(deadline) {
 			conn.Close()
-			return nil, fmt.Errorf("channel %s is held by %s; stop the workers holding it (or unlink the device on the phone: WhatsApp > Linked devices) and try again", id, holder)
+			return nil, nil, fmt.Errorf("channel %s is held by %s; stop the workers holding it (or unlink the device on the phone: WhatsApp > Linked devices) and try again", id, holder)
 		}
 		fmt.Fprintf(stderr, "waiting for %s to let go of channel %s...\n", holder, id)
 		select {
 		case <-ctx.Done():
 			conn.Close()
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(leaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				_ = l.Renew(ctx)
-			}
-		}
-	}()
-	return func() {
-		close(stop)
-		<-done
+	held, stop := lease.Keep(ctx, l, logger)
+	return held, func() {
+		stop()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = l.Release(rctx)
+		_ = l.Release(rctx) // only ours: a lease lost meanwhile is left alone
 		conn.Close()
 	}, nil
 }

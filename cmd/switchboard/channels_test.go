@@ -148,7 +148,7 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 	base, _, _ := start(t, everyChannelYAML(redistest.URL(rdb), tgAPI.URL, twAPI.URL, siteSrv.URL, filepath.Join(dir, "wa.db")), nil, roleAll)
 
 	// Telegram: a private message, with the secret token header.
-	update := []byte(`{"update_id":900001,"message":{"message_id":1376,"from":{"id":5213748901,"is_bot":false,"first_name":"Ana","last_name":"Lima"},"chat":{"id":5213748901,"first_name":"Ana","type":"private"},"date":1763900000,"text":"hola, quiero pagar"}}`)
+	update := []byte(`{"update_id":900001,"message":{"message_id":1376,"from":{"id":5213748901,"is_bot":false,"first_name":"Ana","last_name":"Lima"},"chat":{"id":5213748901,"first_name":"Ana","type":"private"},"date":` + nowTS() + `,"text":"hola, quiero pagar"}}`)
 	if code := send(t, "POST", base+"/webhooks/tg-support", http.Header{"X-Telegram-Bot-Api-Secret-Token": {tgSecret}, "Content-Type": {"application/json"}}, update); code != 200 {
 		t.Fatalf("telegram webhook: %d", code)
 	}
@@ -168,7 +168,7 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 	}
 
 	// Web chat: HMAC over "<timestamp>.<body>".
-	chat := []byte(`{"id":"m-1","session_id":"visitor-42","name":"Visitor","text":"¿tienen envío?","timestamp":1763900000}`)
+	chat := []byte(`{"id":"m-1","session_id":"visitor-42","name":"Visitor","text":"¿tienen envío?","timestamp":` + nowTS() + `}`)
 	ts := time.Now().Unix()
 	chatHeader := http.Header{"Content-Type": {"application/json"}, webchat.TimestampHeader: {strconv.FormatInt(ts, 10)},
 		webchat.SignatureHeader: {webchat.Sign([]byte(webchatSecret), ts, chat)}}

@@ -273,7 +273,7 @@ func obsExported(t *testing.T) map[string]map[string]bool {
 	twAPI := tw.server(t, func(string) string { return `{"sid":"SM00000000000000000000000000000009","status":"queued"}` })
 	siteSrv := site.server(t, func(string) string { return `{"id":"site-1"}` })
 	base, _, _ := start(t, everyChannelYAML(redistest.URL(rdb), tgAPI.URL, twAPI.URL, siteSrv.URL, filepath.Join(t.TempDir(), "wa.db")), nil, roleAll)
-	update := []byte(`{"update_id":910001,"message":{"message_id":1,"from":{"id":5213748901,"is_bot":false,"first_name":"Ana"},"chat":{"id":5213748901,"first_name":"Ana","type":"private"},"date":1763900000,"text":"hola"}}`)
+	update := []byte(`{"update_id":910001,"message":{"message_id":1,"from":{"id":5213748901,"is_bot":false,"first_name":"Ana"},"chat":{"id":5213748901,"first_name":"Ana","type":"private"},"date":` + nowTS() + `,"text":"hola"}}`)
 	if code := send(t, "POST", base+"/webhooks/tg-support", http.Header{"X-Telegram-Bot-Api-Secret-Token": {tgSecret}, "Content-Type": {"application/json"}}, update); code != 200 {
 		t.Fatalf("telegram webhook: %d", code)
 	}

@@ -74,7 +74,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // of its own, so each message makes a contact that can be looked up.
 func customerText(n int) (body []byte, sig, from string) {
 	from = fmt.Sprintf("55119%08d", n)
-	body = []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Ana"},"wa_id":"` + from + `"}],"messages":[{"from":"` + from + `","id":"wamid.failover.` + fmt.Sprint(n) + `","timestamp":"1763900000","type":"text","text":{"body":"hola"}}]}}]}]}`)
+	body = []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Ana"},"wa_id":"` + from + `"}],"messages":[{"from":"` + from + `","id":"wamid.failover.` + fmt.Sprint(n) + `","timestamp":"` + nowTS() + `","type":"text","text":{"body":"hola"}}]}}]}]}`)
 	mac := hmac.New(sha256.New, []byte(appSecret))
 	mac.Write(body)
 	return body, "sha256=" + hex.EncodeToString(mac.Sum(nil)), from

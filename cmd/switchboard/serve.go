@@ -160,6 +160,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m := metrics.New(reg)
+	metrics.InitChannels(m, chans)
 	s.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
 	reg.MustRegister(queue.NewCollector(s.inspector, logger))
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,8 +105,13 @@ func TestServeWithoutConfigUsesEmbeddedRedis(t *testing.T) {
 
 const appSecret = "serve-test-secret"
 
+// nowTS is the current Unix time as providers write it in a message: the
+// customers in these tests write now, so a reply is inside the 24-hour
+// window on whatever day the tests run.
+func nowTS() string { return strconv.FormatInt(time.Now().Unix(), 10) }
+
 func signedText(id string) ([]byte, string) {
-	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Ana"},"wa_id":"5511900000001"}],"messages":[{"from":"5511900000001","id":"` + id + `","timestamp":"1763900000","type":"text","text":{"body":"hola"}}]}}]}]}`)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Ana"},"wa_id":"5511900000001"}],"messages":[{"from":"5511900000001","id":"` + id + `","timestamp":"` + nowTS() + `","type":"text","text":{"body":"hola"}}]}}]}]}`)
 	mac := hmac.New(sha256.New, []byte(appSecret))
 	mac.Write(body)
 	return body, "sha256=" + hex.EncodeToString(mac.Sum(nil))

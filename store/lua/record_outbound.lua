@@ -3,11 +3,15 @@
 -- ARGV[1] query id   ARGV[2] message id   ARGV[3] now in ms
 -- ARGV[4] history member   ARGV[5] body (JSON)
 -- ARGV[6] status   ARGV[7] status rank   ARGV[8] events channel ("" for none)
--- Returns 1, or 0 when the query does not exist.
+-- Returns 1, 0 when the query does not exist, or 2 when a message with this
+-- id is already recorded (an auto-reply retried after a failure).
 local p = KEYS[1]
 local qk = p .. ":q:" .. ARGV[1]
 if redis.call("EXISTS", qk) == 0 then
   return 0
+end
+if redis.call("EXISTS", p .. ":m:" .. ARGV[2]) == 1 then
+  return 2
 end
 redis.call("HSET", p .. ":m:" .. ARGV[2],
   "query", ARGV[1], "dir", "out", "body", ARGV[5], "at", ARGV[3],

@@ -7,6 +7,8 @@
 -- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
 -- ARGV[6] capacity of the new assignee  ARGV[7] now (ms)  ARGV[8] query id
 -- ARGV[9] pool score (ms) for a pending query   ARGV[10] events channel ("" for none)
+-- ARGV[11] the decision's pending effects (JSON; "" for none), kept until
+--   the worker has carried them out, so a failure there is retried
 -- Returns 1 applied, 0 version conflict, -1 the assignee is at capacity.
 local q = KEYS[1]
 local rv = tonumber(redis.call("HGET", q, "rv") or "0")
@@ -66,5 +68,8 @@ end
 if oldAssignee ~= newAssignee and newAssignee ~= "" then
   -- "Answered" is judged against the outbound count at assignment.
   redis.call("HSET", q, "assigned_at", ARGV[7], "assigned_outbound", redis.call("HGET", q, "outbound_count") or "0")
+end
+if ARGV[11] ~= nil and ARGV[11] ~= "" then
+  redis.call("HSET", q, "effects", ARGV[11])
 end
 return 1
