@@ -113,6 +113,15 @@ func (a *API) Close() {
 	})
 }
 
+// Flush finishes the API's background work: login codes still being
+// queued get their last try. Call it after the HTTP server has stopped
+// and before Redis is closed.
+func (a *API) Flush() {
+	if a.login != nil {
+		a.login.Close()
+	}
+}
+
 // maxBody bounds API request bodies; they are small JSON documents.
 const maxBody = 64 << 10
 

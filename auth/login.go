@@ -64,8 +64,11 @@ type Login struct {
 	logger     *slog.Logger
 	// Observe, if set, is told every request and verification outcome.
 	Observe func(kind, outcome string)
-	// sends tracks the codes being queued in the background.
-	sends sync.WaitGroup
+	// sends tracks the codes being queued in the background; stop ends
+	// their retries at shutdown.
+	sends    sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // LoginOptions configure Login.
@@ -91,7 +94,7 @@ func NewLogin(rdb redis.UniversalClient, o LoginOptions) (*Login, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Login{rdb: rdb, users: o.Users, clock: o.Clock, secret: o.Secret, sessionTTL: o.SessionTTL,
-		sender: o.Sender, audit: o.Audit, logger: o.Logger}, nil
+		sender: o.Sender, audit: o.Audit, logger: o.Logger, stop: make(chan struct{})}, nil
 }
 
 func (l *Login) observe(kind, outcome string) {
@@ -113,8 +116,13 @@ func (l *Login) mac(parts ...string) []byte {
 
 func (l *Login) phoneKey(phone string) string { return hex.EncodeToString(l.mac("phone", phone)[:16]) }
 
-// sendTimeout bounds queueing one code in the background.
-const sendTimeout = 10 * time.Second
+// sendTimeout bounds one try at queueing a code in the background;
+// sendRetryMin and sendRetryMax bound the wait between tries.
+const (
+	sendTimeout  = 10 * time.Second
+	sendRetryMin = 250 * time.Millisecond
+	sendRetryMax = 5 * time.Second
+)
 
 // RequestCode sends a code to phone if it belongs to an active account. It
 // returns the outcome for metrics and tests only: the caller must answer
@@ -181,16 +189,35 @@ func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, e
 }
 
 // sendLater queues the code without holding up the answer, which must not
-// take longer for numbers that have an account. A failure is logged: the
-// answer is the same either way, and the person asks again.
+// take longer for numbers that have an account. Queueing is retried with
+// backoff until the code would expire (a Redis blip must not cost the
+// person their code); only then is the failure given up, and logged.
 func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expires time.Time) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	// The code's life is measured on l.clock, as its expiry was.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), expires.Sub(l.clock.Now()))
 	l.sends.Add(1)
 	go func() {
 		defer l.sends.Done()
 		defer cancel()
-		if err := l.sender.SendCode(ctx, phone, code, expires); err != nil {
-			l.logger.ErrorContext(ctx, "login code not queued", "user", userID, "err", err)
+		backoff := sendRetryMin
+		for {
+			try, done := context.WithTimeout(ctx, sendTimeout)
+			err := l.sender.SendCode(try, phone, code, expires)
+			done()
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				l.logger.ErrorContext(ctx, "login code not queued before it expired", "user", userID, "err", err)
+				return
+			case <-l.stop:
+				l.logger.ErrorContext(ctx, "login code not queued before shutdown", "user", userID, "err", err)
+				return
+			case <-time.After(backoff):
+			}
+			l.logger.WarnContext(ctx, "login code not queued yet; retrying", "user", userID, "err", err)
+			backoff = min(2*backoff, sendRetryMax)
 		}
 	}()
 }
@@ -198,6 +225,14 @@ func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expir
 // Wait returns once the codes being queued in the background are queued
 // (or failed). Call it on shutdown, after the HTTP server has stopped.
 func (l *Login) Wait() { l.sends.Wait() }
+
+// Close stops retrying codes that could not be queued and waits for the
+// tries in flight. Call it on shutdown, after the HTTP server has stopped
+// and before Redis is closed.
+func (l *Login) Close() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.sends.Wait()
+}
 
 // rateLimited counts this request against the phone's and the IP's limits.
 func (l *Login) rateLimited(ctx context.Context, pk, ip string) (bool, error) {

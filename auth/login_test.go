@@ -154,3 +154,53 @@ func TestCodeRequestsDoTheSameWorkForEveryNumber(t *testing.T) {
 	default:
 	}
 }
+
+// flakySender fails to queue the first fails codes, as a Redis blip would.
+type flakySender struct {
+	mu    sync.Mutex
+	fails int
+	tries int
+	sent  chan string
+}
+
+func (f *flakySender) SendCode(_ context.Context, phone, _ string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tries++
+	if f.tries <= f.fails {
+		return fmt.Errorf("enqueue: %w", redis.ErrClosed)
+	}
+	f.sent <- phone
+	return nil
+}
+
+// A code that could not be queued at first is retried, not lost: the
+// person was told a code is on its way.
+func TestCodeIsQueuedAfterAFailedTry(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	roles := auth.NewRoles(rdb)
+	users := accounts.NewStore(rdb, clk, roles.Exists)
+	sender := &flakySender{fails: 2, sent: make(chan string, 1)}
+	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
+		Audit: auth.NewAudit(rdb, clk, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := login.RequestCode(ctx, "+5511900000001", "192.0.2.1"); err != nil || o != auth.RequestSent {
+		t.Fatalf("request: %q, %v", o, err)
+	}
+	select {
+	case p := <-sender.sent:
+		if p != "+5511900000001" {
+			t.Fatalf("code queued for %s", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the code was never queued after two failed tries")
+	}
+	login.Close()
+}

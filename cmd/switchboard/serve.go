@@ -115,6 +115,9 @@ type server struct {
 	mux       *asynq.ServeMux
 	client    *asynq.Client
 	inspector *asynq.Inspector
+	// api is the /api/v1 API, nil in a worker-only process; its
+	// background work is flushed once HTTP has stopped.
+	api *api.API
 
 	// holds keep this process's share of the linked devices connected;
 	// empty in a gateway-only process.
@@ -189,6 +192,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			return nil, err
 		}
 		opts.API = a
+		s.api = a
 		opts.Webhooks = webhook.New(webhook.Options{
 			Channels:     chans,
 			Queue:        qc,
@@ -389,6 +393,9 @@ func (s *server) run(ctx context.Context) error {
 	if err := s.http.Shutdown(httpCtx); err != nil {
 		s.logger.Warn("http shutdown did not finish in time; closing connections", "err", err)
 		_ = s.http.Close()
+	}
+	if s.api != nil {
+		s.api.Flush()
 	}
 	// Linked devices disconnect, drain their send pools and hand their
 	// leases over while the shared pool drains: both within workerGrace,
