@@ -90,26 +90,69 @@ func Open(ctx context.Context, cfg config.Redis, logger *slog.Logger) (*Conn, er
 	return c, nil
 }
 
-// StartEmbedded starts an in-memory Redis (miniredis) on a free port of
-// 127.0.0.1 whose keys expire with the wall clock, as on a real Redis:
-// left alone, miniredis expires keys only when its clock is moved by hand
-// (FastForward), so dedupe windows, leases, login codes and rate-limit
-// state would live forever. The embedded server and internal/redistest
-// both start theirs here, so tests see the expiry production has. The
-// caller closes it.
-func StartEmbedded() (*miniredis.Miniredis, error) {
+// EmbeddedTick is how often the embedded server's TTLs are aged in
+// production: keys expire within a second of their time, as they do
+// within Redis's own expiry cycle.
+const EmbeddedTick = time.Second
+
+// Embedded is an in-memory Redis (miniredis) whose keys expire with the
+// wall clock, as on a real Redis: left alone, miniredis expires keys only
+// when its clock is moved by hand, so dedupe windows, leases, login codes
+// and rate-limit state would live forever.
+type Embedded struct {
+	*miniredis.Miniredis
+	done chan struct{}
+	once sync.Once
+}
+
+// StartEmbedded starts an embedded Redis on a free port of 127.0.0.1.
+// With tick > 0 a goroutine ages every TTL by the wall clock each tick.
+// With tick == 0 every command first ages the TTLs, exact to the command;
+// miniredis then sorts every key on every command, so that is for tests,
+// whose data is small, never for a server that fills up. The embedded
+// server and internal/redistest both start theirs here, so tests see the
+// expiry production has. The caller closes it.
+func StartEmbedded(tick time.Duration) (*Embedded, error) {
 	m := miniredis.NewMiniRedis()
-	// Every command first ages the TTLs by the time since the last one:
-	// exact to the command, with no goroutine to stop.
-	m.ClockTTL(true)
+	if tick == 0 {
+		m.ClockTTL(true)
+	}
 	if err := m.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded redis: %w", err)
 	}
-	return m, nil
+	e := &Embedded{Miniredis: m, done: make(chan struct{})}
+	if tick > 0 {
+		go e.age(tick)
+	}
+	return e, nil
+}
+
+// age moves the server's TTLs forward with the wall clock until Close.
+func (e *Embedded) age(tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-e.done:
+			return
+		case now := <-t.C:
+			e.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+// Close stops the ageing and the server.
+func (e *Embedded) Close() {
+	e.once.Do(func() {
+		close(e.done)
+		e.Miniredis.Close()
+	})
 }
 
 func openEmbedded(logger *slog.Logger) (*Conn, error) {
-	m, err := StartEmbedded()
+	m, err := StartEmbedded(EmbeddedTick)
 	if err != nil {
 		return nil, err
 	}

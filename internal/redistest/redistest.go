@@ -34,7 +34,7 @@ func Client(t testing.TB) *redis.Client {
 	if url == "" {
 		// The server production embeds, so keys expire with the wall
 		// clock here too.
-		m, err := redisconn.StartEmbedded()
+		m, err := redisconn.StartEmbedded(0)
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
