@@ -65,6 +65,9 @@ type Hub struct {
 	buffer int
 	logger *slog.Logger
 
+	// connecting is held while the Redis subscription is being opened.
+	connecting chan struct{}
+
 	mu      sync.Mutex
 	ps      *redis.PubSub // nil until the first stream subscribes
 	subs    map[*Sub]struct{}
@@ -85,7 +88,7 @@ func NewHub(rdb Subscriber, o Options) *Hub {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{redis: rdb, max: o.MaxPerUser, buffer: o.Buffer, logger: o.Logger,
-		subs: map[*Sub]struct{}{}, perUser: map[string]int{}}
+		connecting: make(chan struct{}, 1), subs: map[*Sub]struct{}{}, perUser: map[string]int{}}
 }
 
 // Sub is one stream's subscription.
@@ -129,8 +132,12 @@ func (s *Sub) Close() {
 // Subscribe adds a stream of userID. It refuses with ErrTooManyStreams
 // when the user has MaxPerUser open already. The first subscription of the
 // process subscribes to Redis and returns only once Redis confirmed it, so
-// a stream misses nothing published after Subscribe returns.
+// a stream misses nothing published after Subscribe returns. Waiting for
+// Redis respects ctx and holds no lock the other streams need.
 func (h *Hub) Subscribe(ctx context.Context, userID string) (*Sub, error) {
+	if err := h.connect(ctx); err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -139,24 +146,6 @@ func (h *Hub) Subscribe(ctx context.Context, userID string) (*Sub, error) {
 	if h.perUser[userID] >= h.max {
 		return nil, ErrTooManyStreams
 	}
-	if h.ps == nil {
-		// Under the lock: streams opening meanwhile wait for the one
-		// subscription rather than each opening their own.
-		// The subscription outlives the request that opened it.
-		ps := h.redis.Subscribe(context.WithoutCancel(ctx), store.EventsChannel, auth.RevocationsChannel)
-		for range 2 { // one confirmation per channel
-			if _, err := ps.Receive(ctx); err != nil {
-				_ = ps.Close()
-				return nil, fmt.Errorf("subscribe to events: %w", err)
-			}
-		}
-		h.ps = ps
-		// go-redis reconnects and resubscribes this channel by itself; its
-		// buffer absorbs a burst while the fan-out holds the lock.
-		msgs := ps.Channel(redis.WithChannelSize(h.buffer))
-		h.loop.Add(1)
-		go h.run(msgs)
-	}
 	s := &Sub{hub: h, user: userID, events: make(chan *Event, h.buffer),
 		recheck: make(chan struct{}, 1), done: make(chan struct{})}
 	h.subs[s] = struct{}{}
@@ -164,21 +153,92 @@ func (h *Hub) Subscribe(ctx context.Context, userID string) (*Sub, error) {
 	return s, nil
 }
 
+// connect opens the process's one Redis subscription if it is not open.
+// Streams opening meanwhile wait for that one (or for their own ctx)
+// rather than each opening their own.
+func (h *Hub) connect(ctx context.Context) error {
+	select {
+	case h.connecting <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("subscribe to events: %w", ctx.Err())
+	}
+	defer func() { <-h.connecting }()
+	h.mu.Lock()
+	open, closed := h.ps != nil, h.closed
+	h.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if open {
+		return nil
+	}
+	// ctx bounds only the dial and the confirmations: go-redis keeps no
+	// context in a PubSub, so the subscription outlives the request that
+	// opened it.
+	ps := h.redis.Subscribe(ctx, store.EventsChannel, auth.RevocationsChannel)
+	for range 2 { // one confirmation per channel
+		if _, err := ps.Receive(ctx); err != nil {
+			_ = ps.Close()
+			return fmt.Errorf("subscribe to events: %w", err)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		_ = ps.Close()
+		return ErrClosed
+	}
+	h.ps = ps
+	// go-redis reconnects and resubscribes by itself; its buffer absorbs
+	// a burst while the fan-out holds the lock.
+	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(h.buffer))
+	h.loop.Add(1)
+	go h.run(msgs)
+	return nil
+}
+
 // run fans messages out until the subscription closes.
-func (h *Hub) run(msgs <-chan *redis.Message) {
+func (h *Hub) run(msgs <-chan any) {
 	defer h.loop.Done()
 	for m := range msgs {
-		switch m.Channel {
-		case store.EventsChannel:
-			ev := &Event{Data: []byte(m.Payload)}
-			if err := json.Unmarshal(ev.Data, &ev.Event); err != nil || ev.QueryID == "" {
-				h.logger.Warn("undecodable event ignored", "err", err)
-				continue
+		switch m := m.(type) {
+		case *redis.Subscription:
+			// The confirmations of the first subscribe were read in
+			// connect: this is go-redis subscribing again after losing
+			// its connection, and whatever was published meanwhile is
+			// lost. Every stream is ended as dropped, so its client
+			// reconnects and refetches rather than show a stale view.
+			// A resubscription confirms each channel in turn (Count 1,
+			// then 2): one resync per reconnect, whatever the order.
+			if m.Kind == "subscribe" && m.Count == 1 {
+				h.resync()
 			}
-			h.publish(ev)
-		case auth.RevocationsChannel:
-			h.revoked(m.Payload)
+		case *redis.Message:
+			switch m.Channel {
+			case store.EventsChannel:
+				ev := &Event{Data: []byte(m.Payload)}
+				if err := json.Unmarshal(ev.Data, &ev.Event); err != nil || ev.QueryID == "" {
+					h.logger.Warn("undecodable event ignored", "err", err)
+					continue
+				}
+				h.publish(ev)
+			case auth.RevocationsChannel:
+				h.revoked(m.Payload)
+			}
 		}
+	}
+}
+
+// resync ends every stream as dropped: events may have been missed.
+func (h *Hub) resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) > 0 {
+		h.logger.Warn("event subscription reconnected; open streams end so their clients refetch", "streams", len(h.subs))
+	}
+	for s := range h.subs {
+		s.dropped = true
+		h.removeLocked(s)
 	}
 }
 

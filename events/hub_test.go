@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/auth"
 	"switchboard/events"
 	"switchboard/internal/redistest"
+	"switchboard/redisconn"
 	"switchboard/store"
 )
 
@@ -123,5 +128,122 @@ func TestCapAndClose(t *testing.T) {
 	}
 	if _, err := h.Subscribe(ctx, "u_other"); !errors.Is(err, events.ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// When the one subscription loses Redis and go-redis subscribes again,
+// what was published meanwhile is gone: every stream ends as dropped, so
+// its client reconnects and refetches instead of showing a stale view.
+// The hub itself keeps working on the new connection.
+func TestStreamsEndWhenTheSubscriptionReconnects(t *testing.T) {
+	m, err := redisconn.StartEmbedded(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	h := events.NewHub(rdb, events.Options{})
+	defer h.Close()
+	s, err := h.Subscribe(ctx, "u_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close() // Redis restarts: the subscription's connection drops
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Done():
+		if !s.Dropped() {
+			t.Fatal("the stream ended but not as dropped: its client would not refetch")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the stream kept going after its subscription reconnected")
+	}
+	// A new stream gets what is published from now on.
+	s2, err := h.Subscribe(ctx, "u_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := rdb.Publish(ctx, store.EventsChannel, `{"type":"state","query_id":"q-after"}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-s2.Events():
+		if ev.QueryID != "q-after" {
+			t.Fatalf("event %s, want q-after", ev.QueryID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event after the reconnect")
+	}
+}
+
+// Opening the subscription holds no lock the rest of the hub needs: while
+// one stream waits on a stalled Redis, another opening waits no longer
+// than its own context, and Close does not wait at all.
+func TestSubscribeToAStalledRedisHoldsNoLock(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() { // accepts, never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: time.Minute, MaxRetries: -1})
+	defer rdb.Close()
+	h := events.NewHub(rdb, events.Options{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := h.Subscribe(context.Background(), "u_a")
+		first <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the first is now stuck on Redis
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() {
+		_, err := h.Subscribe(ctx, "u_b")
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		if err == nil {
+			t.Fatal("subscribed to a Redis that never answered")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stream opening waited past its context behind another's stalled subscribe")
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited on a stalled Redis")
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the stalled subscribe returned early: %v", err)
+	default:
 	}
 }
