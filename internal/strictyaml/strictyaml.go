@@ -13,6 +13,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -84,7 +85,16 @@ func Decode(n *yaml.Node, v any) (problems []*Problem, err error) {
 	// A mistyped value is reported at the value's line, without a name:
 	// a scalar on that line is likelier than a mapping that starts there
 	// ({count: x, per: 1s} is a mistyped count, not a mistyped mapping).
-	mistyped := func(line int) (string, bool) {
+	// When yaml quotes the value (`x`, or its first 7 characters and
+	// "..."), only a scalar with that value is the culprit: on a line
+	// like {count: 5, burst: x} the first scalar is not.
+	mistyped := func(line int, msg string) (string, bool) {
+		if v := quoted.FindStringSubmatch(msg); v != nil {
+			prefix, cut := strings.CutSuffix(v[1], "...")
+			return claim(func(e entry) bool {
+				return e.valueLine == line && e.scalar && (e.value == prefix || cut && strings.HasPrefix(e.value, prefix))
+			})
+		}
 		if p, ok := claim(func(e entry) bool { return e.valueLine == line && e.scalar }); ok {
 			return p, true
 		}
@@ -100,10 +110,14 @@ func Decode(n *yaml.Node, v any) (problems []*Problem, err error) {
 		}
 		if m := atLine.FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			if path, ok := mistyped(line); ok {
+			if path, ok := mistyped(line, m[2]); ok {
 				problems = append(problems, &Problem{Path: path, Line: lines[path], Msg: m[2]})
 				continue
 			}
+			// No key on that line says which: name the line, not a
+			// wrong key.
+			problems = append(problems, &Problem{Path: "(line " + m[1] + ")", Msg: m[2]})
+			continue
 		}
 		problems = append(problems, &Problem{Path: "(document)", Msg: msg})
 	}
@@ -114,6 +128,7 @@ func Decode(n *yaml.Node, v any) (problems []*Problem, err error) {
 var (
 	unknownField = regexp.MustCompile(`^line (\d+): field (.+?) not found in type .+$`)
 	atLine       = regexp.MustCompile(`^line (\d+): (.+)$`)
+	quoted       = regexp.MustCompile("^cannot unmarshal \\S+ `([^`]*)` into ")
 )
 
 // entry is one key of a document.
@@ -121,6 +136,7 @@ type entry struct {
 	path, key          string
 	keyLine, valueLine int
 	scalar             bool
+	value              string // a scalar's value
 }
 
 // index lists every mapping key under n, in document order, with its path.
@@ -140,7 +156,7 @@ func index(n *yaml.Node) []entry {
 				if path != "" {
 					p = path + "." + p
 				}
-				out = append(out, entry{path: p, key: k.Value, keyLine: k.Line, valueLine: v.Line, scalar: v.Kind == yaml.ScalarNode})
+				out = append(out, entry{path: p, key: k.Value, keyLine: k.Line, valueLine: v.Line, scalar: v.Kind == yaml.ScalarNode, value: v.Value})
 				walk(v, p)
 			}
 		case yaml.SequenceNode:

@@ -39,6 +39,8 @@ func TestProblemsNameTheKeyPath(t *testing.T) {
 		{"same key twice on a line", "channels: [{id: a, idd: 1}, {id: b, idd: 2}]\n", []string{"channels[0].idd: unknown key (line 1)", "channels[1].idd: unknown key (line 1)"}},
 		{"mistyped value", "http:\n  max_body_bytes: lots\n", []string{"http.max_body_bytes: cannot unmarshal !!str `lots` into int64 (line 2)"}},
 		{"mistyped value in a flow mapping", "channels:\n  - send_rate: {count: many, per: 1s}\n", []string{"channels[0].send_rate.count: cannot unmarshal"}},
+		{"mistyped value after a good one on its line", "channels:\n  - send_rate: {count: 5, per: 1s}\n  - send_rate: {per: 1s, count: x}\n", []string{"channels[1].send_rate.count: cannot unmarshal !!str `x`"}},
+		{"mistyped long value, quoted cut short", "channels:\n  - send_rate: {per: 1s, count: averylongvalue}\n", []string{"channels[0].send_rate.count: cannot unmarshal !!str `averylo...`"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var n yaml.Node
