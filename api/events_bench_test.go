@@ -202,4 +202,8 @@ func BenchmarkEventDelivery(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(1), "max-ms")
 	b.ReportMetric(float64(want-int64(len(delays))), "missing")
+	if missing := want - int64(len(delays)); missing > 0 {
+		// A lost event is a defect, not a figure: fail the run.
+		b.Fatalf("%d of %d events never reached their stream", missing, want)
+	}
 }
