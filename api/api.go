@@ -5,9 +5,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -178,7 +180,20 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if r.ContentLength > maxBody {
 			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxBody)
+		if r.Body == nil || r.Body == http.NoBody {
+			return next(c)
+		}
+		// A body sent without a length (chunked) is read here, so one
+		// too large is refused as such, not as JSON that fails to bind.
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBody))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+		}
+		if err != nil {
+			return httperror.Write(c, http.StatusBadRequest, "bad_request", "request body could not be read")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		return next(c)
 	}
 }
