@@ -136,7 +136,7 @@ func TestCapAndClose(t *testing.T) {
 // its client reconnects and refetches instead of showing a stale view.
 // The hub itself keeps working on the new connection.
 func TestStreamsEndWhenTheSubscriptionReconnects(t *testing.T) {
-	m, err := redisconn.StartEmbedded(0)
+	m, err := redisconn.StartEmbedded(redisconn.EmbeddedTick)
 	if err != nil {
 		t.Fatal(err)
 	}

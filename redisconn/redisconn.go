@@ -105,25 +105,22 @@ type Embedded struct {
 	once sync.Once
 }
 
-// StartEmbedded starts an embedded Redis on a free port of 127.0.0.1.
-// With tick > 0 a goroutine ages every TTL by the wall clock each tick.
-// With tick == 0 every command first ages the TTLs, exact to the command;
-// miniredis then sorts every key on every command, so that is for tests,
-// whose data is small, never for a server that fills up. The embedded
-// server and internal/redistest both start theirs here, so tests see the
-// expiry production has. The caller closes it.
+// StartEmbedded starts an embedded Redis on a free port of 127.0.0.1
+// whose TTLs a goroutine ages by the wall clock every tick. (miniredis can
+// age them on every command instead, but it then sorts every key on every
+// command: a server that fills up slows to a crawl, and so did the tests.)
+// The embedded server and internal/redistest both start theirs here, so
+// tests see the expiry production has. The caller closes it.
 func StartEmbedded(tick time.Duration) (*Embedded, error) {
-	m := miniredis.NewMiniRedis()
-	if tick == 0 {
-		m.ClockTTL(true)
+	if tick <= 0 {
+		return nil, fmt.Errorf("start embedded redis: tick must be positive, got %v", tick)
 	}
+	m := miniredis.NewMiniRedis()
 	if err := m.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded redis: %w", err)
 	}
 	e := &Embedded{Miniredis: m, done: make(chan struct{})}
-	if tick > 0 {
-		go e.age(tick)
-	}
+	go e.age(tick)
 	return e, nil
 }
 

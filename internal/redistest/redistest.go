@@ -33,8 +33,8 @@ func Client(t testing.TB) *redis.Client {
 	url := os.Getenv(EnvURL)
 	if url == "" {
 		// The server production embeds, so keys expire with the wall
-		// clock here too.
-		m, err := redisconn.StartEmbedded(0)
+		// clock here too; aged finely, since tests use short TTLs.
+		m, err := redisconn.StartEmbedded(50 * time.Millisecond)
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
