@@ -3,9 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,42 +14,6 @@ import (
 	"switchboard/clock"
 	"switchboard/internal/redistest"
 )
-
-var errDown error = &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
-
-// failKey wraps the real client and fails every command whose first key
-// is key, on cue.
-type failKey struct {
-	mu   sync.Mutex
-	key  string
-	name string // only this command, if set
-}
-
-func (f *failKey) arm(key, name string) { f.mu.Lock(); f.key, f.name = key, name; f.mu.Unlock() }
-
-func (f *failKey) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (f *failKey) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		f.mu.Lock()
-		key, name := f.key, f.name
-		f.mu.Unlock()
-		args := cmd.Args()
-		first := 1
-		if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
-			first = 3
-		}
-		if key != "" && (name == "" || cmd.Name() == name) && len(args) > first && args[first] == key {
-			cmd.SetErr(errDown)
-			return errDown
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (f *failKey) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 type codes struct {
 	mu   sync.Mutex
@@ -71,8 +33,7 @@ func (c *codes) SendCode(_ context.Context, _, code string, _ time.Time) error {
 func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Client(t)
-	faults := &failKey{}
-	rdb.AddHook(faults)
+	faults := redistest.Intercept(rdb)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	roles := auth.NewRoles(rdb)
 	users := accounts.NewStore(rdb, clk, roles.Exists)
@@ -114,22 +75,23 @@ func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
 		{"delete", func(id string) error { return users.Delete(ctx, id, login) }},
 	} {
 		tok := token(ana)
-		faults.arm("{sb}:user:"+ana.ID, "evalsha") // the user's record cannot be written
-		if err := op.run(ana.ID); !errors.Is(err, errDown) {
+		// The user's record cannot be written.
+		faults.Fail(redistest.And(redistest.Named("evalsha"), redistest.KeyIs("{sb}:user:"+ana.ID)))
+		if err := op.run(ana.ID); !errors.Is(err, redistest.ErrConnReset) {
 			t.Fatalf("%s with the user's record failing: %v", op.name, err)
 		}
-		faults.arm("", "")
+		faults.Fail(nil)
 		if live(tok) {
 			t.Fatalf("%s failed midway and left the user's token live", op.name)
 		}
 		// The revocation fails: the user must not end up disabled (or
 		// gone) with their token still stored.
 		tok = token(ana)
-		faults.arm("{sb}:user:tokens:"+ana.ID, "")
-		if err := op.run(ana.ID); !errors.Is(err, errDown) {
+		faults.Fail(redistest.KeyIs("{sb}:user:tokens:" + ana.ID))
+		if err := op.run(ana.ID); !errors.Is(err, redistest.ErrConnReset) {
 			t.Fatalf("%s with revocation failing: %v", op.name, err)
 		}
-		faults.arm("", "")
+		faults.Fail(nil)
 		if u, err := users.Get(ctx, ana.ID); err != nil || u.Status != accounts.StatusActive {
 			t.Fatalf("%s failed to revoke, yet the user is %+v, %v: stopped with a live token", op.name, u, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/auth"
+	"switchboard/internal/redistest"
 	"switchboard/routing"
 	"switchboard/settings"
 )
@@ -18,7 +19,7 @@ import (
 // that was fine.
 func TestRedisOutageIsNotAValidationError(t *testing.T) {
 	w := newConvWorld(t)
-	faults := withFaults(w.rdb)
+	faults := redistest.Intercept(w.rdb)
 	admin := w.createUser(t, "Admin", "+5511900000009", auth.RoleAdmin)
 	adminT := w.loginAs(t, admin.Phone)
 	r := w.do(t, "GET", "/api/v1/settings", adminT, nil)
@@ -30,22 +31,22 @@ func TestRedisOutageIsNotAValidationError(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		fail   func(cmd redis.Cmder) bool
+		fail   redistest.Match
 		method string
 		path   string
 		body   any
 	}{
-		{"role write", and(commandNamed("evalsha", "eval"), keyIs("{sb}:roles")), "PUT", "/api/v1/roles/night-shift",
+		{"role write", redistest.And(redistest.Named("evalsha", "eval"), redistest.KeyIs("{sb}:roles")), "PUT", "/api/v1/roles/night-shift",
 			map[string]any{"permissions": []string{"conversations.reply"}}},
-		{"settings write", and(commandNamed("evalsha", "eval"), keyIs(settings.Key)), "PUT", "/api/v1/settings",
+		{"settings write", redistest.And(redistest.Named("evalsha", "eval"), redistest.KeyIs(settings.Key)), "PUT", "/api/v1/settings",
 			map[string]any{"version": doc.Version, "yaml": doc.YAML}},
-		{"presence write", and(commandNamed("hset"), keyIs("{sb}:roster:presence")), "PUT", "/api/v1/me/presence",
+		{"presence write", redistest.And(redistest.Named("hset"), redistest.KeyIs("{sb}:roster:presence")), "PUT", "/api/v1/me/presence",
 			map[string]string{"presence": routing.PresenceAway}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			faults.set(tc.fail)
+			faults.Fail(tc.fail)
 			r := w.do(t, tc.method, tc.path, adminT, tc.body)
-			faults.set(nil)
+			faults.Fail(nil)
 			if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"code":"unavailable"`) {
 				t.Errorf("%s %s with Redis failing: %d %s, want 503 unavailable", tc.method, tc.path, r.status, r.body)
 			}
@@ -68,15 +69,18 @@ func TestRedisOutageIsNotAValidationError(t *testing.T) {
 // left out of it.
 func TestConversationListFailsWhenARowFailsToLoad(t *testing.T) {
 	w := newConvWorld(t)
-	faults := withFaults(w.rdb)
+	faults := redistest.Intercept(w.rdb)
 	a := w.query(t, "5511911110001", w.clock.Now().Add(-time.Minute), "sales", routing.StatePending, "")
 	b := w.query(t, "5511911110002", w.clock.Now(), "sales", routing.StatePending, "")
 	if ids := w.listIDs(t, w.anaT); len(ids) != 2 {
 		t.Fatalf("listed %v, want %s and %s", ids, a, b)
 	}
-	faults.set(and(commandNamed("hmget"), func(cmd redis.Cmder) bool { return strings.HasSuffix(firstKey(cmd), ":q:"+b) }))
+	// Only b's row: its hash fails to load.
+	faults.Fail(redistest.And(redistest.Named("hmget"), func(cmd redis.Cmder) bool {
+		return strings.HasSuffix(redistest.FirstKey(cmd), ":q:"+b)
+	}))
 	r := w.do(t, "GET", "/api/v1/conversations", w.anaT, nil)
-	faults.set(nil)
+	faults.Fail(nil)
 	if r.status < 500 {
 		t.Fatalf("list with one row failing to load: %d %s, want a 5xx", r.status, r.body)
 	}

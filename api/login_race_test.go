@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,50 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/auth"
+	"switchboard/internal/redistest"
 )
-
-// stallHook models a short Redis stall: the first n commands it matches
-// run, but their replies are held until all n have run (or release is
-// closed), as when a slow Redis answers a burst at once.
-type stallHook struct {
-	match   func(redis.Cmder) bool
-	mu      sync.Mutex
-	n       int
-	parked  chan struct{} // closed when n replies are held
-	release chan struct{}
-}
-
-var _ redis.Hook = (*stallHook)(nil)
-
-func (s *stallHook) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (s *stallHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if !s.match(cmd) {
-			return err
-		}
-		s.mu.Lock()
-		hold := s.n > 0
-		if hold {
-			s.n--
-			if s.n == 0 {
-				close(s.parked)
-			}
-		}
-		s.mu.Unlock()
-		if hold {
-			<-s.release
-		}
-		return err
-	}
-}
-
-func (s *stallHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // 60 concurrent wrong guesses during a Redis stall, then the right code:
 // at most five guesses are ever evaluated, and the right code sent after
@@ -77,9 +34,19 @@ func TestConcurrentGuessesCannotOutrunTheAttemptLimit(t *testing.T) {
 	evaluated := func() int { return h.count("verify:wrong") + h.count("verify:locked") + h.count("verify:ok") }
 	before := evaluated()
 
+	// A short Redis stall: the first 60 commands on the code key run, but
+	// their replies are held until all 60 have run and the right code has
+	// been sent, as when a slow Redis answers a burst at once.
 	const guesses = 60
-	stall := &stallHook{match: keyPrefixed("{sb}:otp:code:"), n: guesses, parked: make(chan struct{}), release: make(chan struct{})}
-	h.rdb.AddHook(stall)
+	stalled := redistest.First(guesses, redistest.KeyPrefixed("{sb}:otp:code:"))
+	parked, release := make(chan struct{}, guesses), make(chan struct{})
+	redistest.Intercept(h.rdb).After(func(_ context.Context, cmd redis.Cmder) error {
+		if stalled.Match(cmd) {
+			parked <- struct{}{}
+			<-release
+		}
+		return nil
+	})
 	var wg sync.WaitGroup
 	statuses := make([]int, guesses)
 	for i := range guesses {
@@ -89,15 +56,18 @@ func TestConcurrentGuessesCannotOutrunTheAttemptLimit(t *testing.T) {
 			statuses[i] = h.do(t, "POST", "/api/v1/auth/verify", "", map[string]string{"phone": phone, "code": wrongCode(right, i)}).status
 		}()
 	}
-	select {
-	case <-stall.parked:
-	case <-time.After(30 * time.Second):
-		close(stall.release)
-		t.Fatal("the guesses never reached Redis")
+	timeout := time.After(30 * time.Second)
+	for range guesses {
+		select {
+		case <-parked:
+		case <-timeout:
+			close(release)
+			t.Fatal("the guesses never reached Redis")
+		}
 	}
 	// The right code, sent once the 60 guesses have reached Redis.
 	r := h.do(t, "POST", "/api/v1/auth/verify", "", map[string]string{"phone": phone, "code": right})
-	close(stall.release)
+	close(release)
 	wg.Wait()
 	if r.status != http.StatusUnauthorized {
 		t.Errorf("the right code sent after 60 wrong guesses: %d %s, want 401", r.status, r.body)

@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/auth"
+	"switchboard/internal/redistest"
 )
 
 // A coordinator who may manage roles still cannot rewrite or delete a
@@ -44,29 +44,6 @@ func TestRoleManagerCannotTouchAStrongerRole(t *testing.T) {
 	}
 }
 
-// afterRead runs fn once, right after the first command match accepts.
-type afterRead struct {
-	match func(redis.Cmder) bool
-	once  sync.Once
-	fn    func()
-}
-
-func (a *afterRead) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (a *afterRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if a.match(cmd) {
-			a.once.Do(a.fn)
-		}
-		return err
-	}
-}
-
-func (a *afterRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // The check and the write of a role change are one: if an admin gives the
 // role a permission the coordinator lacks between the coordinator's read
 // and write, the coordinator's change is refused, not written over it.
@@ -79,14 +56,19 @@ func TestRoleChangeRacingAnAdminIsRefused(t *testing.T) {
 	if err := roles.Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply}}); err != nil {
 		t.Fatal(err)
 	}
-	h.rdb.AddHook(&afterRead{match: and(commandNamed("hget"), keyIs("{sb}:roles")), fn: func() {
-		// The admin's change, on its own connection.
-		other := redis.NewClient(h.rdb.Options())
-		defer other.Close()
-		if err := auth.NewRoles(other).Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply, auth.PermAudit}}); err != nil {
-			t.Error(err)
+	// Right after the coordinator's request first reads the roles, the
+	// admin's change, on its own connection.
+	read := redistest.Once(redistest.And(redistest.Named("hget"), redistest.KeyIs("{sb}:roles")))
+	redistest.Intercept(h.rdb).After(func(_ context.Context, cmd redis.Cmder) error {
+		if read.Match(cmd) {
+			other := redis.NewClient(h.rdb.Options())
+			defer other.Close()
+			if err := auth.NewRoles(other).Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply, auth.PermAudit}}); err != nil {
+				t.Error(err)
+			}
 		}
-	}})
+		return nil
+	})
 	r := h.do(t, "PUT", "/api/v1/roles/helpers", coord, map[string]any{"permissions": []string{"conversations.reply", "conversations.close"}})
 	if r.status != http.StatusConflict {
 		t.Errorf("coordinator's change over an admin's concurrent one: %d %s, want 409", r.status, r.body)

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/channels"
 	"switchboard/clock"
+	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/routing"
 	"switchboard/store"
@@ -24,6 +26,16 @@ func (e *env) openQuery(t *testing.T, from string) string {
 		t.Fatal(err)
 	}
 	return c.OpenQuery
+}
+
+// failing returns a hook for the worker's Redis client that fails the
+// commands fault lets through (with Once, only the first command, script
+// calls included, that it matches), as if Redis had dropped the
+// connection. Everything else goes through.
+func failing(fault *redistest.Limit) redis.Hook {
+	i := &redistest.Interceptor{}
+	i.Fail(fault.Match)
+	return i
 }
 
 // A Redis failure while carrying out a decision (queueing its auto-reply,
@@ -43,8 +55,8 @@ func TestRoutingEffectsSurviveARedisFault(t *testing.T) {
 			ctx := context.Background()
 			applySettings(t, e.rdb, outOfHoursDoc)
 			noon := noonAfter(time.Now())
-			fault := newFailOnce(tc.match...)
-			e.startRoutingWorker(t, 4, clock.NewFake(noon), fault)
+			fault := redistest.Once(redistest.ArgsContain(tc.match...))
+			e.startRoutingWorker(t, 4, clock.NewFake(noon), failing(fault))
 			for i := range 3 {
 				if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.fault%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
 					t.Fatal(err)
@@ -53,8 +65,8 @@ func TestRoutingEffectsSurviveARedisFault(t *testing.T) {
 			opens := time.Date(noon.Year(), noon.Month(), noon.Day()+1, 0, 0, 0, 0, time.UTC)
 			eventually(t, "the reply to reach the provider", func() bool { return fake.calls.Load() >= 1 })
 			eventually(t, "the release to be scheduled", func() bool { return e.scheduled(t, queue.TypeRelease, opens) })
-			if fault.times() != 1 {
-				t.Fatalf("fault fired %d times, want 1", fault.times())
+			if fault.Fired() != 1 {
+				t.Fatalf("fault fired %d times, want 1", fault.Fired())
 			}
 			time.Sleep(1500 * time.Millisecond) // room for a wrong second send
 			if got := fake.calls.Load(); got != 1 {
@@ -89,8 +101,8 @@ func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	qid := e.openQuery(t, m.From)
-	fault := newFailOnce("hmget", qid, "routing", "rv")
-	e.startRoutingWorker(t, 2, clock.NewFake(noon), fault)
+	fault := redistest.Once(redistest.ArgsContain("hmget", qid, "routing", "rv"))
+	e.startRoutingWorker(t, 2, clock.NewFake(noon), failing(fault))
 	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +110,8 @@ func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 		st, err := e.store.RoutingState(ctx, qid)
 		return err == nil && st.Query.State == routing.StatePending && st.Query.QueuedUntilOpen
 	})
-	if fault.times() != 1 {
-		t.Fatalf("fault fired %d times, want 1", fault.times())
+	if fault.Fired() != 1 {
+		t.Fatalf("fault fired %d times, want 1", fault.Fired())
 	}
 }
 
@@ -121,8 +133,8 @@ operators:
 	m := text("wamid.rearm", "5511900000012", start, 1)
 	end := start.Add(24 * time.Hour)
 	// Only the re-arm for the session's end carries the end in its id.
-	fault := newFailOnce(":t:"+queue.TypeSessionEnd+":", fmt.Sprintf(":1:%d", end.Unix()))
-	e.startRoutingWorker(t, 2, clk, fault)
+	fault := redistest.Once(redistest.ArgsContain(":t:"+queue.TypeSessionEnd+":", fmt.Sprintf(":1:%d", end.Unix())))
+	e.startRoutingWorker(t, 2, clk, failing(fault))
 	if err := e.queue.EnqueueInbound(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +156,8 @@ operators:
 		ti, err := e.insp.GetTaskInfo(queue.QueueRouting, rearmed)
 		return err == nil && ti.NextProcessAt.Equal(end)
 	})
-	if fault.times() != 1 {
-		t.Fatalf("fault fired %d times, want 1", fault.times())
+	if fault.Fired() != 1 {
+		t.Fatalf("fault fired %d times, want 1", fault.Fired())
 	}
 }
 
