@@ -93,14 +93,18 @@ func (s *Store) RoutingState(ctx context.Context, queryID string) (*RoutingState
 // still expectVersion. capacity is the new assignee's (ignored without
 // one). It returns ErrConflict or ErrAtCapacity when the decision is stale.
 func (s *Store) ApplyRouting(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time) error {
-	return s.ApplyDecision(ctx, q, expectVersion, capacity, now, "")
+	return s.ApplyDecision(ctx, q, expectVersion, capacity, now, "", "")
 }
 
 // ApplyDecision is ApplyRouting that also keeps effects (opaque to the
 // store) with the decision, in the same atomic step, as the query's
 // pending effects until ClearEffects: what the decision must still cause
-// is then never lost between storing it and doing it.
-func (s *Store) ApplyDecision(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time, effects string) error {
+// is then never lost between storing it and doing it. The effects replace
+// older pending ones ("" clears them), as the decision supersedes the
+// older one. inbound, when not "", is the provider id of the customer
+// message the decision routes: it is marked routed in the same step (see
+// InboundResult.Routed).
+func (s *Store) ApplyDecision(ctx context.Context, q routing.Query, expectVersion int64, capacity int, now time.Time, effects, inbound string) error {
 	cid, err := splitQueryID(q.ID)
 	if err != nil {
 		return err
@@ -109,8 +113,11 @@ func (s *Store) ApplyDecision(ctx context.Context, q routing.Query, expectVersio
 	if err != nil {
 		return fmt.Errorf("encode routing state: %w", err)
 	}
-	n, err := routeApply.Run(ctx, s.rdb,
-		[]string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix, assignedPref, contactPrefix(cid) + ":contact"},
+	keys := []string{contactPrefix(cid) + ":q:" + q.ID, keyLoad, keyLast, keyStateCount, poolPrefix, assignedPref, contactPrefix(cid) + ":contact"}
+	if inbound != "" {
+		keys = append(keys, contactPrefix(cid)+":m:"+inbound)
+	}
+	n, err := routeApply.Run(ctx, s.rdb, keys,
 		expectVersion, raw, q.State, q.Assignee, q.Type, capacity, now.UnixMilli(), q.ID, now.UnixMilli(), EventsChannel, effects).Int()
 	if err != nil {
 		return fmt.Errorf("apply routing decision: %w", err)

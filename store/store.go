@@ -119,6 +119,11 @@ type InboundResult struct {
 	// applied: it is placed in history by its timestamp, and the contact's
 	// last-message time and profile name keep the newer values.
 	Late bool
+	// Routed is true, for a duplicate, when a routing decision applied
+	// with ApplyDecision has consumed the message. A redelivery whose
+	// routing failed sees false and routes it, whatever the query's
+	// routing version says.
+	Routed bool
 }
 
 // ApplyInbound records one inbound message atomically: it upserts the
@@ -135,7 +140,7 @@ func (s *Store) ApplyInbound(ctx context.Context, m *channels.Inbound, body []by
 	if err != nil {
 		return InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return InboundResult{}, fmt.Errorf("apply inbound message: unexpected script result %v", res)
 	}
 	qid, _ := res[1].(string)
@@ -145,6 +150,7 @@ func (s *Store) ApplyInbound(ctx context.Context, m *channels.Inbound, body []by
 		Duplicate: res[0].(int64) == 0,
 		NewQuery:  res[2].(int64) == 1,
 		Late:      res[3].(int64) == 1,
+		Routed:    res[4].(int64) == 1,
 	}, nil
 }
 

@@ -315,3 +315,31 @@ func TestApplyInboundIndexesActivity(t *testing.T) {
 		t.Fatalf("a new message did not move its query first: %v", page.IDs)
 	}
 }
+
+// Every applied decision replaces the pending effects: one without effects
+// (here an API change through ApplyRouting) clears what an older decision
+// left, so it is never carried out later.
+func TestDecisionWithoutEffectsClearsOlderOnes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	res := apply(t, s, inbound("wamid.eff1", "5511912340001", t0.Add(-time.Minute), 1, "hola"))
+	q := routing.Query{ID: res.QueryID, Channel: "wa-main", State: routing.StatePending, Type: "sales", Cycle: 1}
+	if err := s.ApplyDecision(ctx, q, 0, 0, t0, `{"replies":[{"id":"sb-1"}]}`, "wamid.eff1"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.RoutingState(ctx, res.QueryID)
+	if err != nil || st.Effects == "" {
+		t.Fatalf("effects not kept: %q, %v", st.Effects, err)
+	}
+	if again := apply(t, s, inbound("wamid.eff1", "5511912340001", t0.Add(-time.Minute), 1, "hola")); !again.Duplicate || !again.Routed {
+		t.Fatalf("redelivery = %+v, want a duplicate marked routed", again)
+	}
+	q.State = routing.StateInactive
+	if err := s.ApplyRouting(ctx, q, st.Version, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.RoutingState(ctx, res.QueryID)
+	if err != nil || st.Effects != "" {
+		t.Fatalf("older effects left after a decision without any: %q, %v", st.Effects, err)
+	}
+}

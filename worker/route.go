@@ -22,6 +22,13 @@ import (
 	"switchboard/store"
 )
 
+// maxReplyDelay bounds how late a decision's auto-reply may still be sent:
+// one carried out later (its task kept failing, or a later task found it
+// pending) answers a moment long gone, such as "we are closed" after the
+// opening, so it is dropped. Timers have no such bound: they re-check the
+// query when they fire.
+const maxReplyDelay = 15 * time.Minute
+
 // maxDecisionAttempts bounds re-deciding when another worker changed the
 // query or filled the chosen operator between reading and applying.
 const maxDecisionAttempts = 8
@@ -53,7 +60,10 @@ type decideFunc func(s *routing.Settings, st *store.RoutingState, r routing.Rost
 // still pending before deciding anything new. Carrying out is idempotent:
 // auto-replies have ids derived from the decision and timers have
 // deterministic task ids, so a retry sends each exactly once.
-func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID string, decide decideFunc) (*routing.Decision, error) {
+//
+// inbound is the provider id of the customer message being routed ("" for
+// a timer or dispatch): the stored decision marks it routed.
+func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID, inbound string, decide decideFunc) (*routing.Decision, error) {
 	s := comp.Routing
 	operators := slices.Sorted(maps.Keys(s.Operators))
 	for range maxDecisionAttempts {
@@ -81,9 +91,10 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 		if continued {
 			// Nothing to store; the session timer may still need arming.
 			// A retry decides the same again from the same state.
-			if err := w.carryOut(ctx, queryID, st.Query.Channel, eff); err != nil {
+			if err := w.carryOut(ctx, st, eff); err != nil {
 				return nil, err
 			}
+			w.countRejections(eff)
 			return &d, nil
 		}
 		capacity := 0
@@ -97,18 +108,21 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 		if err != nil {
 			return nil, err
 		}
-		err = w.store.ApplyDecision(ctx, d.Query, st.Version, capacity, w.clock.Now(), raw)
+		err = w.store.ApplyDecision(ctx, d.Query, st.Version, capacity, w.clock.Now(), raw, inbound)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAtCapacity) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		// Counted here, once per stored decision, not in plan: plan runs
+		// again on every conflict and every retry of the task.
+		w.countRejections(eff)
 		if countedOutcomes[d.Outcome] {
 			w.metrics.RoutingDecisions.WithLabelValues(d.Type, string(d.Strategy), string(d.Outcome)).Inc()
 			w.logger.DebugContext(ctx, "query routed", "query", queryID, "type", d.Type, "outcome", d.Outcome, "assignee", d.Query.Assignee)
 		}
-		if err := w.carryOut(ctx, queryID, st.Query.Channel, eff); err != nil {
+		if err := w.carryOut(ctx, st, eff); err != nil {
 			return nil, fmt.Errorf("carry out the routing decision on %s (kept pending for the retry): %w", queryID, err)
 		}
 		w.clearPending(ctx, queryID, raw)
@@ -119,8 +133,22 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID str
 
 // effects are what a routing decision must cause besides its new state.
 type effects struct {
-	Replies []autoReply `json:"replies,omitempty"`
-	Timers  []timer     `json:"timers,omitempty"`
+	// DecidedAt is when the decision was made, so a reply carried out
+	// much later can be told from a timely one (see maxReplyDelay).
+	DecidedAt time.Time   `json:"decided_at"`
+	Replies   []autoReply `json:"replies,omitempty"`
+	Timers    []timer     `json:"timers,omitempty"`
+	// rejected counts the replies plan left out because the 24-hour
+	// window was closed; it is not stored.
+	rejected int
+}
+
+// countRejections counts the auto-replies a stored decision left out
+// because the customer-service window was closed.
+func (w *Worker) countRejections(e effects) {
+	if e.rejected > 0 {
+		w.metrics.WindowRejections.Add(float64(e.rejected))
+	}
 }
 
 // autoReply is a rendered automatic reply with the id it is recorded under.
@@ -160,10 +188,10 @@ func replyID(queryID string, version int64, i int) string {
 // auto-reply is a free-form message, so it is not sent at all outside the
 // customer-service window (24 hours since the customer's last message).
 func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, version int64) (effects, error) {
-	var e effects
+	e := effects{DecidedAt: w.clock.Now()}
 	for i, r := range d.Replies {
 		if !routing.WindowOpen(st.LastInboundAt, w.clock.Now()) {
-			w.metrics.WindowRejections.Inc()
+			e.rejected++
 			w.logger.InfoContext(ctx, "auto-reply not sent: outside the 24-hour window", "query", st.Query.ID, "template", r.Template)
 			continue
 		}
@@ -201,11 +229,25 @@ func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.Ro
 	return e, nil
 }
 
-// carryOut records and queues a decision's auto-replies (on channel, the
-// one the customer wrote on) and schedules its timers. Doing it again does
-// each once.
-func (w *Worker) carryOut(ctx context.Context, queryID, channel string, e effects) error {
+// carryOut records and queues a decision's auto-replies (on the channel
+// the customer wrote on) and schedules its timers. Doing it again does each
+// once. A reply is checked right before it is recorded, as it may be
+// carried out long after it was decided: outside the 24-hour window, or
+// older than maxReplyDelay, it is dropped (see dropReply).
+func (w *Worker) carryOut(ctx context.Context, st *store.RoutingState, e effects) error {
+	queryID, channel := st.Query.ID, st.Query.Channel
+	now := w.clock.Now()
 	for _, r := range e.Replies {
+		if !routing.WindowOpen(st.LastInboundAt, now) || now.Sub(e.DecidedAt) > maxReplyDelay {
+			send, err := w.dropReply(ctx, queryID, r.ID)
+			if err != nil {
+				return err
+			}
+			if !send {
+				w.logger.InfoContext(ctx, "pending auto-reply dropped: too late or outside the 24-hour window", "query", queryID, "reason", r.Reason, "decided_at", e.DecidedAt)
+				continue
+			}
+		}
 		created, err := w.store.RecordAutoReply(ctx, queryID, r.ID, r.Text)
 		if err != nil {
 			return fmt.Errorf("record auto-reply: %w", err)
@@ -230,6 +272,22 @@ func (w *Worker) carryOut(ctx context.Context, queryID, channel string, e effect
 	return nil
 }
 
+// dropReply reports whether a reply that may no longer be recorded must
+// still be queued: only when an earlier attempt already recorded it and it
+// waits, queued, in the history (its send re-checks the window). A reply
+// never recorded is simply not sent: the customer sees nothing and no
+// failure is recorded.
+func (w *Worker) dropReply(ctx context.Context, queryID, id string) (bool, error) {
+	m, err := w.store.Message(ctx, queryID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read auto-reply: %w", err)
+	}
+	return m.Status == channels.StatusQueued, nil
+}
+
 // carryOutPending carries out the effects a stored decision left pending
 // (its worker failed or died after storing it) and clears them.
 func (w *Worker) carryOutPending(ctx context.Context, st *store.RoutingState) error {
@@ -244,7 +302,7 @@ func (w *Worker) carryOutPending(ctx context.Context, st *store.RoutingState) er
 		w.clearPending(ctx, st.Query.ID, st.Effects)
 		return nil
 	}
-	if err := w.carryOut(ctx, st.Query.ID, st.Query.Channel, e); err != nil {
+	if err := w.carryOut(ctx, st, e); err != nil {
 		return fmt.Errorf("carry out pending routing effects of %s: %w", st.Query.ID, err)
 	}
 	w.clearPending(ctx, st.Query.ID, st.Effects)
@@ -329,7 +387,7 @@ func (w *Worker) routeInbound(ctx context.Context, res store.InboundResult, m *c
 	if m.Referral != nil {
 		msg.ReferralSourceID, msg.CTWAClickID = m.Referral.SourceID, m.Referral.CTWAClickID
 	}
-	_, err = w.route(ctx, comp, res.QueryID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	_, err = w.route(ctx, comp, res.QueryID, m.ID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 		return routing.OnMessage(s, st.Query, routing.Contact{PortfolioOwner: contact.PortfolioOwner}, r, msg)
 	})
 	return err
@@ -357,7 +415,7 @@ func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
 	cycle, _, _ := strings.Cut(tm.Key, ":")
 	var freed string
 	var rearm error
-	d, err := w.route(ctx, comp, tm.QueryID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	d, err := w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
 		rearm = nil
 		if strconv.Itoa(q.Cycle) != cycle || (q.State != routing.StateAssigned && q.State != routing.StatePending) {
@@ -395,7 +453,7 @@ func (w *Worker) handleNoReply(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	assignee, _, _ := strings.Cut(tm.Key, ":")
-	_, err = w.route(ctx, comp, tm.QueryID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	_, err = w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
 		if q.State != routing.StateAssigned || q.Assignee != assignee || st.AnsweredSinceAssignment {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
@@ -411,7 +469,7 @@ func (w *Worker) handleRelease(ctx context.Context, t *asynq.Task) error {
 	if err != nil || comp == nil {
 		return err
 	}
-	_, err = w.route(ctx, comp, tm.QueryID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	_, err = w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 		if !st.Query.QueuedUntilOpen {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
 		}
@@ -454,7 +512,7 @@ func (w *Worker) dispatch(ctx context.Context, comp *settings.Compiled, operator
 			if load >= op.Capacity {
 				return nil
 			}
-			if _, err := w.route(ctx, comp, id, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+			if _, err := w.route(ctx, comp, id, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
 				if st.Query.QueuedUntilOpen || st.Query.State != routing.StatePending {
 					return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
 				}

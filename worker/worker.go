@@ -102,19 +102,21 @@ func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 	if res.Duplicate {
 		w.metrics.DuplicateMessages.WithLabelValues(m.Channel, m.Kind).Inc()
 		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
-		// A worker that died between applying and routing left the query
-		// unindexed or unrouted; the retry finishes. A routed query is
-		// left alone.
+		// A worker that died or failed between applying and routing left
+		// the query unindexed, or the message unrouted; the retry
+		// finishes. Whether the message was routed is recorded on it by
+		// the decision that routed it: the query's routing version cannot
+		// tell, since an earlier message may have routed the query.
 		if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
 			return err
 		}
+		if !res.Routed {
+			return w.routeInbound(ctx, res, m)
+		}
 		st, err := w.store.RoutingState(ctx, res.QueryID)
 		if err != nil {
-			// Acknowledging now could leave the query unrouted for good.
+			// Acknowledging now could lose the decision's pending effects.
 			return fmt.Errorf("read routing state of a redelivered message's query: %w", err)
-		}
-		if st.Version == 0 {
-			return w.routeInbound(ctx, res, m)
 		}
 		// Routed; what its decision must still cause is carried out.
 		return w.carryOutPending(ctx, st)

@@ -8,11 +8,14 @@
 -- ARGV[7]  message body (JSON) ARGV[8]  profile name ("" if none)
 -- ARGV[9]  now in ms           ARGV[10] state of a new query
 -- ARGV[11] the events channel (PUBLISHed to; "" for none)
--- Returns {applied (0 = duplicate), query id, new query (0/1), late (0/1)}.
+-- Returns {applied (0 = duplicate), query id, new query (0/1), late (0/1),
+--   routed (0/1: a routing decision has consumed the message; duplicates only)}.
 local p = KEYS[1]
 local mk = p .. ":m:" .. ARGV[4]
 if redis.call("EXISTS", mk) == 1 then
-  return {0, redis.call("HGET", mk, "query") or "", 0, 0}
+  local routed = 0
+  if redis.call("HEXISTS", mk, "routed") == 1 then routed = 1 end
+  return {0, redis.call("HGET", mk, "query") or "", 0, 0, routed}
 end
 
 local ck = p .. ":contact"
@@ -74,4 +77,4 @@ if ARGV[11] ~= "" then
   if st[3] and st[3] ~= "" then ev.query_type = st[3] end
   redis.call("PUBLISH", ARGV[11], cjson.encode(ev))
 end
-return {1, qid, created, late}
+return {1, qid, created, late, 0}

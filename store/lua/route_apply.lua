@@ -3,12 +3,15 @@
 -- KEYS[3] operators' last assignment  KEYS[4] query counts by state
 -- KEYS[5] pool prefix ({sb}:pool:)       KEYS[6] assigned-set prefix ({sb}:assigned:)
 -- KEYS[7] the contact hash (a closed query stops being its open query)
+-- KEYS[8] (optional) the inbound message hash the decision consumes: marked
+--   "routed", so a redelivery of the message knows it needs no routing
 -- ARGV[1] expected routing version    ARGV[2] routing state (JSON)
 -- ARGV[3] new state   ARGV[4] new assignee ("" none)   ARGV[5] new type
 -- ARGV[6] capacity of the new assignee  ARGV[7] now (ms)  ARGV[8] query id
 -- ARGV[9] pool score (ms) for a pending query   ARGV[10] events channel ("" for none)
 -- ARGV[11] the decision's pending effects (JSON; "" for none), kept until
---   the worker has carried them out, so a failure there is retried
+--   the worker has carried them out, so a failure there is retried. They
+--   replace any older ones: what an older decision owed is superseded.
 -- Returns 1 applied, 0 version conflict, -1 the assignee is at capacity.
 local q = KEYS[1]
 local rv = tonumber(redis.call("HGET", q, "rv") or "0")
@@ -71,5 +74,10 @@ if oldAssignee ~= newAssignee and newAssignee ~= "" then
 end
 if ARGV[11] ~= nil and ARGV[11] ~= "" then
   redis.call("HSET", q, "effects", ARGV[11])
+else
+  redis.call("HDEL", q, "effects")
+end
+if KEYS[8] and redis.call("EXISTS", KEYS[8]) == 1 then
+  redis.call("HSET", KEYS[8], "routed", rv + 1)
 end
 return 1
