@@ -20,6 +20,7 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/clock"
+	"switchboard/queue"
 )
 
 // Limits of the one-time-code login.
@@ -192,6 +193,10 @@ func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, e
 // take longer for numbers that have an account. Queueing is retried with
 // backoff until the code would expire (a Redis blip must not cost the
 // person their code); only then is the failure given up, and logged.
+//
+// A try that timed out may still have queued the code, so a retry can
+// find it queued already (queue.ErrDuplicate): that is a success, the
+// sender queuing the same code once whatever the tries.
 func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expires time.Time) {
 	// The code's life is measured on l.clock, as its expiry was.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), expires.Sub(l.clock.Now()))
@@ -204,7 +209,7 @@ func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expir
 			try, done := context.WithTimeout(ctx, sendTimeout)
 			err := l.sender.SendCode(try, phone, code, expires)
 			done()
-			if err == nil {
+			if err == nil || errors.Is(err, queue.ErrDuplicate) {
 				return
 			}
 			select {

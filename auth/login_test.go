@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/internal/redistest"
+	"switchboard/queue"
 )
 
 // recorder wraps the real client and writes down, while on, every command
@@ -201,6 +203,70 @@ func TestCodeIsQueuedAfterAFailedTry(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the code was never queued after two failed tries")
+	}
+	login.Close()
+}
+
+// lateSender queues codes through the real queue; its first try reaches
+// Redis but then reports a timeout, as a try whose reply was lost would.
+type lateSender struct {
+	q     *queue.Client
+	mu    sync.Mutex
+	tries int
+}
+
+func (s *lateSender) SendCode(ctx context.Context, phone, code string, expires time.Time) error {
+	s.mu.Lock()
+	s.tries++
+	first := s.tries == 1
+	s.mu.Unlock()
+	err := s.q.EnqueueOTP(ctx, queue.OTP{Channel: "wa-main", Phone: phone, Code: code}, expires)
+	if first && err == nil {
+		return fmt.Errorf("enqueue: %w", context.DeadlineExceeded)
+	}
+	return err
+}
+
+// A try that timed out after it had queued the code is retried without
+// queueing the code a second time, and the retry that finds it queued
+// ends the retries: the person gets one code, not two.
+func TestCodeQueuedOnceAfterATryThatTimedOut(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	clk := clock.NewFake(time.Now())
+	roles := auth.NewRoles(rdb)
+	users := accounts.NewStore(rdb, clk, roles.Exists)
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { ac.Close() })
+	sender := &lateSender{q: queue.NewClient(ac, time.Minute)}
+	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
+		Audit: auth.NewAudit(rdb, clk, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := login.RequestCode(ctx, "+5511900000001", "192.0.2.1"); err != nil || o != auth.RequestSent {
+		t.Fatalf("request: %q, %v", o, err)
+	}
+	waited := make(chan struct{})
+	go func() { login.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		sender.mu.Lock()
+		defer sender.mu.Unlock()
+		t.Fatalf("still retrying after %d tries: the code found queued was not taken as queued", sender.tries)
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	t.Cleanup(func() { insp.Close() })
+	pending, err := insp.ListPendingTasks(queue.QueueOTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || sender.tries != 2 {
+		t.Fatalf("%d tasks after %d tries, want 1 task after 2 tries", len(pending), sender.tries)
 	}
 	login.Close()
 }

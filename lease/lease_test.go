@@ -5,8 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/internal/redistest"
 	"switchboard/lease"
@@ -88,5 +91,95 @@ func TestKeepEndsWhenTheLeaseIsLost(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Keep's context did not end after the lease was lost")
+	}
+}
+
+// failRenewals fails the next n lease renewals (script calls) on the
+// client it is added to, as a Redis blip would; n < 0 fails them all.
+type failRenewals struct {
+	mu    sync.Mutex
+	n     int
+	tries int
+}
+
+func (f *failRenewals) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failRenewals) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" {
+			f.mu.Lock()
+			f.tries++
+			fail := f.n != 0
+			if f.n > 0 {
+				f.n--
+			}
+			f.mu.Unlock()
+			if fail {
+				err := errors.New("injected: connection reset")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failRenewals) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// One failed renewal is retried within the third of the TTL still safe,
+// so a Redis blip does not cost a linked device its lease.
+func TestKeepSurvivesOneFailedRenewal(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	const ttl = 1500 * time.Millisecond
+	l, _ := lease.New(rdb, "channel:wa", "pod-a", ttl)
+	if ok, err := l.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	fail := &failRenewals{n: 1}
+	rdb.AddHook(fail)
+	held, stop := lease.Keep(ctx, l, slog.New(slog.DiscardHandler))
+	defer stop()
+	time.Sleep(2 * ttl)
+	if held.Err() != nil {
+		t.Fatalf("lease given up after one failed renewal: %v", context.Cause(held))
+	}
+	if h, _ := lease.Holder(ctx, rdb, "channel:wa"); h != l.Owner() {
+		t.Fatalf("lease held by %q, want renewed by %q", h, l.Owner())
+	}
+}
+
+// A lasting failure still ends the lease, before it could expire in Redis
+// and another process take it over.
+func TestKeepGivesUpBeforeTheLeaseCouldExpire(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	const ttl = 1500 * time.Millisecond
+	l, _ := lease.New(rdb, "channel:wa", "pod-a", ttl)
+	acquired := time.Now()
+	if ok, err := l.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	fail := &failRenewals{n: -1}
+	rdb.AddHook(fail)
+	held, stop := lease.Keep(ctx, l, slog.New(slog.DiscardHandler))
+	defer stop()
+	select {
+	case <-held.Done():
+		if since := time.Since(acquired); since >= ttl {
+			t.Fatalf("lease given up %v after it was taken, at or past its TTL %v", since, ttl)
+		}
+		if !errors.Is(context.Cause(held), lease.ErrLost) {
+			t.Fatalf("cause = %v, want ErrLost", context.Cause(held))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Keep's context did not end while renewals kept failing")
+	}
+	fail.mu.Lock()
+	defer fail.mu.Unlock()
+	if fail.tries < 2 {
+		t.Fatalf("%d renewal tries before giving up, want retries", fail.tries)
 	}
 }

@@ -12,11 +12,14 @@ package queue
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -91,6 +94,10 @@ type Client struct {
 	dedupeWindow time.Duration
 	// held are the channels whose sends only their lease holder can make.
 	held map[string]bool
+	// otpKey keys login-code task ids, so an id says nothing about the
+	// code or the phone. It is per process: a code is only ever queued,
+	// and retried, by the process that issued it.
+	otpKey []byte
 }
 
 // ChannelQueue is the queue of sends on a channel that only one process
@@ -120,7 +127,9 @@ func (c *Client) sendQueue(channel, shared string) string {
 // NewClient wraps an asynq client. dedupeWindow is how long a completed
 // inbound task is retained so its id still refuses redeliveries.
 func NewClient(c *asynq.Client, dedupeWindow time.Duration) *Client {
-	return &Client{asynq: c, dedupeWindow: dedupeWindow}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails
+	return &Client{asynq: c, dedupeWindow: dedupeWindow, otpKey: key}
 }
 
 // EnqueueInbound durably queues one inbound message. It returns ErrDuplicate
@@ -241,23 +250,46 @@ func (c *Client) EnqueueDispatch(ctx context.Context, operator string) error {
 		asynq.Queue(QueueRouting), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
 }
 
-// OTP is the payload of a login-code task. It holds the code in clear for
-// the few seconds until it is sent: the task expires with the code and is
-// not retained after it runs.
+// OTP is the payload of a login-code task. It holds the code in clear
+// until the code expires at the latest: the task expires with the code,
+// and, once run, is retained only until then (see EnqueueOTP).
 type OTP struct {
 	Channel string `json:"channel"`
 	Phone   string `json:"phone"`
 	Code    string `json:"code"`
 }
 
-// EnqueueOTP queues a login code to be sent before expires.
+// EnqueueOTP queues a login code to be sent before expires. The same code
+// (channel, phone, code and expiry) is queued once: a second enqueue, such
+// as the retry of a try that timed out after it reached Redis, returns
+// ErrDuplicate, so the person does not get, and pay for, the code twice.
 func (c *Client) EnqueueOTP(ctx context.Context, o OTP, expires time.Time) error {
 	payload, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("encode otp task: %w", err)
 	}
-	return c.enqueue(ctx, asynq.NewTask(TypeOTP, payload),
-		asynq.Queue(c.sendQueue(o.Channel, QueueOTP)), asynq.MaxRetry(3), asynq.Deadline(expires))
+	opts := []asynq.Option{
+		asynq.TaskID(c.otpTaskID(o, expires)),
+		asynq.Queue(c.sendQueue(o.Channel, QueueOTP)), asynq.MaxRetry(3), asynq.Deadline(expires),
+	}
+	// A sent code's task is kept until the code expires, so its id goes on
+	// refusing a late retry; after that the code is useless anyway.
+	if keep := time.Until(expires); keep > 0 {
+		opts = append(opts, asynq.Retention(keep))
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeOTP, payload), opts...)
+}
+
+// otpTaskID identifies one issued code: an HMAC, under a key of this
+// process, of everything that makes it, hex. Neither the code nor the
+// phone can be read back from it, nor guessed from it without the key.
+func (c *Client) otpTaskID(o OTP, expires time.Time) string {
+	h := hmac.New(sha256.New, c.otpKey)
+	for _, p := range []string{o.Channel, o.Phone, o.Code, strconv.FormatInt(expires.UnixMilli(), 10)} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "otp:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // DecodeOTP decodes a login-code task payload.

@@ -176,3 +176,66 @@ func (quiet) Info(...any)  {}
 func (quiet) Warn(...any)  {}
 func (quiet) Error(...any) {}
 func (quiet) Fatal(...any) {}
+
+// silentRedis accepts connections and never answers, as a Redis behind a
+// partition: a call on it ends only by its context or a timeout.
+func silentRedis(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A cancelled lease-bounded call on an unreachable Redis runs at most
+// queue.MaxScriptExtension, not until the lease's end; after Stop it fails
+// at once.
+func TestServerRedisExtensionIsBoundedAndStops(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: silentRedis(t), MaxRetries: -1,
+		ReadTimeout: 20 * time.Second, WriteTimeout: 20 * time.Second, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	sr := queue.ServerRedis(rdb)
+	lease := func() context.Context {
+		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(30*time.Second))
+		cancel()
+		return ctx
+	}
+
+	begin := time.Now()
+	_ = sr.Eval(lease(), "return 1", nil).Err()
+	if took := time.Since(begin); took < queue.MaxScriptExtension/2 || took > queue.MaxScriptExtension+time.Second {
+		t.Fatalf("extended call took %v, want about %v", took.Round(100*time.Millisecond), queue.MaxScriptExtension)
+	}
+
+	sr.Stop()
+	begin = time.Now()
+	if err := sr.Eval(lease(), "return 1", nil).Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call after Stop: %v, want context.Canceled", err)
+	}
+	if took := time.Since(begin); took > 200*time.Millisecond {
+		t.Fatalf("cancelled call after Stop took %v, want it to fail at once", took)
+	}
+}

@@ -24,16 +24,32 @@ type ServerOptions struct {
 	Queues map[string]int
 }
 
+// Server is an asynq server on the Redis wrapper it needs
+// (queue.ServerRedis).
+type Server struct {
+	*asynq.Server
+	redis *queue.ServerClient
+}
+
+// Shutdown stops the Redis wrapper's extensions, so asynq's last tries at
+// writing outcomes fail at once if Redis is away instead of adding up
+// past the shutdown grace, then shuts the asynq server down.
+func (s *Server) Shutdown() {
+	s.redis.Stop()
+	s.Server.Shutdown()
+}
+
 // NewServer returns an asynq server on the shared Redis client, processing
 // Switchboard's queues by priority. Start it with Start and stop it with
 // Shutdown, so the caller decides the shutdown order.
-func NewServer(rdb redis.UniversalClient, o ServerOptions) *asynq.Server {
+func NewServer(rdb redis.UniversalClient, o ServerOptions) *Server {
 	if o.Queues == nil {
 		o.Queues = queue.Priorities
 	}
 	// queue.ServerRedis: a task finished during a Redis restart is
 	// recorded when Redis returns, not by asynq's recoverer minutes later.
-	return asynq.NewServerFromRedisClient(queue.ServerRedis(rdb), asynq.Config{
+	sr := queue.ServerRedis(rdb)
+	srv := asynq.NewServerFromRedisClient(sr, asynq.Config{
 		Concurrency:     o.Concurrency,
 		Queues:          o.Queues,
 		RetryDelayFunc:  RetryDelay,
@@ -48,6 +64,7 @@ func NewServer(rdb redis.UniversalClient, o ServerOptions) *asynq.Server {
 		Logger:            slogAdapter{o.Logger.With("component", "asynq")},
 		LogLevel:          asynq.WarnLevel,
 	})
+	return &Server{Server: srv, redis: sr}
 }
 
 // slogAdapter lets asynq log through the process's slog logger.

@@ -111,7 +111,7 @@ type server struct {
 
 	conn      *redisconn.Conn
 	http      *http.Server
-	asynq     *asynq.Server
+	asynq     *worker.Server
 	mux       *asynq.ServeMux
 	client    *asynq.Client
 	inspector *asynq.Inspector
