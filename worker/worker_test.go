@@ -426,7 +426,12 @@ func TestTemplateSendReachesTheGraphAPI(t *testing.T) {
 			t.Fatalf("Graph API got %s, lacking %s", sent, want)
 		}
 	}
-	got, _ := e.store.Message(ctx, res.QueryID, msgID)
+	// The send is counted before it is recorded: wait for the record.
+	var got *store.Message
+	eventually(t, "the template send recorded", func() bool {
+		got, _ = e.store.Message(ctx, res.QueryID, msgID)
+		return got != nil && got.ProviderID != ""
+	})
 	if got.Status != channels.StatusSent || got.ProviderID != "wamid.tpl" {
 		t.Fatalf("message = %+v", got)
 	}
