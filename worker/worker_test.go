@@ -155,6 +155,11 @@ func TestInboundIsAppliedOnce(t *testing.T) {
 
 	// After the dedupe window the queue no longer remembers the id; the
 	// store still does, so a very late redelivery is dropped by the worker.
+	// The message is counted before its task completes: wait for that.
+	eventually(t, "the task to complete", func() bool {
+		ti, err := e.insp.GetTaskInfo(queue.QueueInbound, "in:wa-main:wamid.once")
+		return err == nil && ti.State == asynq.TaskStateCompleted
+	})
 	if err := e.insp.DeleteTask(queue.QueueInbound, "in:wa-main:wamid.once"); err != nil {
 		t.Fatal(err)
 	}
