@@ -3,8 +3,6 @@ package queue_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -16,67 +14,6 @@ import (
 	"switchboard/queue"
 )
 
-// cutter is a TCP proxy to the real Redis that can be cut, as a restart
-// or a network blip would: while cut, every connection is closed and new
-// ones are dropped at once.
-type cutter struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  map[net.Conn]bool
-}
-
-func newCutter(t *testing.T, target string) *cutter {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cutter{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); c.setCut(true) })
-	go c.serve()
-	return c
-}
-
-func (c *cutter) serve() {
-	for {
-		in, err := c.ln.Accept()
-		if err != nil {
-			return
-		}
-		c.mu.Lock()
-		cut := c.cut
-		c.mu.Unlock()
-		if cut {
-			in.Close()
-			continue
-		}
-		out, err := net.Dial("tcp", c.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		c.mu.Lock()
-		c.conns[in], c.conns[out] = true, true
-		c.mu.Unlock()
-		go func() { _, _ = io.Copy(out, in); out.Close() }()
-		go func() { _, _ = io.Copy(in, out); in.Close() }()
-	}
-}
-
-func (c *cutter) setCut(cut bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cut = cut
-	if cut {
-		for conn := range c.conns {
-			conn.Close()
-		}
-		c.conns = map[net.Conn]bool{}
-	}
-}
-
 // A task that finishes while Redis is away leaves "active" within seconds
 // of Redis coming back, and is not run again: asynq's syncer retries the
 // outcome write, which queue.ServerRedis lets through. Without it the
@@ -84,9 +21,9 @@ func (c *cutter) setCut(cut bool) {
 // recoverer, 1-2 minutes later, which then runs it a second time.
 func TestOutcomeWrittenSoonAfterRedisReturns(t *testing.T) {
 	direct := redistest.Client(t)
-	proxy := newCutter(t, direct.Options().Addr)
+	proxy := redistest.NewProxy(t, direct.Options().Addr)
 	opts := *direct.Options()
-	opts.Addr = proxy.ln.Addr().String()
+	opts.Addr = proxy.Addr()
 	opts.MaxRetries = -1
 	viaProxy := redis.NewClient(&opts)
 	t.Cleanup(func() { viaProxy.Close() })
@@ -122,10 +59,10 @@ func TestOutcomeWrittenSoonAfterRedisReturns(t *testing.T) {
 		t.Fatal("the task never started")
 	}
 
-	proxy.setCut(true)
+	proxy.Cut()
 	close(release) // the task finishes while Redis is away
 	time.Sleep(1500 * time.Millisecond)
-	proxy.setCut(false)
+	proxy.Restore()
 	back := time.Now()
 
 	insp := asynq.NewInspectorFromRedisClient(direct)
@@ -177,44 +114,11 @@ func (quiet) Warn(...any)  {}
 func (quiet) Error(...any) {}
 func (quiet) Fatal(...any) {}
 
-// silentRedis accepts connections and never answers, as a Redis behind a
-// partition: a call on it ends only by its context or a timeout.
-func silentRedis(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // A cancelled lease-bounded call on an unreachable Redis runs at most
 // queue.MaxScriptExtension, not until the lease's end; after Stop it fails
 // at once.
 func TestServerRedisExtensionIsBoundedAndStops(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: silentRedis(t), MaxRetries: -1,
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Silent(t), MaxRetries: -1,
 		ReadTimeout: 20 * time.Second, WriteTimeout: 20 * time.Second, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	sr := queue.ServerRedis(rdb)

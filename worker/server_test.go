@@ -3,9 +3,6 @@ package worker_test
 import (
 	"context"
 	"log/slog"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,85 +13,15 @@ import (
 	"switchboard/worker"
 )
 
-// blackHole is a TCP proxy to the real Redis that can stop answering
-// without closing anything, as a partition does: while on, bytes either
-// way are read and dropped, and new connections are accepted and ignored.
-type blackHole struct {
-	ln     net.Listener
-	target string
-	on     atomic.Bool
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newBlackHole(t *testing.T, target string) *blackHole {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blackHole{ln: ln, target: target}
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, c := range b.conns {
-			c.Close()
-		}
-	})
-	go b.serve()
-	return b
-}
-
-func (b *blackHole) serve() {
-	for {
-		in, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		b.track(in)
-		if b.on.Load() {
-			go b.pipe(in, nil)
-			continue
-		}
-		out, err := net.Dial("tcp", b.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		b.track(out)
-		go b.pipe(in, out)
-		go b.pipe(out, in)
-	}
-}
-
-func (b *blackHole) track(c net.Conn) { b.mu.Lock(); b.conns = append(b.conns, c); b.mu.Unlock() }
-
-// pipe copies from to to, dropping what it reads while the hole is on.
-func (b *blackHole) pipe(from, to net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := from.Read(buf)
-		if err != nil {
-			return
-		}
-		if to != nil && !b.on.Load() {
-			if _, err := to.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	}
-}
-
 // Shutdown while Redis is unreachable is not lengthened by asynq's last
 // tries at writing the outcomes of tasks that finished during the outage:
 // with queue.ServerRedis each try used to wait, one after another, until
 // it timed out, and a pod overshot its shutdown grace.
 func TestShutdownWithRedisAwayIsNotLengthened(t *testing.T) {
 	direct := redistest.Client(t)
-	hole := newBlackHole(t, direct.Options().Addr)
+	hole := redistest.NewProxy(t, direct.Options().Addr)
 	opts := *direct.Options()
-	opts.Addr = hole.ln.Addr().String()
+	opts.Addr = hole.Addr()
 	opts.MaxRetries = -1
 	opts.ReadTimeout, opts.WriteTimeout = time.Second, time.Second
 	viaHole := redis.NewClient(&opts)
@@ -130,7 +57,7 @@ func TestShutdownWithRedisAwayIsNotLengthened(t *testing.T) {
 		}
 	}
 
-	hole.on.Store(true)
+	hole.Silence()
 	close(release) // the tasks finish while Redis is away
 	// Their outcome writes time out (1 s) and go to asynq's syncer.
 	time.Sleep(2500 * time.Millisecond)
