@@ -179,23 +179,8 @@ func (f *flakySender) SendCode(_ context.Context, phone, _ string, _ time.Time) 
 // A code that could not be queued at first is retried, not lost: the
 // person was told a code is on its way.
 func TestCodeIsQueuedAfterAFailedTry(t *testing.T) {
-	ctx := context.Background()
-	rdb := redistest.Client(t)
-	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
 	sender := &flakySender{fails: 2, sent: make(chan string, 1)}
-	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
-		Audit: auth.NewAudit(rdb, clk, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
-		t.Fatal(err)
-	}
-	if o, err := login.RequestCode(ctx, "+5511900000001", "192.0.2.1"); err != nil || o != auth.RequestSent {
-		t.Fatalf("request: %q, %v", o, err)
-	}
+	login := requestAnasCode(t, redistest.Client(t), sender)
 	select {
 	case p := <-sender.sent:
 		if p != "+5511900000001" {
@@ -231,25 +216,11 @@ func (s *lateSender) SendCode(ctx context.Context, phone, code string, expires t
 // queueing the code a second time, and the retry that finds it queued
 // ends the retries: the person gets one code, not two.
 func TestCodeQueuedOnceAfterATryThatTimedOut(t *testing.T) {
-	ctx := context.Background()
 	rdb := redistest.Client(t)
-	clk := clock.NewFake(time.Now())
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
 	ac := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { ac.Close() })
 	sender := &lateSender{q: queue.NewClient(ac, time.Minute)}
-	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
-		Audit: auth.NewAudit(rdb, clk, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
-		t.Fatal(err)
-	}
-	if o, err := login.RequestCode(ctx, "+5511900000001", "192.0.2.1"); err != nil || o != auth.RequestSent {
-		t.Fatalf("request: %q, %v", o, err)
-	}
+	login := requestAnasCode(t, rdb, sender)
 	waited := make(chan struct{})
 	go func() { login.Wait(); close(waited) }()
 	select {
@@ -269,4 +240,27 @@ func TestCodeQueuedOnceAfterATryThatTimedOut(t *testing.T) {
 		t.Fatalf("%d tasks after %d tries, want 1 task after 2 tries", len(pending), sender.tries)
 	}
 	login.Close()
+}
+
+// requestAnasCode makes Ana's account and requests her a login code sent
+// through sender, as the API does; the code's life is measured on a clock
+// set to now, as the queue's is.
+func requestAnasCode(t *testing.T, rdb *redis.Client, sender auth.CodeSender) *auth.Login {
+	t.Helper()
+	ctx := context.Background()
+	clk := clock.NewFake(time.Now())
+	roles := auth.NewRoles(rdb)
+	users := accounts.NewStore(rdb, clk, roles.Exists)
+	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
+		Audit: auth.NewAudit(rdb, clk, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Create(ctx, accounts.User{Name: "Ana", Phone: "+5511900000001", Role: auth.RoleOperator}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := login.RequestCode(ctx, "+5511900000001", "192.0.2.1"); err != nil || o != auth.RequestSent {
+		t.Fatalf("request: %q, %v", o, err)
+	}
+	return login
 }
