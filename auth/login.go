@@ -48,6 +48,10 @@ const (
 	VerifyLocked  = "locked"
 )
 
+// ErrCannotSend is wrapped by a CodeSender's error that no retry can
+// cure (no login-code channel configured): the code is given up at once.
+var ErrCannotSend = errors.New("login codes cannot be sent")
+
 // CodeSender delivers a one-time code to a phone (through the queue).
 type CodeSender interface {
 	SendCode(ctx context.Context, phone, code string, expires time.Time) error
@@ -210,6 +214,10 @@ func (l *Login) sendLater(ctx context.Context, userID, phone, code string, expir
 			err := l.sender.SendCode(try, phone, code, expires)
 			done()
 			if err == nil || errors.Is(err, queue.ErrDuplicate) {
+				return
+			}
+			if errors.Is(err, ErrCannotSend) {
+				l.logger.ErrorContext(ctx, "login code not queued", "user", userID, "err", err)
 				return
 			}
 			select {

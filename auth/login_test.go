@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +264,33 @@ func requestAnasCode(t *testing.T, rdb *redis.Client, sender auth.CodeSender) *a
 		t.Fatalf("request: %q, %v", o, err)
 	}
 	return login
+}
+
+// countingSender counts its tries and fails each with err.
+type countingSender struct {
+	tries atomic.Int32
+	err   error
+}
+
+func (c *countingSender) SendCode(context.Context, string, string, time.Time) error {
+	c.tries.Add(1)
+	return c.err
+}
+
+// A code that can never be sent (no login-code channel) is given up at
+// once, not retried for its whole life.
+func TestCodeThatCannotBeSentIsNotRetried(t *testing.T) {
+	sender := &countingSender{err: fmt.Errorf("auth.otp.channel is not configured: %w", auth.ErrCannotSend)}
+	login := requestAnasCode(t, redistest.Client(t), sender)
+	waited := make(chan struct{})
+	go func() { login.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		login.Close()
+		t.Fatalf("still retrying a code that cannot be sent after %d tries", sender.tries.Load())
+	}
+	if n := sender.tries.Load(); n != 1 {
+		t.Fatalf("%d tries, want 1", n)
+	}
 }

@@ -481,7 +481,7 @@ type codeSender struct {
 
 func (s codeSender) SendCode(ctx context.Context, phone, code string, expires time.Time) error {
 	if s.channel == "" {
-		return errors.New("auth.otp.channel is not configured")
+		return fmt.Errorf("auth.otp.channel is not configured: %w", auth.ErrCannotSend)
 	}
 	return s.queue.EnqueueOTP(ctx, queue.OTP{Channel: s.channel, Phone: phone, Code: code}, expires)
 }
