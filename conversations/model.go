@@ -1,0 +1,338 @@
+package conversations
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/routing"
+)
+
+// Errors callers tell apart.
+var (
+	// ErrNotFound means the contact, conversation or message does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the conversation's routing state changed since it
+	// was read; decide again on the new state.
+	ErrConflict = errors.New("routing state changed concurrently")
+	// ErrAtCapacity means the chosen operator filled up meanwhile.
+	ErrAtCapacity = errors.New("operator at capacity")
+	// ErrBadCursor means a list or history cursor is not one this
+	// service gave out.
+	ErrBadCursor = errors.New("invalid cursor")
+)
+
+// Contact is a customer on one channel.
+type Contact struct {
+	ID          string
+	Channel     string
+	ExternalID  string
+	ProfileName string
+	// OpenQuery is the id of the contact's open conversation, "" if none.
+	OpenQuery string
+	// PortfolioOwner is the operator whose portfolio holds the contact.
+	PortfolioOwner string
+	// DisplayName and Notes are what CS staff keep about the customer.
+	DisplayName   string
+	Notes         string
+	CreatedAt     time.Time
+	LastInboundAt time.Time
+}
+
+// Query is one customer's conversation on one channel, with its routing
+// fields as the list and the API show them.
+type Query struct {
+	ID        string
+	ContactID string
+	Channel   string
+	// State is pending until routed, then the routing state.
+	State      string
+	QueryType  string
+	Assignee   string
+	Resolution string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	// LastInboundAt is the provider time of the customer's newest message:
+	// the customer-service window runs from it.
+	LastInboundAt time.Time
+	// ActivityAt is the newest message's time, in or out: the list order.
+	ActivityAt    time.Time
+	InboundCount  int
+	OutboundCount int
+}
+
+// Summary is one row of a conversation list: the conversation and what
+// the list shows of its contact.
+type Summary struct {
+	Query
+	ContactName  string
+	ContactPhone string
+}
+
+// Message directions.
+const (
+	DirectionInbound  = "inbound"
+	DirectionOutbound = "outbound"
+)
+
+// Message is one message of a conversation's history.
+type Message struct {
+	ID        string
+	QueryID   string
+	Direction string
+	// At is the provider's time for inbound messages, the time Switchboard
+	// accepted it for outbound ones.
+	At time.Time
+	// Seq orders messages of one At: arrival order.
+	Seq int64
+	// Inbound is the message as the customer sent it (inbound only); nil
+	// once retention removed the body.
+	Inbound *channels.Inbound
+	// Text is the text sent (outbound only); for a template, its rendering.
+	Text string
+	// Template is set when the outbound message is a template send.
+	Template *TemplateRef
+	// Delivery, for outbound messages.
+	Status     string
+	StatusAt   time.Time
+	ProviderID string
+	Error      *channels.StatusError
+	// Purged is true when retention removed the message's body.
+	Purged bool
+}
+
+// TemplateRef says an outbound message is a provider template send.
+type TemplateRef struct {
+	// Name is the provider's template name.
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
+}
+
+// InboundResult says what applying an inbound message did.
+type InboundResult struct {
+	ContactID string
+	QueryID   string
+	// Duplicate is true when the message had been applied before; nothing changed.
+	Duplicate bool
+	// NewQuery is true when the message opened a new conversation.
+	NewQuery bool
+	// Late is true when a message the provider sent later had already been
+	// applied: it is placed in history by its timestamp, and the contact's
+	// last-message time and profile name keep the newer values.
+	Late bool
+	// Routed is true, for a duplicate, when a stored routing decision has
+	// consumed the message.
+	Routed bool
+	// Event is what to announce once applied; nil for a duplicate.
+	Event *Event
+}
+
+// StatusResult says what applying a delivery report did.
+type StatusResult struct {
+	// Found is false when no outbound message has that provider id.
+	Found bool
+	// Changed is false when the message already had this or a later status.
+	Changed   bool
+	QueryID   string
+	MessageID string
+	// Event is what to announce; nil unless Changed.
+	Event *Event
+}
+
+// RoutingState is a conversation's routing state and what is needed to
+// change it.
+type RoutingState struct {
+	Query routing.Query
+	// Version increases with every routing change (optimistic locking).
+	Version int64
+	// AnsweredSinceAssignment is true when an outbound message was
+	// recorded after the current assignment.
+	AnsweredSinceAssignment bool
+	// LastInboundAt is the customer's newest message time.
+	LastInboundAt time.Time
+	ContactID     string
+	// Effects are the pending effects (auto-replies, timers) of a stored
+	// decision not yet carried out, as written; "" when none.
+	Effects string
+}
+
+// Decision is a routing change to store.
+type Decision struct {
+	Query routing.Query
+	// ExpectVersion is the version the decision was made from; the
+	// change is refused with ErrConflict if it moved on.
+	ExpectVersion int64
+	// Capacity is the new assignee's; a new assignee at it refuses the
+	// change with ErrAtCapacity.
+	Capacity int
+	// Effects are kept with the decision until ClearEffects ("" clears).
+	Effects string
+	// Inbound, when not "", is the provider id of the customer message
+	// the decision routes: it is marked routed in the same transaction.
+	Inbound string
+	Now     time.Time
+}
+
+// OperatorLoad is an operator's routing bookkeeping.
+type OperatorLoad struct {
+	// Assigned counts the conversations assigned to them now.
+	Assigned     int
+	LastAssigned time.Time
+}
+
+// Cursor is a place in a list: the activity time and id of the last row
+// seen. Rows are ordered by (activity, id), newest first, so no row is
+// skipped or repeated across pages whatever ties there are.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
+// Viewer limits a list to what one operator may see: the conversations
+// assigned to them, and the pending and inactive ones of the query types
+// they serve.
+type Viewer struct {
+	ID    string
+	Types []string
+}
+
+// Filter selects conversations for a list. Zero fields do not filter.
+type Filter struct {
+	// Viewer, when not nil, limits the list to what that operator sees.
+	Viewer    *Viewer
+	State     string
+	QueryType string
+	Channel   string
+	Assignee  string
+	// UpdatedFrom and UpdatedTo bound the activity time [from, to).
+	UpdatedFrom time.Time
+	UpdatedTo   time.Time
+	// Search matches the contact's names by the start of any word and
+	// the contact's phone by any 4 or more consecutive digits.
+	Search string
+	// After continues a list from a cursor; nil starts at the newest.
+	After *Cursor
+	// Limit caps the rows (1..200).
+	Limit int
+}
+
+// Page is one page of a list.
+type Page struct {
+	Items []Summary
+	// Next continues the list; nil at its end.
+	Next *Cursor
+}
+
+// HistoryRange selects part of a conversation's history, oldest first.
+type HistoryRange struct {
+	// Before and After are message ids; the messages strictly before
+	// (older) or after (newer) it are returned. Both empty: the newest.
+	Before string
+	After  string
+	// Limit caps the messages (1..500).
+	Limit int
+}
+
+// HistoryPage is a part of a conversation's history, oldest first.
+type HistoryPage struct {
+	Messages []Message
+	// More says whether older (for Before or the newest page) or newer
+	// (for After) messages remain.
+	More bool
+}
+
+// Erased says what erasing a contact removed.
+type Erased struct {
+	Conversations int
+	Messages      int
+}
+
+// Repository is the system of record the service needs. It is implemented
+// by package repository on PostgreSQL and SQLite; tests inject faults by
+// wrapping it.
+type Repository interface {
+	// ApplyInbound records one inbound message atomically: it upserts the
+	// contact, finds or creates the contact's one open conversation,
+	// adds the message to history in provider order and moves the
+	// times forward. Applying a message again changes nothing and reports
+	// Duplicate.
+	ApplyInbound(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (InboundResult, error)
+	Contact(ctx context.Context, id string) (*Contact, error)
+	// EditContact sets the staff's display name and notes.
+	EditContact(ctx context.Context, id, displayName, notes string) error
+	// SetPortfolioOwner puts the contact in operator's portfolio ("" removes it).
+	SetPortfolioOwner(ctx context.Context, contactID, operator string) error
+	Query(ctx context.Context, id string) (*Query, error)
+	// List pages through conversations by activity, newest first.
+	List(ctx context.Context, f Filter) (Page, error)
+	// History returns part of a conversation's history, oldest first.
+	History(ctx context.Context, queryID string, r HistoryRange) (HistoryPage, error)
+	Message(ctx context.Context, queryID, msgID string) (*Message, error)
+	// RecordOutbound adds an outbound message as queued under msgID. It
+	// reports created false, changing nothing, when msgID is recorded
+	// already (an auto-reply carried out again), and ErrNotFound for no
+	// such conversation. The returned event is nil when not created.
+	RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *TemplateRef, now time.Time) (created bool, ev *Event, err error)
+	// MarkSent records that the provider accepted the message under
+	// providerID, so its delivery reports find it.
+	MarkSent(ctx context.Context, queryID, msgID, providerID string, now time.Time) (*Event, error)
+	// MarkFailed records that the message could not be sent.
+	MarkFailed(ctx context.Context, queryID, msgID string, cause channels.StatusError, now time.Time) (*Event, error)
+	// ApplyStatus applies a delivery report to the outbound message whose
+	// provider id it names. Statuses never move a message backwards.
+	ApplyStatus(ctx context.Context, st *channels.Status) (StatusResult, error)
+	RoutingState(ctx context.Context, queryID string) (*RoutingState, error)
+	// ApplyDecision stores a routing decision if the conversation is
+	// still at d.ExpectVersion (else ErrConflict) and a new assignee has
+	// room (else ErrAtCapacity), in one transaction with the effects and
+	// the inbound message's routed mark. The event is nil when neither
+	// state nor assignee changed.
+	ApplyDecision(ctx context.Context, d Decision) (*Event, error)
+	// ClearEffects drops pending effects if they are still these.
+	ClearEffects(ctx context.Context, queryID, effects string) error
+	// Loads returns the given operators' bookkeeping.
+	Loads(ctx context.Context, operators []string) (map[string]OperatorLoad, error)
+	// Pool returns up to n pending conversation ids of a type, longest waiting first.
+	Pool(ctx context.Context, queryType string, n int) ([]string, error)
+	// PoolOldest returns when the longest-waiting of a type began
+	// waiting; false when the pool is empty.
+	PoolOldest(ctx context.Context, queryType string) (time.Time, bool, error)
+	// QueryCounts counts routed conversations by state.
+	QueryCounts(ctx context.Context) (map[string]int, error)
+	// AssignedTo returns the ids of the conversations assigned to operator.
+	AssignedTo(ctx context.Context, operator string) ([]string, error)
+	// PurgeMessages empties the bodies of up to batch messages of closed
+	// conversations whose newest message is older than before, and
+	// reports how many it purged.
+	PurgeMessages(ctx context.Context, before time.Time, batch int) (int, error)
+	// EraseContact deletes a contact with its conversations, messages
+	// and search terms.
+	EraseContact(ctx context.Context, contactID string) (Erased, error)
+}
+
+// Event is a state change announced to event streams: small, naming the
+// conversation, never texts or phone numbers. It carries the
+// conversation's routing fields after the change (State, Assignee,
+// QueryType, Channel), so who may see it is decided from the event alone.
+type Event struct {
+	Type      string `json:"type"` // message, state or status
+	QueryID   string `json:"query_id"`
+	MessageID string `json:"message_id,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	State     string `json:"state,omitempty"`
+	Assignee  string `json:"assignee,omitempty"`
+	// PreviousAssignee lets the operator a conversation left be told.
+	PreviousAssignee string `json:"previous_assignee,omitempty"`
+	Status           string `json:"status,omitempty"`
+	QueryType        string `json:"query_type,omitempty"`
+	Channel          string `json:"channel,omitempty"`
+}
+
+// Event types.
+const (
+	EventMessage = "message"
+	EventState   = "state"
+	EventStatus  = "status"
+)

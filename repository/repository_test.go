@@ -1,0 +1,63 @@
+package repository_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"switchboard/internal/dbtest"
+	"switchboard/repository"
+)
+
+// Replicas starting at once all migrate; one applies the schema, the
+// others find it applied, and every one ends on the latest version.
+func TestMigrateFromManyReplicasAtOnce(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(string(e), func(t *testing.T) {
+			ctx := context.Background()
+			var o repository.Options
+			if e == repository.Postgres {
+				o.URL = dbtest.Schema(t)
+			} else {
+				o.Path = t.TempDir() + "/sb.db"
+			}
+			var wg sync.WaitGroup
+			applied := make([]int, 4)
+			errs := make([]error, 4)
+			for i := range 4 {
+				wg.Go(func() {
+					db, err := repository.Open(ctx, o)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					defer db.Close()
+					applied[i], errs[i] = db.Migrate(ctx, nil)
+				})
+			}
+			wg.Wait()
+			total := 0
+			for i := range 4 {
+				if errs[i] != nil {
+					t.Fatalf("replica %d: %v", i, errs[i])
+				}
+				total += applied[i]
+			}
+			db, err := repository.Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			cur, latest, err := db.SchemaVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur != latest || latest < 1 {
+				t.Fatalf("schema version %d, latest %d", cur, latest)
+			}
+			if total != int(latest) {
+				t.Fatalf("replicas applied %d migrations in all, want each of the %d once", total, latest)
+			}
+		})
+	}
+}
