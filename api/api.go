@@ -20,16 +20,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/conversations"
 	"switchboard/events"
 	"switchboard/httperror"
 	"switchboard/metrics"
-	"switchboard/queue"
-	"switchboard/settings"
-	"switchboard/store"
 )
 
 // OpenAPI is the API's OpenAPI 3 document, served at /api/v1/openapi.yaml.
@@ -39,16 +38,16 @@ var OpenAPI []byte
 
 // API holds the handlers' dependencies.
 type API struct {
-	users    *accounts.Store
-	roles    *auth.Roles
-	login    *auth.Login
-	audit    *auth.Audit
-	logger   *slog.Logger
-	store    *store.Store
-	settings *settings.Watcher
-	queue    *queue.Client
-	clock    clock.Clock
-	metrics  *metrics.Metrics
+	users  *accounts.Store
+	roles  *auth.Roles
+	login  *auth.Login
+	audit  *auth.Audit
+	logger *slog.Logger
+	conv   *conversations.Service
+	// rdb holds the applied settings until they move to the database.
+	rdb     redis.UniversalClient
+	clock   clock.Clock
+	metrics *metrics.Metrics
 	// closing ends event streams when the server shuts down: a stream
 	// never finishes by itself, and shutdown waits for open requests.
 	closing   chan struct{}
@@ -66,11 +65,11 @@ type Options struct {
 	Login  *auth.Login
 	Audit  *auth.Audit
 	Logger *slog.Logger
-	// Store, Settings and Queue serve the conversation routes.
-	Store    *store.Store
-	Settings *settings.Watcher
-	Queue    *queue.Client
-	Clock    clock.Clock
+	// Conversations serves the conversation routes; nil leaves them out.
+	Conversations *conversations.Service
+	// Redis carries the event streams.
+	Redis redis.UniversalClient
+	Clock clock.Clock
 	// Metrics receives the API's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
 	// MaxStreamsPerUser bounds one user's open event streams in this
@@ -96,10 +95,10 @@ func New(o Options) *API {
 		o.StreamRecheck = DefaultStreamRecheck
 	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
-		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics,
+		conv: o.Conversations, rdb: o.Redis, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
-	if o.Store != nil {
-		a.hub = events.NewHub(o.Store.Redis(), events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
+	if o.Conversations != nil {
+		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}
 	return a
 }
@@ -151,7 +150,7 @@ func (a *API) Register(e *echo.Echo) {
 	authed.DELETE("/roles/:name", a.deleteRole, a.require(auth.PermRoles))
 
 	authed.GET("/audit", a.listAudit, a.require(auth.PermAudit))
-	if a.store != nil {
+	if a.conv != nil {
 		a.registerConversations(authed)
 		a.registerCoordination(authed)
 		a.registerContacts(authed)

@@ -8,8 +8,8 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/conversations"
 	"switchboard/httperror"
-	"switchboard/store"
 )
 
 func (a *API) registerContacts(authed *echo.Group) {
@@ -30,7 +30,7 @@ type ContactView struct {
 }
 
 func (a *API) contactView(c echo.Context) error {
-	ct, err := a.store.Contact(c.Request().Context(), c.Param("id"))
+	ct, err := a.conv.Contact(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return a.contactError(c, err)
 	}
@@ -39,7 +39,7 @@ func (a *API) contactView(c echo.Context) error {
 }
 
 func (a *API) contactError(c echo.Context, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, conversations.ErrNotFound) {
 		return httperror.Write(c, http.StatusNotFound, "not_found", "no such contact")
 	}
 	return a.internal(c, err)
@@ -55,7 +55,7 @@ func (a *API) editContact(c echo.Context) error {
 	if err := c.Bind(&req); err != nil || len(req.DisplayName) > 200 || len(req.Notes) > 4000 {
 		return bad(c, "body must be {\"display_name\": \"...\", \"notes\": \"...\"} (200 and 4000 characters at most)")
 	}
-	if err := a.store.EditContact(c.Request().Context(), c.Param("id"), req.DisplayName, req.Notes); err != nil {
+	if err := a.conv.EditContact(c.Request().Context(), c.Param("id"), req.DisplayName, req.Notes); err != nil {
 		return a.contactError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "contact.edit", Target: c.Param("id"), IP: c.RealIP()})
@@ -81,7 +81,7 @@ func (a *API) setPortfolio(c echo.Context) error {
 	if err != nil || u.Status != accounts.StatusActive {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user with that id")
 	}
-	if err := a.store.SetPortfolioOwner(ctx, c.Param("id"), req.Operator); err != nil {
+	if err := a.conv.SetPortfolioOwner(ctx, c.Param("id"), req.Operator); err != nil {
 		return a.contactError(c, err)
 	}
 	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "portfolio.add", Target: c.Param("id"), IP: c.RealIP()})
@@ -89,7 +89,7 @@ func (a *API) setPortfolio(c echo.Context) error {
 }
 
 func (a *API) clearPortfolio(c echo.Context) error {
-	if err := a.store.SetPortfolioOwner(c.Request().Context(), c.Param("id"), ""); err != nil {
+	if err := a.conv.SetPortfolioOwner(c.Request().Context(), c.Param("id"), ""); err != nil {
 		return a.contactError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "portfolio.remove", Target: c.Param("id"), IP: c.RealIP()})

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +15,10 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/channels"
+	"switchboard/conversations"
 	"switchboard/httperror"
-	"switchboard/queue"
 	"switchboard/routing"
 	"switchboard/settings"
-	"switchboard/store"
 )
 
 // Conversation is a query as the API shows it.
@@ -51,6 +52,8 @@ type MessageView struct {
 	// outside the customer's 24-hour window (only a template can reach
 	// them), "send_failed" for any other failure.
 	ErrorCode string `json:"error_code,omitempty"`
+	// Purged is true when retention removed the message's content.
+	Purged bool `json:"purged,omitempty"`
 }
 
 func (a *API) registerConversations(authed *echo.Group) {
@@ -68,10 +71,7 @@ func (a *API) registerConversations(authed *echo.Group) {
 
 // settingsNow returns the routing settings in force, or nil if none.
 func (a *API) settingsNow(ctx context.Context) *settings.Compiled {
-	if a.settings == nil {
-		return nil
-	}
-	c, _ := a.settings.Current(ctx)
+	c, _ := a.conv.Current(ctx)
 	return c
 }
 
@@ -95,7 +95,7 @@ func serves(u *accounts.User, comp *settings.Compiled, typ string) bool {
 // visible says whether u may see a query: their own, the pools of the
 // types they serve, or everything with conversations.view_all. A query
 // one may not see does not exist for one: every refusal is a 404.
-func (a *API) visible(ctx context.Context, u *accounts.User, st *store.RoutingState, comp *settings.Compiled) (bool, error) {
+func (a *API) visible(ctx context.Context, u *accounts.User, st *conversations.RoutingState, comp *settings.Compiled) (bool, error) {
 	all, err := a.roles.Can(ctx, u, auth.PermViewAll)
 	if err != nil {
 		return false, err
@@ -124,13 +124,13 @@ var errHidden = errors.New("not visible")
 // loadToClaim reads a query the caller may see or may have just lost to a
 // colleague: one who serves its type learns it was taken (409), as the
 // loser of a race for a pool query should, instead of a bare 404.
-func (a *API) loadToClaim(c echo.Context) (*store.RoutingState, error) {
+func (a *API) loadToClaim(c echo.Context) (*conversations.RoutingState, error) {
 	st, err := a.load(c)
 	if !errors.Is(err, errHidden) {
 		return st, err
 	}
 	ctx := c.Request().Context()
-	st, rerr := a.store.RoutingState(ctx, c.Param("id"))
+	st, rerr := a.conv.State(ctx, c.Param("id"))
 	if rerr == nil && st.Query.State == routing.StateAssigned && serves(caller(c), a.settingsNow(ctx), st.Query.Type) {
 		return nil, routing.ErrAssignedToOther
 	}
@@ -138,10 +138,10 @@ func (a *API) loadToClaim(c echo.Context) (*store.RoutingState, error) {
 }
 
 // load reads a query the caller may see.
-func (a *API) load(c echo.Context) (*store.RoutingState, error) {
+func (a *API) load(c echo.Context) (*conversations.RoutingState, error) {
 	ctx := c.Request().Context()
-	st, err := a.store.RoutingState(ctx, c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	st, err := a.conv.State(ctx, c.Param("id"))
+	if errors.Is(err, conversations.ErrNotFound) {
 		return nil, errHidden
 	}
 	if err != nil {
@@ -164,87 +164,133 @@ func (a *API) loadError(c echo.Context, err error) error {
 	return a.actionError(c, err)
 }
 
-func (a *API) view(ctx context.Context, st *store.RoutingState) (Conversation, error) {
-	q, err := a.store.Query(ctx, st.Query.ID)
+// view shows one conversation.
+func (a *API) view(ctx context.Context, st *conversations.RoutingState) (Conversation, error) {
+	q, err := a.conv.Query(ctx, st.Query.ID)
 	if err != nil {
 		return Conversation{}, err
 	}
-	contact, err := a.store.Contact(ctx, q.ContactID)
+	contact, err := a.conv.Contact(ctx, q.ContactID)
 	if err != nil {
 		return Conversation{}, err
 	}
-	state := st.Query.State
-	if state == "" {
-		state = q.State
+	name := contact.DisplayName
+	if name == "" {
+		name = contact.ProfileName
 	}
-	return Conversation{
-		ID: q.ID, ContactID: q.ContactID, ContactName: contact.ProfileName, ContactPhone: contact.ExternalID,
-		Channel: q.Channel, State: state, QueryType: st.Query.Type, Assignee: st.Query.Assignee,
-		Resolution: st.Query.Resolution, LastInboundAt: q.LastInboundAt.UTC(),
-		WindowOpen: routing.WindowOpen(q.LastInboundAt, a.clock.Now()), UpdatedAt: q.UpdatedAt.UTC(),
-	}, nil
+	return a.summaryView(conversations.Summary{Query: *q, ContactName: name, ContactPhone: contact.ExternalID}), nil
 }
 
+// summaryView shows a conversation as listed.
+func (a *API) summaryView(s conversations.Summary) Conversation {
+	return Conversation{
+		ID: s.ID, ContactID: s.ContactID, ContactName: s.ContactName, ContactPhone: s.ContactPhone,
+		Channel: s.Channel, State: s.State, QueryType: s.QueryType, Assignee: s.Assignee,
+		Resolution: s.Resolution, LastInboundAt: s.LastInboundAt.UTC(),
+		WindowOpen: routing.WindowOpen(s.LastInboundAt, a.clock.Now()), UpdatedAt: s.ActivityAt.UTC(),
+	}
+}
+
+// servedTypes lists the query types u serves, by their account or by the
+// routing settings.
+func servedTypes(u *accounts.User, comp *settings.Compiled) []string {
+	types := slices.Clone(u.QueryTypes)
+	if comp != nil {
+		for _, t := range comp.Routing.Types {
+			if slices.Contains(t.Operators, u.ID) && !slices.Contains(types, t.ID) {
+				types = append(types, t.ID)
+			}
+		}
+	}
+	return types
+}
+
+// Page sizes of lists.
+const (
+	defaultPage = 50
+	maxPage     = 200
+)
+
 // listConversations pages through what the caller may see, newest activity
-// first, filtered by state, query_type and assignee.
+// first, filtered by state, query_type, channel, assignee, an activity
+// range (updated_from, updated_to) and a search (q) by the contact's name
+// or phone. Every page is complete: the database answers the filters by
+// index, and a cursor continues exactly after the last row.
 func (a *API) listConversations(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := caller(c)
-	comp := a.settingsNow(ctx)
-	state, typ, assignee := c.QueryParam("state"), c.QueryParam("query_type"), c.QueryParam("assignee")
-	search := routing.Fold(c.QueryParam("q"))
-	cursor := c.QueryParam("cursor")
-	const pageSize, scanLimit = 50, 2000
-	out := []Conversation{}
-	scanned := 0
-	for len(out) < pageSize && scanned < scanLimit {
-		page, err := a.store.RecentQueries(ctx, cursor, 200)
-		if errors.Is(err, store.ErrNotFound) {
-			return httperror.Write(c, http.StatusBadRequest, "bad_request", "invalid cursor")
+	f := conversations.Filter{
+		State: c.QueryParam("state"), QueryType: c.QueryParam("query_type"), Channel: c.QueryParam("channel"),
+		Assignee: c.QueryParam("assignee"), Search: strings.TrimSpace(c.QueryParam("q")), Limit: defaultPage,
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			return bad(c, "limit must be 1 to "+strconv.Itoa(maxPage))
 		}
-		if err != nil {
-			return a.internal(c, err)
-		}
-		for _, id := range page.IDs {
-			scanned++
-			// A query that vanished between the index and its load is
-			// skipped; any other failure fails the page, since a page that
-			// silently lacks rows misleads whoever reads it.
-			st, err := a.store.RoutingState(ctx, id)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
+		f.Limit = n
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"updated_from", &f.UpdatedFrom}, {"updated_to", &f.UpdatedTo}} {
+		if v := c.QueryParam(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return a.internal(c, err)
+				return bad(c, p.name+" must be an RFC 3339 time, like 2026-11-30T00:00:00Z")
 			}
-			ok, err := a.visible(ctx, u, st, comp)
-			if err != nil {
-				return a.internal(c, err)
-			}
-			if !ok {
-				continue
-			}
-			cv, err := a.view(ctx, st)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return a.internal(c, err)
-			}
-			if (state != "" && cv.State != state) || (typ != "" && cv.QueryType != typ) || (assignee != "" && cv.Assignee != assignee) {
-				continue
-			}
-			if search != "" && !strings.Contains(routing.Fold(cv.ContactName+" "+cv.ContactPhone), search) {
-				continue
-			}
-			out = append(out, cv)
-		}
-		cursor = page.Next
-		if cursor == "" {
-			break
+			*p.dst = t
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"conversations": out, "next_cursor": cursor})
+	if v := c.QueryParam("cursor"); v != "" {
+		cur, err := decodeCursor(v)
+		if err != nil {
+			return httperror.Write(c, http.StatusBadRequest, "bad_request", "invalid cursor")
+		}
+		f.After = &cur
+	}
+	all, err := a.roles.Can(ctx, u, auth.PermViewAll)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	if !all {
+		f.Viewer = &conversations.Viewer{ID: u.ID, Types: servedTypes(u, a.settingsNow(ctx))}
+	}
+	page, err := a.conv.List(ctx, f)
+	if errors.Is(err, conversations.ErrBadCursor) {
+		return httperror.Write(c, http.StatusBadRequest, "bad_request", "invalid cursor")
+	}
+	if err != nil {
+		return a.internal(c, err)
+	}
+	out := make([]Conversation, 0, len(page.Items))
+	for _, s := range page.Items {
+		out = append(out, a.summaryView(s))
+	}
+	next := ""
+	if page.Next != nil {
+		next = encodeCursor(*page.Next)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"conversations": out, "next_cursor": next})
+}
+
+// encodeCursor makes an opaque cursor of a list position.
+func encodeCursor(c conversations.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixMilli(), 10) + "." + c.ID))
+}
+
+// decodeCursor reads a cursor encodeCursor made.
+func decodeCursor(s string) (conversations.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return conversations.Cursor{}, conversations.ErrBadCursor
+	}
+	ms, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || !queryIDFormat.MatchString(id) {
+		return conversations.Cursor{}, conversations.ErrBadCursor
+	}
+	return conversations.Cursor{At: time.UnixMilli(n), ID: id}, nil
 }
 
 func (a *API) getConversation(c echo.Context) error {
@@ -259,18 +305,35 @@ func (a *API) getConversation(c echo.Context) error {
 	return c.JSON(http.StatusOK, cv)
 }
 
+// listMessages returns a page of a conversation's history, oldest first:
+// the newest messages, or those before or after a message id, so a client
+// pages upward through a long history.
 func (a *API) listMessages(c echo.Context) error {
 	st, err := a.load(c)
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	hist, err := a.store.History(c.Request().Context(), st.Query.ID)
+	r := conversations.HistoryRange{Before: c.QueryParam("before"), After: c.QueryParam("after"), Limit: 100}
+	if r.Before != "" && r.After != "" {
+		return bad(c, "give before or after, not both")
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return bad(c, "limit must be 1 to 500")
+		}
+		r.Limit = n
+	}
+	hist, err := a.conv.History(c.Request().Context(), st.Query.ID, r)
+	if errors.Is(err, conversations.ErrBadCursor) {
+		return bad(c, "before/after must name a message of this conversation")
+	}
 	if err != nil {
 		return a.internal(c, err)
 	}
-	out := make([]MessageView, 0, len(hist))
-	for _, m := range hist {
-		v := MessageView{ID: m.ID, Direction: m.Direction, At: m.At.UTC(), Text: m.Text, Type: "text", Status: m.Status}
+	out := make([]MessageView, 0, len(hist.Messages))
+	for _, m := range hist.Messages {
+		v := MessageView{ID: m.ID, Direction: m.Direction, At: m.At.UTC(), Text: m.Text, Type: "text", Status: m.Status, Purged: m.Purged}
 		if m.Inbound != nil {
 			v.Type, v.Text = m.Inbound.Type, m.Inbound.Text
 		}
@@ -282,31 +345,7 @@ func (a *API) listMessages(c echo.Context) error {
 		}
 		out = append(out, v)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"messages": out})
-}
-
-// change applies an operator action to a query atomically: it retries when
-// routing changed the query meanwhile, and fails with the action's error.
-func (a *API) change(ctx context.Context, queryID string, action func(q routing.Query) (routing.Query, error)) (routing.Query, error) {
-	for range 5 {
-		st, err := a.store.RoutingState(ctx, queryID)
-		if err != nil {
-			return routing.Query{}, err
-		}
-		q, err := action(st.Query)
-		if err != nil {
-			return st.Query, err
-		}
-		if q == st.Query {
-			return q, nil
-		}
-		err = a.store.ApplyRouting(ctx, q, st.Version, 1<<30, a.clock.Now())
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		return q, err
-	}
-	return routing.Query{}, store.ErrConflict
+	return c.JSON(http.StatusOK, map[string]any{"messages": out, "has_more": hist.More})
 }
 
 func (a *API) actionError(c echo.Context, err error) error {
@@ -319,7 +358,9 @@ func (a *API) actionError(c echo.Context, err error) error {
 		return httperror.Write(c, http.StatusConflict, "closed", "the conversation is closed")
 	case errors.Is(err, routing.ErrNotAssigned), errors.Is(err, routing.ErrNotInPool):
 		return httperror.Write(c, http.StatusConflict, "invalid_state", err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, conversations.ErrWindowClosed):
+		return httperror.Write(c, http.StatusUnprocessableEntity, "window_closed", err.Error())
+	case errors.Is(err, conversations.ErrConflict):
 		return httperror.Write(c, http.StatusConflict, "conflict", "the conversation changed; try again")
 	}
 	return a.internal(c, err)
@@ -340,35 +381,15 @@ func (a *API) reply(c echo.Context) error {
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	if !routing.WindowOpen(st.LastInboundAt, a.clock.Now()) {
-		a.metrics.WindowRejections.Inc()
-		return httperror.Write(c, http.StatusUnprocessableEntity, "window_closed",
-			"more than 24 hours since the customer's last message: only a template may be sent")
-	}
-	return a.send(c, st, func(ctx context.Context) (string, error) {
-		return a.store.RecordOutbound(ctx, st.Query.ID, req.Text)
-	})
-}
-
-// send claims the query for the caller (a send to a pool query claims it),
-// records the message with record, and queues its send.
-func (a *API) send(c echo.Context, st *store.RoutingState, record func(ctx context.Context) (string, error)) error {
-	ctx := c.Request().Context()
-	me := caller(c).ID
-	if _, err := a.change(ctx, st.Query.ID, func(q routing.Query) (routing.Query, error) { return routing.Claim(q, me) }); err != nil {
+	id, err := a.conv.Reply(c.Request().Context(), st.Query.ID, caller(c).ID, req.Text)
+	if err != nil {
 		return a.actionError(c, err)
 	}
-	msgID, err := record(ctx)
-	if err != nil {
-		return a.internal(c, err)
-	}
-	q, err := a.store.Query(ctx, st.Query.ID)
-	if err != nil {
-		return a.internal(c, err)
-	}
-	if err := a.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: q.Channel, QueryID: q.ID, MessageID: msgID}); err != nil {
-		return a.internal(c, err)
-	}
+	return queued(c, id)
+}
+
+// queued answers a send that was recorded and queued.
+func queued(c echo.Context, msgID string) error {
 	return c.JSON(http.StatusAccepted, map[string]string{"message_id": msgID, "status": "queued"})
 }
 
@@ -377,8 +398,7 @@ func (a *API) claim(c echo.Context) error {
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	me := caller(c).ID
-	q, err := a.change(c.Request().Context(), st.Query.ID, func(q routing.Query) (routing.Query, error) { return routing.Claim(q, me) })
+	q, err := a.conv.Claim(c.Request().Context(), st.Query.ID, caller(c).ID)
 	if err != nil {
 		return a.actionError(c, err)
 	}
@@ -390,7 +410,7 @@ var errNotHolder = errors.New("only the assignee, or someone who may refer conve
 
 // loadHeld reads a query the caller may see and act on: one they hold, or
 // any with conversations.refer.
-func (a *API) loadHeld(c echo.Context) (*store.RoutingState, error) {
+func (a *API) loadHeld(c echo.Context) (*conversations.RoutingState, error) {
 	st, err := a.load(c)
 	if err != nil {
 		return nil, err
@@ -407,7 +427,7 @@ func (a *API) loadHeld(c echo.Context) (*store.RoutingState, error) {
 
 // mayAct reports whether the caller may act on a query they do not hold:
 // only with conversations.refer.
-func (a *API) mayAct(c echo.Context, st *store.RoutingState) (bool, error) {
+func (a *API) mayAct(c echo.Context, st *conversations.RoutingState) (bool, error) {
 	if st.Query.Assignee == caller(c).ID {
 		return true, nil
 	}
@@ -419,7 +439,7 @@ func (a *API) returnToPool(c echo.Context) error {
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	q, err := a.change(c.Request().Context(), st.Query.ID, routing.Return)
+	q, err := a.conv.Return(c.Request().Context(), st.Query.ID)
 	if err != nil {
 		return a.actionError(c, err)
 	}
@@ -458,7 +478,7 @@ func (a *API) transfer(c echo.Context) error {
 			return httperror.Write(c, http.StatusUnprocessableEntity, "target_not_serving", "that operator does not serve this query type")
 		}
 	}
-	q, err := a.change(ctx, st.Query.ID, func(q routing.Query) (routing.Query, error) { return routing.Transfer(q, target.ID) })
+	q, err := a.conv.Transfer(ctx, st.Query.ID, target.ID)
 	if err != nil {
 		return a.actionError(c, err)
 	}
@@ -484,7 +504,7 @@ func (a *API) closeConversation(c echo.Context) error {
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	q, err := a.change(ctx, st.Query.ID, func(q routing.Query) (routing.Query, error) { return routing.Close(q, req.Reason) })
+	q, err := a.conv.Close(ctx, st.Query.ID, req.Reason)
 	if err != nil {
 		return a.actionError(c, err)
 	}
@@ -508,14 +528,8 @@ func (a *API) setPresence(c echo.Context) error {
 	default:
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_presence", "presence must be online, away or offline")
 	}
-	me := caller(c)
-	if err := a.store.SetPresence(ctx, me.ID, req.Presence); err != nil {
+	if err := a.conv.SetPresence(ctx, caller(c).ID, req.Presence); err != nil {
 		return a.internal(c, err)
-	}
-	if req.Presence == routing.PresenceOnline {
-		if err := a.queue.EnqueueDispatch(ctx, me.ID); err != nil {
-			return a.internal(c, err)
-		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"presence": req.Presence})
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -11,10 +10,10 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/conversations"
 	"switchboard/httperror"
 	"switchboard/routing"
 	"switchboard/settings"
-	"switchboard/store"
 	"switchboard/templates"
 )
 
@@ -34,7 +33,7 @@ type settingsDoc struct {
 }
 
 func (a *API) getSettings(c echo.Context) error {
-	st, err := settings.Load(c.Request().Context(), a.store.Redis())
+	st, err := settings.Load(c.Request().Context(), a.rdb)
 	if errors.Is(err, settings.ErrNone) {
 		return c.JSON(http.StatusOK, settingsDoc{})
 	}
@@ -56,7 +55,7 @@ func (a *API) putSettings(c echo.Context) error {
 	if _, err := settings.Parse([]byte(req.YAML)); err != nil {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
 	}
-	v, err := settings.Apply(c.Request().Context(), a.store.Redis(), []byte(req.YAML), a.clock.Now(), req.Version)
+	v, err := settings.Apply(c.Request().Context(), a.rdb, []byte(req.YAML), a.clock.Now(), req.Version)
 	switch {
 	case errors.Is(err, settings.ErrConflict):
 		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
@@ -113,9 +112,11 @@ func (a *API) sendTemplate(c echo.Context) error {
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	return a.send(c, st, func(ctx context.Context) (string, error) {
-		return a.store.RecordTemplate(ctx, st.Query.ID, text, store.TemplateRef{Name: h.ProviderName, Language: h.Language, Params: req.Params})
-	})
+	id, err := a.conv.SendTemplate(ctx, st.Query.ID, caller(c).ID, text, conversations.TemplateRef{Name: h.ProviderName, Language: h.Language, Params: req.Params})
+	if err != nil {
+		return a.actionError(c, err)
+	}
+	return queued(c, id)
 }
 
 type derivationRequest struct {
@@ -156,39 +157,10 @@ func (a *API) derive(c echo.Context) error {
 	if len(targets) == 0 {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no operators to move the queries to")
 	}
-	ids, err := a.store.AssignedTo(ctx, req.From)
+	moved, err := a.conv.Derive(ctx, req.From, targets)
 	if err != nil {
-		return a.internal(c, err)
+		return a.actionError(c, err)
 	}
-	load := map[string]int{}
-	for _, t := range targets {
-		if load[t], err = a.store.OperatorLoad(ctx, t); err != nil {
-			return a.internal(c, err)
-		}
-	}
-	moved := 0
-	for _, id := range ids {
-		to := slices.MinFunc(targets, func(x, y string) int {
-			if load[x] != load[y] {
-				return load[x] - load[y]
-			}
-			return strings.Compare(x, y)
-		})
-		q, err := a.change(ctx, id, func(q routing.Query) (routing.Query, error) {
-			if q.State != routing.StateAssigned || q.Assignee != req.From {
-				return q, nil // moved meanwhile, or no longer active
-			}
-			return routing.Transfer(q, to)
-		})
-		if err != nil {
-			return a.actionError(c, err)
-		}
-		if q.Assignee == to {
-			moved++
-			load[to]++
-		}
-	}
-	a.metrics.Derivations.Add(float64(moved))
 	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "derivation", Target: req.From, Outcome: "moved " + itoa(int64(moved)), IP: c.RealIP()})
 	return c.JSON(http.StatusOK, map[string]int{"moved": moved})
 }

@@ -65,7 +65,7 @@ func (a *API) streamSees(ctx context.Context, view streamView, ev *events.Event)
 	if ev.State != "" || (ev.PreviousAssignee != "" && ev.PreviousAssignee == view.user.ID) {
 		return view.sees(ev)
 	}
-	st, err := a.store.RoutingState(ctx, ev.QueryID)
+	st, err := a.conv.State(ctx, ev.QueryID)
 	if err != nil {
 		return false
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/auth"
-	"switchboard/store"
+	"switchboard/conversations"
 )
 
 // Defaults of Options.
@@ -52,7 +52,7 @@ type Options struct {
 
 // Event is one published event, decoded once for every stream.
 type Event struct {
-	store.Event
+	conversations.Event
 	// Data is the event as published, sent to clients as is.
 	Data []byte
 }
@@ -175,7 +175,7 @@ func (h *Hub) connect(ctx context.Context) error {
 	// ctx bounds only the dial and the confirmations: go-redis keeps no
 	// context in a PubSub, so the subscription outlives the request that
 	// opened it.
-	ps := h.redis.Subscribe(ctx, store.EventsChannel, auth.RevocationsChannel)
+	ps := h.redis.Subscribe(ctx, Channel, auth.RevocationsChannel)
 	for range 2 { // one confirmation per channel
 		if _, err := ps.Receive(ctx); err != nil {
 			_ = ps.Close()
@@ -215,7 +215,7 @@ func (h *Hub) run(msgs <-chan any) {
 			}
 		case *redis.Message:
 			switch m.Channel {
-			case store.EventsChannel:
+			case Channel:
 				ev := &Event{Data: []byte(m.Payload)}
 				if err := json.Unmarshal(ev.Data, &ev.Event); err != nil || ev.QueryID == "" {
 					h.logger.Warn("undecodable event ignored", "err", err)

@@ -14,7 +14,6 @@ import (
 	"switchboard/events"
 	"switchboard/internal/redistest"
 	"switchboard/redisconn"
-	"switchboard/store"
 )
 
 // A stream that stops reading is dropped once its buffer is full; the
@@ -39,7 +38,7 @@ func TestSlowStreamIsDroppedAndDoesNotStallOthers(t *testing.T) {
 	const n = 100
 	for i := range n {
 		want := fmt.Sprintf("%s%d", run, i)
-		if err := rdb.Publish(ctx, store.EventsChannel, fmt.Sprintf(`{"type":"state","query_id":"%s"}`, want)).Err(); err != nil {
+		if err := rdb.Publish(ctx, events.Channel, fmt.Sprintf(`{"type":"state","query_id":"%s"}`, want)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.After(5 * time.Second)
@@ -166,7 +165,7 @@ func TestStreamsEndWhenTheSubscriptionReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if err := rdb.Publish(ctx, store.EventsChannel, `{"type":"state","query_id":"q-after"}`).Err(); err != nil {
+	if err := rdb.Publish(ctx, events.Channel, `{"type":"state","query_id":"q-after"}`).Err(); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -25,6 +25,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"switchboard/channels"
+	"switchboard/conversations"
 )
 
 // Task type names.
@@ -344,4 +345,42 @@ func DecodeOutbound(payload []byte) (*Outbound, error) {
 		return nil, fmt.Errorf("decode outbound task: channel, query_id and message_id are required")
 	}
 	return &o, nil
+}
+
+// Tasks schedules a conversations.Service's work on the queue.
+type Tasks struct {
+	Client *Client
+}
+
+var _ conversations.Scheduler = Tasks{}
+
+// EnqueueSend queues the send of a recorded outbound message; queued
+// before is not an error.
+func (t Tasks) EnqueueSend(ctx context.Context, channel, queryID, msgID string) error {
+	err := t.Client.EnqueueOutbound(ctx, Outbound{Channel: channel, QueryID: queryID, MessageID: msgID})
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
+// timerTypes maps the service's timer kinds to task types.
+var timerTypes = map[string]string{
+	conversations.TimerSessionEnd: TypeSessionEnd,
+	conversations.TimerNoReply:    TypeNoReply,
+	conversations.TimerRelease:    TypeRelease,
+}
+
+// ScheduleTimer schedules a routing timer task.
+func (t Tasks) ScheduleTimer(ctx context.Context, kind, queryID, key string, at time.Time) error {
+	typ, ok := timerTypes[kind]
+	if !ok {
+		return fmt.Errorf("schedule timer: unknown kind %q", kind)
+	}
+	return t.Client.ScheduleTimer(ctx, typ, Timer{QueryID: queryID, Key: key}, at)
+}
+
+// EnqueueDispatch queues a dispatch to operator.
+func (t Tasks) EnqueueDispatch(ctx context.Context, operator string) error {
+	return t.Client.EnqueueDispatch(ctx, operator)
 }

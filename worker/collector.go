@@ -7,27 +7,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchboard/conversations"
 	"switchboard/routing"
-	"switchboard/settings"
-	"switchboard/store"
 )
 
 // RoutingCollector exports the routing gauges at scrape time: queries by
 // state and, per query type, how long the longest-waiting pooled query has
-// waited (as Twilio TaskRouter reports it). They are read from Redis, so
-// every worker reports the same values: aggregate with max().
+// waited (as Twilio TaskRouter reports it). They are
+// read from the database, so every worker reports the same values:
+// aggregate with max().
 type RoutingCollector struct {
-	store    *store.Store
-	settings *settings.Watcher
-	logger   *slog.Logger
-	queries  *prometheus.Desc
-	oldest   *prometheus.Desc
+	conv    *conversations.Service
+	logger  *slog.Logger
+	queries *prometheus.Desc
+	oldest  *prometheus.Desc
 }
 
 // NewRoutingCollector returns the collector.
-func NewRoutingCollector(st *store.Store, w *settings.Watcher, logger *slog.Logger) *RoutingCollector {
+func NewRoutingCollector(conv *conversations.Service, logger *slog.Logger) *RoutingCollector {
 	return &RoutingCollector{
-		store: st, settings: w, logger: logger,
+		conv: conv, logger: logger,
 		queries: prometheus.NewDesc("switchboard_queries", "Routed queries by state (pending, assigned, inactive, closed).", []string{"state"}, nil),
 		oldest: prometheus.NewDesc("switchboard_pool_oldest_wait_seconds",
 			"How long the longest-waiting query in each query type's pool has waited; 0 when the pool is empty.", []string{"query_type"}, nil),
@@ -44,7 +43,7 @@ func (c *RoutingCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *RoutingCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts, err := c.store.QueryCounts(ctx)
+	counts, err := c.conv.QueryCounts(ctx)
 	if err != nil {
 		c.logger.Debug("query counts unavailable", "err", err)
 		return
@@ -52,14 +51,14 @@ func (c *RoutingCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, state := range []string{routing.StatePending, routing.StateAssigned, routing.StateInactive, routing.StateClosed} {
 		ch <- prometheus.MustNewConstMetric(c.queries, prometheus.GaugeValue, float64(counts[state]), state)
 	}
-	comp, err := c.settings.Current(ctx)
+	comp, err := c.conv.Current(ctx)
 	if err != nil || comp == nil {
 		return
 	}
 	now := time.Now()
 	for _, t := range comp.Routing.Types {
 		wait := 0.0
-		if since, ok, err := c.store.PoolOldest(ctx, t.ID); err == nil && ok {
+		if since, ok, err := c.conv.PoolOldest(ctx, t.ID); err == nil && ok {
 			wait = max(0, now.Sub(since).Seconds())
 		}
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, wait, t.ID)

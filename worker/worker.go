@@ -1,6 +1,7 @@
 // Package worker is the consuming side of the queue: the asynq handlers that
-// apply inbound messages and delivery statuses to the store and send
-// outbound messages through their channel.
+// turn tasks into calls on the conversations service (inbound messages,
+// delivery statuses, routing timers) and send outbound messages through
+// their channel. It holds no business rule of its own.
 //
 // A handler returns an error to have the task retried with backoff, and an
 // error wrapping asynq.SkipRetry when retrying cannot help. Handlers never
@@ -20,22 +21,19 @@ import (
 
 	"switchboard/channels"
 	"switchboard/clock"
+	"switchboard/conversations"
 	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/ratelimit"
 	"switchboard/routing"
-	"switchboard/settings"
-	"switchboard/store"
 )
 
 // Worker holds the handlers' dependencies.
 type Worker struct {
-	store    *store.Store
+	conv     *conversations.Service
 	channels channels.Set
 	metrics  *metrics.Metrics
 	logger   *slog.Logger
-	settings *settings.Watcher
-	queue    *queue.Client
 	clock    clock.Clock
 	otp      OTPTemplate
 	limiter  *ratelimit.Limiter
@@ -49,16 +47,12 @@ type OTPTemplate struct {
 
 // Options configure a Worker.
 type Options struct {
-	Store    *store.Store
-	Channels channels.Set
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
-	// Settings are the routing settings; nil (or none applied) leaves
-	// queries pending, unrouted.
-	Settings *settings.Watcher
-	// Queue sends auto-replies and schedules routing timers.
-	Queue *queue.Client
-	Clock clock.Clock
+	// Conversations applies what the tasks carry and routes.
+	Conversations *conversations.Service
+	Channels      channels.Set
+	Metrics       *metrics.Metrics
+	Logger        *slog.Logger
+	Clock         clock.Clock
 	// OTP is the authentication template for login codes.
 	OTP OTPTemplate
 	// Limiter enforces the channels' send rate limits; nil enforces none.
@@ -70,8 +64,8 @@ func New(o Options) *Worker {
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
-	return &Worker{store: o.Store, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		settings: o.Settings, queue: o.Queue, clock: o.Clock, otp: o.OTP, limiter: o.Limiter}
+	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
+		clock: o.Clock, otp: o.OTP, limiter: o.Limiter}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -89,42 +83,55 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	return mux
 }
 
-// handleInbound applies one customer message to the store.
+// handleInbound applies one customer message and routes its conversation.
 func (w *Worker) handleInbound(ctx context.Context, t *asynq.Task) error {
 	m, err := queue.DecodeInbound(t.Payload())
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	res, err := w.store.ApplyInbound(ctx, m, t.Payload())
+	_, err = w.conv.ApplyInbound(ctx, m, t.Payload())
+	return err
+}
+
+// timer decodes a routing timer task.
+func timer(t *asynq.Task) (*queue.Timer, error) {
+	tm, err := queue.DecodeTimer(t.Payload())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return tm, nil
+}
+
+func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
 	if err != nil {
 		return err
 	}
-	if res.Duplicate {
-		w.metrics.DuplicateMessages.WithLabelValues(m.Channel, m.Kind).Inc()
-		w.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
-		// A worker that died or failed between applying and routing left
-		// the query unindexed, or the message unrouted; the retry
-		// finishes. Whether the message was routed is recorded on it by
-		// the decision that routed it: the query's routing version cannot
-		// tell, since an earlier message may have routed the query.
-		if err := w.store.Touch(ctx, res.QueryID, m.Timestamp); err != nil {
-			return err
-		}
-		if !res.Routed {
-			return w.routeInbound(ctx, res, m)
-		}
-		st, err := w.store.RoutingState(ctx, res.QueryID)
-		if err != nil {
-			// Acknowledging now could lose the decision's pending effects.
-			return fmt.Errorf("read routing state of a redelivered message's query: %w", err)
-		}
-		// Routed; what its decision must still cause is carried out.
-		return w.carryOutPending(ctx, st)
+	return w.conv.SessionEnd(ctx, tm.QueryID, tm.Key)
+}
+
+func (w *Worker) handleNoReply(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
 	}
-	w.metrics.InboundMessages.WithLabelValues(m.Channel, m.Kind, m.Type).Inc()
-	w.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
-		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)
-	return w.routeInbound(ctx, res, m)
+	return w.conv.NoReply(ctx, tm.QueryID, tm.Key)
+}
+
+func (w *Worker) handleRelease(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
+	}
+	return w.conv.Release(ctx, tm.QueryID)
+}
+
+func (w *Worker) handleDispatch(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
+	}
+	return w.conv.Dispatch(ctx, tm.Key)
 }
 
 // errStatusUnmatched is retried a few times: the status of a send can
@@ -137,7 +144,7 @@ func (w *Worker) handleStatus(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	res, err := w.store.ApplyStatus(ctx, s)
+	res, err := w.conv.ApplyStatus(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -173,8 +180,8 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	msg, err := w.store.Message(ctx, o.QueryID, o.MessageID)
-	if errors.Is(err, store.ErrNotFound) {
+	msg, err := w.conv.Message(ctx, o.QueryID, o.MessageID)
+	if errors.Is(err, conversations.ErrNotFound) {
 		return fmt.Errorf("outbound message %s: %w: %w", o.MessageID, err, asynq.SkipRetry)
 	}
 	if err != nil {
@@ -184,11 +191,11 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		// Sent by an earlier attempt that died before it completed.
 		return nil
 	}
-	q, err := w.store.Query(ctx, o.QueryID)
+	q, err := w.conv.Query(ctx, o.QueryID)
 	if err != nil {
 		return err
 	}
-	contact, err := w.store.Contact(ctx, q.ContactID)
+	contact, err := w.conv.Contact(ctx, q.ContactID)
 	if err != nil {
 		return err
 	}
@@ -243,7 +250,7 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		}
 		return w.failOutbound(ctx, o, cause, se)
 	}
-	if err := w.store.MarkSent(ctx, o.Channel, o.QueryID, o.MessageID, providerID); err != nil {
+	if err := w.conv.MarkSent(ctx, o.QueryID, o.MessageID, providerID); err != nil {
 		// The provider has the message; retrying would send it twice.
 		// The status reports that follow will still find nothing to
 		// update, which is the lesser harm.
@@ -269,7 +276,7 @@ func (w *Worker) handleOTP(ctx context.Context, t *asynq.Task) error {
 	if err := w.ready(o.Channel); err != nil {
 		return err
 	}
-	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return w.hasWritten(ctx, o.Channel, to) }); err != nil {
+	if err := w.takeToken(ctx, o.Channel, func() (bool, error) { return w.conv.HasWritten(ctx, o.Channel, to) }); err != nil {
 		return err
 	}
 	_, err = sender.SendAuthCode(ctx, to, o.Code, w.otp.Name, w.otp.Language)
@@ -340,18 +347,6 @@ func (w *Worker) takeToken(ctx context.Context, channel string, known func() (bo
 	return &RateLimitedError{Channel: channel, Wait: wait}
 }
 
-// hasWritten reports whether the customer `externalID` has ever written on channel.
-func (w *Worker) hasWritten(ctx context.Context, channel, externalID string) (bool, error) {
-	c, err := w.store.Contact(ctx, store.ContactID(channel, externalID))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return !c.LastInboundAt.IsZero(), nil
-}
-
 // ready checks that a channel holding a connection can send from this
 // process before a token is spent on the send.
 func (w *Worker) ready(channel string) error {
@@ -385,7 +380,7 @@ func (w *Worker) countHSM(err error) {
 // failOutbound records a send that will not be retried and archives the task
 // so an operator can replay it.
 func (w *Worker) failOutbound(ctx context.Context, o *queue.Outbound, cause channels.StatusError, err error) error {
-	if merr := w.store.MarkFailed(ctx, o.QueryID, o.MessageID, cause); merr != nil {
+	if merr := w.conv.MarkFailed(ctx, o.QueryID, o.MessageID, cause); merr != nil {
 		return fmt.Errorf("record failed send: %w", merr)
 	}
 	w.metrics.OutboundMessages.WithLabelValues(o.Channel, w.kind(o.Channel), metrics.OutboundFailed).Inc()

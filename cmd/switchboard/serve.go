@@ -32,14 +32,17 @@ import (
 	"switchboard/channels/whatsmeow"
 	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/conversations"
+	"switchboard/events"
 	"switchboard/gateway"
 	"switchboard/lease"
 	"switchboard/metrics"
+	"switchboard/presence"
 	"switchboard/queue"
 	"switchboard/ratelimit"
 	"switchboard/redisconn"
+	"switchboard/repository"
 	"switchboard/settings"
-	"switchboard/store"
 	"switchboard/webhook"
 	"switchboard/worker"
 )
@@ -109,7 +112,9 @@ type server struct {
 	role   string
 	logger *slog.Logger
 
-	conn      *redisconn.Conn
+	conn *redisconn.Conn
+	// db is the system of record; closed last.
+	db        *repository.DB
 	http      *http.Server
 	asynq     *worker.Server
 	mux       *asynq.ServeMux
@@ -147,7 +152,15 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, addr: make(chan string, 1)}
+	// TODO(db-config): database.url / database.path.
+	db, err := repository.Open(ctx, repository.Options{Path: "switchboard.db"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx, logger); err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, db: db, addr: make(chan string, 1)}
 	var listeners []channels.Listener
 	for _, id := range slices.Sorted(maps.Keys(chans)) {
 		if l, ok := chans[id].(channels.Listener); ok {
@@ -186,8 +199,17 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 	for _, l := range listeners {
 		qc.HoldChannels(l.ID())
 	}
+	conv := conversations.New(conversations.Options{
+		Repository: db.Conversations(),
+		Events:     events.NewPublisher(conn.Client),
+		Tasks:      queue.Tasks{Client: qc},
+		Presence:   presence.New(conn.Client),
+		Settings:   settings.NewWatcher(conn.Client, time.Second),
+		Metrics:    m,
+		Logger:     logger,
+	})
 	if role != roleWorker {
-		a, err := newAPI(cfg, conn, qc, m, reg, logger)
+		a, err := newAPI(cfg, conn, qc, conv, m, reg, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -221,19 +243,15 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			ShutdownTimeout: workerGrace(cfg.ShutdownGrace),
 			Logger:          logger,
 		})
-		st := store.New(conn.Client, clock.System{})
-		watcher := settings.NewWatcher(conn.Client, time.Second)
 		s.mux = worker.New(worker.Options{
-			Store:    st,
-			Channels: chans,
-			Metrics:  m,
-			Logger:   logger,
-			Settings: watcher,
-			Queue:    qc,
-			OTP:      worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
-			Limiter:  ratelimit.New(conn.Client),
+			Conversations: conv,
+			Channels:      chans,
+			Metrics:       m,
+			Logger:        logger,
+			OTP:           worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
+			Limiter:       ratelimit.New(conn.Client),
 		}).Mux()
-		reg.MustRegister(worker.NewRoutingCollector(st, watcher, logger))
+		reg.MustRegister(worker.NewRoutingCollector(conv, logger))
 		if err := s.newHolds(listeners, qc, m); err != nil {
 			return nil, err
 		}
@@ -418,12 +436,15 @@ func (s *server) run(ctx context.Context) error {
 		_ = s.client.Close()
 	}
 	_ = s.inspector.Close()
+	if err := s.db.Close(); err != nil {
+		s.logger.Warn("database not closed cleanly", "err", err)
+	}
 	s.logger.Info("switchboard stopped")
 	return runErr
 }
 
 // newAPI builds the /api/v1 API: accounts, roles, login and audit.
-func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
+func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
 	if len(secret) == 0 {
 		// Only reachable with the embedded Redis (validation requires a
@@ -468,8 +489,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 	}))
 	return api.New(api.Options{
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
-		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(conn.Client, time.Second), Queue: qc,
-		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
+		Conversations: conv, Redis: conn.Client, Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 	}), nil
 }
 

@@ -1,4 +1,4 @@
-package worker
+package conversations
 
 import (
 	"context"
@@ -13,13 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"switchboard/channels"
-	"switchboard/queue"
 	"switchboard/routing"
 	"switchboard/settings"
-	"switchboard/store"
 )
 
 // maxReplyDelay bounds how late a decision's auto-reply may still be sent:
@@ -48,7 +44,7 @@ const outcomeExpired routing.Outcome = "expired"
 var errContention = errors.New("routing: the query kept changing concurrently")
 
 // decideFunc makes a decision from the state read just before.
-type decideFunc func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision
+type decideFunc func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision
 
 // route decides and applies one routing change, optimistically: read the
 // state, decide in pure code, apply only if the state is unchanged and the
@@ -63,42 +59,42 @@ type decideFunc func(s *routing.Settings, st *store.RoutingState, r routing.Rost
 //
 // inbound is the provider id of the customer message being routed ("" for
 // a timer or dispatch): the stored decision marks it routed.
-func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID, inbound string, decide decideFunc) (*routing.Decision, error) {
-	s := comp.Routing
-	operators := slices.Sorted(maps.Keys(s.Operators))
+func (s *Service) route(ctx context.Context, comp *settings.Compiled, queryID, inbound string, decide decideFunc) (*routing.Decision, error) {
+	rs := comp.Routing
+	operators := slices.Sorted(maps.Keys(rs.Operators))
 	for range maxDecisionAttempts {
-		st, err := w.store.RoutingState(ctx, queryID)
+		st, err := s.repo.RoutingState(ctx, queryID)
 		if err != nil {
 			return nil, err
 		}
-		if err := w.carryOutPending(ctx, st); err != nil {
+		if err := s.carryOutPending(ctx, st); err != nil {
 			return nil, err
 		}
-		roster, err := w.store.Roster(ctx, operators)
+		roster, err := s.roster(ctx, operators)
 		if err != nil {
 			return nil, err
 		}
-		d := decide(s, st, roster)
+		d := decide(rs, st, roster)
 		continued := d.Query == st.Query && d.Outcome == routing.OutcomeContinued
 		version := st.Version + 1
 		if continued {
 			version = -st.Version // nothing stored: ids apart from the stored decisions'
 		}
-		eff, err := w.plan(ctx, comp, st, &d, version)
+		eff, err := s.plan(ctx, comp, st, &d, version)
 		if err != nil {
 			return nil, err
 		}
 		if continued {
 			// Nothing to store; the session timer may still need arming.
 			// A retry decides the same again from the same state.
-			if err := w.carryOut(ctx, st, eff); err != nil {
+			if err := s.carryOut(ctx, st, eff); err != nil {
 				return nil, err
 			}
-			w.countRejections(eff)
+			s.countRejections(eff)
 			return &d, nil
 		}
 		capacity := 0
-		if op := s.Operators[d.Query.Assignee]; op != nil {
+		if op := rs.Operators[d.Query.Assignee]; op != nil {
 			capacity = op.Capacity
 			if d.Query.Origin == routing.OriginPortfolio {
 				capacity = 1 << 30 // the portfolio is sticky, whatever the load
@@ -108,24 +104,26 @@ func (w *Worker) route(ctx context.Context, comp *settings.Compiled, queryID, in
 		if err != nil {
 			return nil, err
 		}
-		err = w.store.ApplyDecision(ctx, d.Query, st.Version, capacity, w.clock.Now(), raw, inbound)
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAtCapacity) {
+		ev, err := s.repo.ApplyDecision(ctx, Decision{Query: d.Query, ExpectVersion: st.Version, Capacity: capacity,
+			Effects: raw, Inbound: inbound, Now: s.clock.Now()})
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrAtCapacity) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		s.publish(ctx, ev)
 		// Counted here, once per stored decision, not in plan: plan runs
 		// again on every conflict and every retry of the task.
-		w.countRejections(eff)
+		s.countRejections(eff)
 		if countedOutcomes[d.Outcome] {
-			w.metrics.RoutingDecisions.WithLabelValues(d.Type, string(d.Strategy), string(d.Outcome)).Inc()
-			w.logger.DebugContext(ctx, "query routed", "query", queryID, "type", d.Type, "outcome", d.Outcome, "assignee", d.Query.Assignee)
+			s.metrics.RoutingDecisions.WithLabelValues(d.Type, string(d.Strategy), string(d.Outcome)).Inc()
+			s.logger.DebugContext(ctx, "query routed", "query", queryID, "type", d.Type, "outcome", d.Outcome, "assignee", d.Query.Assignee)
 		}
-		if err := w.carryOut(ctx, st, eff); err != nil {
+		if err := s.carryOut(ctx, st, eff); err != nil {
 			return nil, fmt.Errorf("carry out the routing decision on %s (kept pending for the retry): %w", queryID, err)
 		}
-		w.clearPending(ctx, queryID, raw)
+		s.clearPending(ctx, queryID, raw)
 		return &d, nil
 	}
 	return nil, errContention
@@ -145,9 +143,9 @@ type effects struct {
 
 // countRejections counts the auto-replies a stored decision left out
 // because the customer-service window was closed.
-func (w *Worker) countRejections(e effects) {
+func (s *Service) countRejections(e effects) {
 	if e.rejected > 0 {
-		w.metrics.WindowRejections.Add(float64(e.rejected))
+		s.metrics.WindowRejections.Add(float64(e.rejected))
 	}
 }
 
@@ -187,18 +185,18 @@ func replyID(queryID string, version int64, i int) string {
 // plan renders a decision's auto-replies and lists its timers. An
 // auto-reply is a free-form message, so it is not sent at all outside the
 // customer-service window (24 hours since the customer's last message).
-func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, version int64) (effects, error) {
-	e := effects{DecidedAt: w.clock.Now()}
+func (s *Service) plan(ctx context.Context, comp *settings.Compiled, st *RoutingState, d *routing.Decision, version int64) (effects, error) {
+	e := effects{DecidedAt: s.clock.Now()}
 	for i, r := range d.Replies {
-		if !routing.WindowOpen(st.LastInboundAt, w.clock.Now()) {
+		if !routing.WindowOpen(st.LastInboundAt, s.clock.Now()) {
 			e.rejected++
-			w.logger.InfoContext(ctx, "auto-reply not sent: outside the 24-hour window", "query", st.Query.ID, "template", r.Template)
+			s.logger.InfoContext(ctx, "auto-reply not sent: outside the 24-hour window", "query", st.Query.ID, "template", r.Template)
 			continue
 		}
-		text, err := w.renderReply(ctx, comp, st, d, r)
+		text, err := s.renderReply(ctx, comp, st, d, r)
 		if errors.Is(err, errNoTemplate) {
 			// A settings problem a retry cannot fix.
-			w.logger.ErrorContext(ctx, "auto-reply not sent", "query", st.Query.ID, "template", r.Template, "err", err)
+			s.logger.ErrorContext(ctx, "auto-reply not sent", "query", st.Query.ID, "template", r.Template, "err", err)
 			continue
 		}
 		if err != nil {
@@ -214,14 +212,14 @@ func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.Ro
 		e.Replies = append(e.Replies, autoReply{ID: replyID(st.Query.ID, version, i), Text: text, Reason: reason})
 	}
 	for _, t := range []timer{
-		{queue.TypeSessionEnd, strconv.Itoa(d.Query.Cycle), d.SessionExpiresAt},
-		{queue.TypeRelease, strconv.FormatInt(d.ReleaseAt.Unix(), 10), d.ReleaseAt},
-		{queue.TypeNoReply, d.Query.Assignee + ":" + strconv.FormatInt(st.Version+1, 10), d.NoReplyAt},
+		{TimerSessionEnd, strconv.Itoa(d.Query.Cycle), d.SessionExpiresAt},
+		{TimerRelease, strconv.FormatInt(d.ReleaseAt.Unix(), 10), d.ReleaseAt},
+		{TimerNoReply, d.Query.Assignee + ":" + strconv.FormatInt(st.Version+1, 10), d.NoReplyAt},
 	} {
 		if t.At.IsZero() || d.Query.State == routing.StateInactive {
 			continue
 		}
-		if t.Type == queue.TypeSessionEnd && d.Query.State == "" {
+		if t.Type == TimerSessionEnd && d.Query.State == "" {
 			continue
 		}
 		e.Timers = append(e.Timers, t)
@@ -234,38 +232,38 @@ func (w *Worker) plan(ctx context.Context, comp *settings.Compiled, st *store.Ro
 // once. A reply is checked right before it is recorded, as it may be
 // carried out long after it was decided: outside the 24-hour window, or
 // older than maxReplyDelay, it is dropped (see dropReply).
-func (w *Worker) carryOut(ctx context.Context, st *store.RoutingState, e effects) error {
+func (s *Service) carryOut(ctx context.Context, st *RoutingState, e effects) error {
 	queryID, channel := st.Query.ID, st.Query.Channel
-	now := w.clock.Now()
+	now := s.clock.Now()
 	for _, r := range e.Replies {
 		if !routing.WindowOpen(st.LastInboundAt, now) || now.Sub(e.DecidedAt) > maxReplyDelay {
-			send, err := w.dropReply(ctx, queryID, r.ID)
+			send, err := s.dropReply(ctx, queryID, r.ID)
 			if err != nil {
 				return err
 			}
 			if !send {
-				w.logger.InfoContext(ctx, "pending auto-reply dropped: too late or outside the 24-hour window", "query", queryID, "reason", r.Reason, "decided_at", e.DecidedAt)
+				s.logger.InfoContext(ctx, "pending auto-reply dropped: too late or outside the 24-hour window", "query", queryID, "reason", r.Reason, "decided_at", e.DecidedAt)
 				continue
 			}
 		}
-		created, err := w.store.RecordAutoReply(ctx, queryID, r.ID, r.Text)
+		created, ev, err := s.repo.RecordOutbound(ctx, queryID, r.ID, r.Text, nil, now)
 		if err != nil {
 			return fmt.Errorf("record auto-reply: %w", err)
 		}
+		s.publish(ctx, ev)
 		if created {
-			w.metrics.AutoReplies.WithLabelValues(r.Reason).Inc()
-		} else if m, err := w.store.Message(ctx, queryID, r.ID); err != nil {
+			s.metrics.AutoReplies.WithLabelValues(r.Reason).Inc()
+		} else if m, err := s.repo.Message(ctx, queryID, r.ID); err != nil {
 			return fmt.Errorf("read auto-reply: %w", err)
 		} else if m.Status != channels.StatusQueued {
 			continue // sent or failed already: never again
 		}
-		err = w.queue.EnqueueOutbound(ctx, queue.Outbound{Channel: channel, QueryID: queryID, MessageID: r.ID})
-		if err != nil && !errors.Is(err, queue.ErrDuplicate) {
+		if err := s.tasks.EnqueueSend(ctx, channel, queryID, r.ID); err != nil {
 			return fmt.Errorf("queue auto-reply: %w", err)
 		}
 	}
 	for _, t := range e.Timers {
-		if err := w.queue.ScheduleTimer(ctx, t.Type, queue.Timer{QueryID: queryID, Key: t.Key}, t.At); err != nil {
+		if err := s.tasks.ScheduleTimer(ctx, t.Type, queryID, t.Key, t.At); err != nil {
 			return fmt.Errorf("schedule %s timer: %w", t.Type, err)
 		}
 	}
@@ -277,9 +275,9 @@ func (w *Worker) carryOut(ctx context.Context, st *store.RoutingState, e effects
 // waits, queued, in the history (its send re-checks the window). A reply
 // never recorded is simply not sent: the customer sees nothing and no
 // failure is recorded.
-func (w *Worker) dropReply(ctx context.Context, queryID, id string) (bool, error) {
-	m, err := w.store.Message(ctx, queryID, id)
-	if errors.Is(err, store.ErrNotFound) {
+func (s *Service) dropReply(ctx context.Context, queryID, id string) (bool, error) {
+	m, err := s.repo.Message(ctx, queryID, id)
+	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -290,7 +288,7 @@ func (w *Worker) dropReply(ctx context.Context, queryID, id string) (bool, error
 
 // carryOutPending carries out the effects a stored decision left pending
 // (its worker failed or died after storing it) and clears them.
-func (w *Worker) carryOutPending(ctx context.Context, st *store.RoutingState) error {
+func (s *Service) carryOutPending(ctx context.Context, st *RoutingState) error {
 	if st.Effects == "" {
 		return nil
 	}
@@ -298,25 +296,25 @@ func (w *Worker) carryOutPending(ctx context.Context, st *store.RoutingState) er
 	if err := json.Unmarshal([]byte(st.Effects), &e); err != nil {
 		// Unreadable, so retrying cannot help; drop them rather than
 		// block every later decision on the query.
-		w.logger.ErrorContext(ctx, "pending routing effects unreadable; dropped", "query", st.Query.ID, "err", err)
-		w.clearPending(ctx, st.Query.ID, st.Effects)
+		s.logger.ErrorContext(ctx, "pending routing effects unreadable; dropped", "query", st.Query.ID, "err", err)
+		s.clearPending(ctx, st.Query.ID, st.Effects)
 		return nil
 	}
-	if err := w.carryOut(ctx, st, e); err != nil {
+	if err := s.carryOut(ctx, st, e); err != nil {
 		return fmt.Errorf("carry out pending routing effects of %s: %w", st.Query.ID, err)
 	}
-	w.clearPending(ctx, st.Query.ID, st.Effects)
+	s.clearPending(ctx, st.Query.ID, st.Effects)
 	return nil
 }
 
 // clearPending drops effects carried out. A failure loses nothing: they
 // are carried out again, once each, by the next task on the query.
-func (w *Worker) clearPending(ctx context.Context, queryID, raw string) {
+func (s *Service) clearPending(ctx context.Context, queryID, raw string) {
 	if raw == "" {
 		return
 	}
-	if err := w.store.ClearEffects(ctx, queryID, raw); err != nil {
-		w.logger.WarnContext(ctx, "carried-out routing effects not cleared; they run again (once each) later", "query", queryID, "err", err)
+	if err := s.repo.ClearEffects(ctx, queryID, raw); err != nil {
+		s.logger.WarnContext(ctx, "carried-out routing effects not cleared; they run again (once each) later", "query", queryID, "err", err)
 	}
 }
 
@@ -324,7 +322,7 @@ func (w *Worker) clearPending(ctx context.Context, queryID, raw string) {
 var errNoTemplate = errors.New("no text for template")
 
 // renderReply renders a reply template for the query's customer.
-func (w *Worker) renderReply(ctx context.Context, comp *settings.Compiled, st *store.RoutingState, d *routing.Decision, r routing.Reply) (string, error) {
+func (s *Service) renderReply(ctx context.Context, comp *settings.Compiled, st *RoutingState, d *routing.Decision, r routing.Reply) (string, error) {
 	txt := comp.Templates.Pick(r.Template, "")
 	if txt == nil {
 		return "", fmt.Errorf("%w %q", errNoTemplate, r.Template)
@@ -333,8 +331,8 @@ func (w *Worker) renderReply(ctx context.Context, comp *settings.Compiled, st *s
 	if t := comp.Routing.Type(d.Type); t != nil {
 		vars["query_type"] = t.Name
 	}
-	c, err := w.store.Contact(ctx, st.ContactID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	c, err := s.repo.Contact(ctx, st.ContactID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", fmt.Errorf("read contact for auto-reply: %w", err)
 	}
 	if c != nil {
@@ -351,32 +349,13 @@ func (w *Worker) renderReply(ctx context.Context, comp *settings.Compiled, st *s
 	return text, nil
 }
 
-// currentSettings returns the settings in force, or nil when routing is
-// not configured (no settings applied): queries then wait as pending.
-func (w *Worker) currentSettings(ctx context.Context) (*settings.Compiled, error) {
-	if w.settings == nil {
-		return nil, nil
-	}
-	c, err := w.settings.Current(ctx)
-	if errors.Is(err, settings.ErrNone) {
-		return nil, nil
-	}
-	if err != nil && c == nil {
-		return nil, err
-	}
-	if err != nil {
-		w.logger.WarnContext(ctx, "settings problem", "err", err)
-	}
-	return c, nil
-}
-
 // routeInbound routes the query a customer message was applied to.
-func (w *Worker) routeInbound(ctx context.Context, res store.InboundResult, m *channels.Inbound) error {
-	comp, err := w.currentSettings(ctx)
+func (s *Service) routeInbound(ctx context.Context, res InboundResult, m *channels.Inbound) error {
+	comp, err := s.Current(ctx)
 	if err != nil || comp == nil {
 		return err
 	}
-	contact, err := w.store.Contact(ctx, res.ContactID)
+	contact, err := s.repo.Contact(ctx, res.ContactID)
 	if err != nil {
 		return err
 	}
@@ -387,44 +366,33 @@ func (w *Worker) routeInbound(ctx context.Context, res store.InboundResult, m *c
 	if m.Referral != nil {
 		msg.ReferralSourceID, msg.CTWAClickID = m.Referral.SourceID, m.Referral.CTWAClickID
 	}
-	_, err = w.route(ctx, comp, res.QueryID, m.ID, func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
-		return routing.OnMessage(s, st.Query, routing.Contact{PortfolioOwner: contact.PortfolioOwner}, r, msg)
+	_, err = s.route(ctx, comp, res.QueryID, m.ID, func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
+		return routing.OnMessage(rs, st.Query, routing.Contact{PortfolioOwner: contact.PortfolioOwner}, r, msg)
 	})
 	return err
 }
 
-// timer decodes a routing timer task and returns the settings in force;
-// nil settings mean routing is off and the timer has nothing to do.
-func (w *Worker) timer(ctx context.Context, t *asynq.Task) (*queue.Timer, *settings.Compiled, error) {
-	tm, err := queue.DecodeTimer(t.Payload())
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	comp, err := w.currentSettings(ctx)
-	return tm, comp, err
-}
-
-// handleSessionEnd ends a query's routing session when its window has
+// SessionEnd, a TimerSessionEnd firing, ends a query's routing session when its window has
 // passed; a timer that fires early (the customer wrote since) re-arms
 // itself for the new end.
-func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
-	tm, comp, err := w.timer(ctx, t)
+func (s *Service) SessionEnd(ctx context.Context, queryID, key string) error {
+	comp, err := s.Current(ctx)
 	if err != nil || comp == nil {
 		return err
 	}
-	cycle, _, _ := strings.Cut(tm.Key, ":")
+	cycle, _, _ := strings.Cut(key, ":")
 	var freed string
 	var rearm error
-	d, err := w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	d, err := s.route(ctx, comp, queryID, "", func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
 		rearm = nil
 		if strconv.Itoa(q.Cycle) != cycle || (q.State != routing.StateAssigned && q.State != routing.StatePending) {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
-		if end := routing.SessionEnd(s, q, st.LastInboundAt); w.clock.Now().Before(end) {
+		if end := routing.SessionEnd(rs, q, st.LastInboundAt); s.clock.Now().Before(end) {
 			// The re-arm's task id is deterministic, so the retry a
 			// failure here causes arms it once.
-			rearm = w.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: q.ID, Key: cycle + ":" + strconv.FormatInt(end.Unix(), 10)}, end)
+			rearm = s.tasks.ScheduleTimer(ctx, TimerSessionEnd, q.ID, cycle+":"+strconv.FormatInt(end.Unix(), 10), end)
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
 		freed = q.Assignee
@@ -434,89 +402,89 @@ func (w *Worker) handleSessionEnd(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if rearm != nil {
-		return fmt.Errorf("re-arm the session timer of %s: %w", tm.QueryID, rearm)
+		return fmt.Errorf("re-arm the session timer of %s: %w", queryID, rearm)
 	}
 	if d.Outcome == outcomeExpired {
-		w.metrics.WindowExpirations.Inc()
+		s.metrics.WindowExpirations.Inc()
 		if freed != "" {
-			return w.dispatch(ctx, comp, freed)
+			return s.dispatch(ctx, comp, freed)
 		}
 	}
 	return nil
 }
 
-// handleNoReply returns an assigned query its operator has not answered to
+// NoReply, a TimerNoReply firing, returns an assigned query its operator has not answered to
 // the pool and routes it to the next operator.
-func (w *Worker) handleNoReply(ctx context.Context, t *asynq.Task) error {
-	tm, comp, err := w.timer(ctx, t)
+func (s *Service) NoReply(ctx context.Context, queryID, key string) error {
+	comp, err := s.Current(ctx)
 	if err != nil || comp == nil {
 		return err
 	}
-	assignee, _, _ := strings.Cut(tm.Key, ":")
-	_, err = w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	assignee, _, _ := strings.Cut(key, ":")
+	_, err = s.route(ctx, comp, queryID, "", func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
 		if q.State != routing.StateAssigned || q.Assignee != assignee || st.AnsweredSinceAssignment {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
-		return routing.OnNoReply(s, q, routing.Contact{}, r, w.clock.Now())
+		return routing.OnNoReply(rs, q, routing.Contact{}, r, s.clock.Now())
 	})
 	return err
 }
 
-// handleRelease routes a query that waited for opening time.
-func (w *Worker) handleRelease(ctx context.Context, t *asynq.Task) error {
-	tm, comp, err := w.timer(ctx, t)
+// Release, a TimerRelease firing, routes a query that waited for opening time.
+func (s *Service) Release(ctx context.Context, queryID string) error {
+	comp, err := s.Current(ctx)
 	if err != nil || comp == nil {
 		return err
 	}
-	_, err = w.route(ctx, comp, tm.QueryID, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+	_, err = s.route(ctx, comp, queryID, "", func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 		if !st.Query.QueuedUntilOpen {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
 		}
-		return routing.OnRelease(s, st.Query, routing.Contact{}, r, w.clock.Now())
+		return routing.OnRelease(rs, st.Query, routing.Contact{}, r, s.clock.Now())
 	})
 	return err
 }
 
-// handleDispatch gives an operator who came online the queries waiting
+// Dispatch gives an operator who came online the queries waiting
 // for them.
-func (w *Worker) handleDispatch(ctx context.Context, t *asynq.Task) error {
-	tm, comp, err := w.timer(ctx, t)
+func (s *Service) Dispatch(ctx context.Context, operator string) error {
+	comp, err := s.Current(ctx)
 	if err != nil || comp == nil {
 		return err
 	}
-	return w.dispatch(ctx, comp, tm.Key)
+	return s.dispatch(ctx, comp, operator)
 }
 
 // dispatch gives an operator who has room the longest-waiting queries of
 // the types they serve (claim pools excepted: those are claimed by reply).
-func (w *Worker) dispatch(ctx context.Context, comp *settings.Compiled, operator string) error {
-	s := comp.Routing
-	op := s.Operators[operator]
+func (s *Service) dispatch(ctx context.Context, comp *settings.Compiled, operator string) error {
+	rs := comp.Routing
+	op := rs.Operators[operator]
 	if op == nil {
 		return nil
 	}
-	for _, t := range s.Types {
+	for _, t := range rs.Types {
 		if t.Strategy == routing.StrategyClaim || !slices.Contains(t.Operators, operator) {
 			continue
 		}
-		ids, err := w.store.Pool(ctx, t.ID, 2*op.Capacity)
+		ids, err := s.repo.Pool(ctx, t.ID, 2*op.Capacity)
 		if err != nil {
 			return err
 		}
 		for _, id := range ids {
-			load, err := w.store.OperatorLoad(ctx, operator)
+			load, err := s.OperatorLoad(ctx, operator)
 			if err != nil {
 				return err
 			}
 			if load >= op.Capacity {
 				return nil
 			}
-			if _, err := w.route(ctx, comp, id, "", func(s *routing.Settings, st *store.RoutingState, r routing.Roster) routing.Decision {
+			if _, err := s.route(ctx, comp, id, "", func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 				if st.Query.QueuedUntilOpen || st.Query.State != routing.StatePending {
 					return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
 				}
-				return routing.OnRelease(s, st.Query, routing.Contact{}, r, w.clock.Now())
+				return routing.OnRelease(rs, st.Query, routing.Contact{}, r, s.clock.Now())
 			}); err != nil {
 				return err
 			}

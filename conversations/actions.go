@@ -1,0 +1,174 @@
+package conversations
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"switchboard/routing"
+)
+
+// ErrWindowClosed refuses a free-form reply more than 24 hours after the
+// customer's last message: only a template may be sent then.
+var ErrWindowClosed = errors.New("more than 24 hours since the customer's last message: only a template may be sent")
+
+// maxActionAttempts bounds retrying an operator action when routing
+// changed the conversation between reading and writing.
+const maxActionAttempts = 5
+
+// operatorCapacity is the capacity an operator's own action is held to:
+// none. A claim, transfer or derivation is a person's decision, not
+// routing's, so it may go past the automatic capacity.
+const operatorCapacity = 1 << 30
+
+// change applies an operator action to a conversation atomically: it
+// retries when routing changed the conversation meanwhile and fails with
+// the action's error. It returns the conversation's routing state after.
+func (s *Service) change(ctx context.Context, queryID string, action func(q routing.Query) (routing.Query, error)) (routing.Query, error) {
+	for range maxActionAttempts {
+		st, err := s.repo.RoutingState(ctx, queryID)
+		if err != nil {
+			return routing.Query{}, err
+		}
+		q, err := action(st.Query)
+		if err != nil {
+			return st.Query, err
+		}
+		if q == st.Query {
+			return q, nil
+		}
+		ev, err := s.repo.ApplyDecision(ctx, Decision{Query: q, ExpectVersion: st.Version, Capacity: operatorCapacity,
+			Effects: st.Effects, Now: s.clock.Now()})
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return q, err
+		}
+		s.publish(ctx, ev)
+		return q, nil
+	}
+	return routing.Query{}, ErrConflict
+}
+
+// Claim assigns a pool conversation to operator.
+func (s *Service) Claim(ctx context.Context, queryID, operator string) (routing.Query, error) {
+	return s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Claim(q, operator) })
+}
+
+// Return puts an assigned conversation back in its pool.
+func (s *Service) Return(ctx context.Context, queryID string) (routing.Query, error) {
+	return s.change(ctx, queryID, routing.Return)
+}
+
+// Transfer hands a conversation to operator; who may receive it is the
+// caller's to check.
+func (s *Service) Transfer(ctx context.Context, queryID, operator string) (routing.Query, error) {
+	return s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Transfer(q, operator) })
+}
+
+// Close closes a conversation with a resolution reason.
+func (s *Service) Close(ctx context.Context, queryID, reason string) (routing.Query, error) {
+	return s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Close(q, reason) })
+}
+
+// Reply sends a free-form text from operator, inside the customer-service
+// window only; a reply to a pool conversation claims it. It returns the
+// message's id; the send itself is queued.
+func (s *Service) Reply(ctx context.Context, queryID, operator, text string) (string, error) {
+	st, err := s.repo.RoutingState(ctx, queryID)
+	if err != nil {
+		return "", err
+	}
+	if !routing.WindowOpen(st.LastInboundAt, s.clock.Now()) {
+		s.metrics.WindowRejections.Inc()
+		return "", ErrWindowClosed
+	}
+	return s.send(ctx, queryID, operator, text, nil)
+}
+
+// SendTemplate sends an approved template from operator, inside or
+// outside the window; text is its rendering, for the history.
+func (s *Service) SendTemplate(ctx context.Context, queryID, operator, text string, t TemplateRef) (string, error) {
+	return s.send(ctx, queryID, operator, text, &t)
+}
+
+// send claims the conversation for operator (sending to a pool
+// conversation claims it), records the message and queues its send.
+func (s *Service) send(ctx context.Context, queryID, operator, text string, t *TemplateRef) (string, error) {
+	if _, err := s.Claim(ctx, queryID, operator); err != nil {
+		return "", err
+	}
+	id, err := newMessageID()
+	if err != nil {
+		return "", err
+	}
+	_, ev, err := s.repo.RecordOutbound(ctx, queryID, id, text, t, s.clock.Now())
+	if err != nil {
+		return "", err
+	}
+	s.publish(ctx, ev)
+	q, err := s.repo.Query(ctx, queryID)
+	if err != nil {
+		return "", err
+	}
+	if err := s.tasks.EnqueueSend(ctx, q.Channel, queryID, id); err != nil {
+		return "", fmt.Errorf("queue the send of %s: %w", id, err)
+	}
+	return id, nil
+}
+
+// newMessageID makes the id of an operator's outbound message.
+func newMessageID() (string, error) {
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", fmt.Errorf("message id: %w", err)
+	}
+	return "sb-" + hex.EncodeToString(rnd[:]), nil
+}
+
+// Derive moves every conversation assigned to from onto targets, least
+// loaded first (ties by id), and returns how many it moved. Safe to
+// repeat: a second call finds nothing left to move.
+func (s *Service) Derive(ctx context.Context, from string, targets []string) (int, error) {
+	ids, err := s.repo.AssignedTo(ctx, from)
+	if err != nil {
+		return 0, err
+	}
+	loads, err := s.repo.Loads(ctx, targets)
+	if err != nil {
+		return 0, err
+	}
+	load := map[string]int{}
+	for _, t := range targets {
+		load[t] = loads[t].Assigned
+	}
+	moved := 0
+	for _, id := range ids {
+		to := slices.MinFunc(targets, func(x, y string) int {
+			if load[x] != load[y] {
+				return load[x] - load[y]
+			}
+			return strings.Compare(x, y)
+		})
+		q, err := s.change(ctx, id, func(q routing.Query) (routing.Query, error) {
+			if q.State != routing.StateAssigned || q.Assignee != from {
+				return q, nil // moved meanwhile, or no longer active
+			}
+			return routing.Transfer(q, to)
+		})
+		if err != nil {
+			return moved, fmt.Errorf("derive %s: %w", id, err)
+		}
+		if q.Assignee == to {
+			moved++
+			load[to]++
+		}
+	}
+	s.metrics.Derivations.Add(float64(moved))
+	return moved, nil
+}
