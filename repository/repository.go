@@ -28,6 +28,8 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, without cgo
+
+	"switchboard/conversations"
 )
 
 // Dialect names the database engine a DB runs on.
@@ -39,8 +41,10 @@ const (
 	SQLite   Dialect = "sqlite"
 )
 
-// ErrNotFound means the row asked for does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound means the row asked for does not exist. It is the
+// conversations package's, so callers test one error whichever layer
+// they talk to.
+var ErrNotFound = conversations.ErrNotFound
 
 //go:embed migrations/*.sql
 var migrations embed.FS

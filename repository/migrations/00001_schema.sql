@@ -27,8 +27,13 @@ CREATE INDEX contacts_portfolio ON contacts (portfolio_owner) WHERE portfolio_ow
 -- Search terms of a contact: each word of its names, folded, and every
 -- suffix (4 digits or more) of its phone digits, so a prefix range scan
 -- finds a name by a word's start and a number by any part of it.
+-- term is the term's UTF-8 bytes (BYTEA; SQLite stores the blob as is), not
+-- TEXT: bytes compare byte by byte on both engines, so the range
+-- [word, word || 0xFF) is exactly the terms starting with word, whatever
+-- collation the PostgreSQL database was created with (under a linguistic
+-- one a text range can miss terms). Always bind []byte, never a string.
 CREATE TABLE contact_terms (
-    term       TEXT NOT NULL,
+    term       BYTEA NOT NULL,
     contact_id TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     PRIMARY KEY (term, contact_id)
 );
@@ -64,7 +69,10 @@ CREATE TABLE conversations (
     last_inbound_at    BIGINT NOT NULL DEFAULT 0,
     last_inbound_order TEXT NOT NULL DEFAULT '',
     -- newest message time, in or out: the list order (ties broken by id)
-    activity_at        BIGINT NOT NULL
+    activity_at        BIGINT NOT NULL,
+    -- retention emptied every message body of this closed conversation,
+    -- so later purges skip it instead of scanning its messages again
+    purged             BOOLEAN NOT NULL DEFAULT FALSE
 );
 -- One open conversation per contact, whatever races.
 CREATE UNIQUE INDEX conversations_open_per_contact ON conversations (contact_id) WHERE state <> 'closed';
@@ -75,8 +83,9 @@ CREATE INDEX conversations_assignee ON conversations (assignee, state, activity_
 CREATE INDEX conversations_type ON conversations (query_type, state, activity_at, id);
 CREATE INDEX conversations_channel ON conversations (channel, activity_at, id);
 CREATE INDEX conversations_pool ON conversations (query_type, pool_since, id) WHERE state = 'pending';
--- Retention looks for closed conversations by when they closed.
-CREATE INDEX conversations_closed ON conversations (closed_at) WHERE state = 'closed';
+-- Retention looks for closed conversations by their newest message (the
+-- contract's rule), oldest first, among those it has not finished.
+CREATE INDEX conversations_retention ON conversations (activity_at, id) WHERE state = 'closed' AND purged = FALSE;
 
 -- Messages, inbound and outbound. id is the provider's id (inbound) or
 -- Switchboard's sb-... id (outbound), unique per contact as providers'

@@ -1,0 +1,182 @@
+package repository
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/conversations"
+	"switchboard/routing"
+)
+
+// inboundOrder is a message's place in provider order, as stored in
+// last_inbound_order beside its time: the arrival (zero-padded, so text
+// order is number order) and then the id, so no two messages tie.
+func inboundOrder(m *channels.Inbound) string {
+	return fmt.Sprintf("%019d:%s", m.Arrival, m.ID)
+}
+
+// newer reports whether a message at (at, order) comes after the newest
+// one seen, (lastAt, lastOrder), in provider order. It compares in Go,
+// byte by byte, not in SQL, where text order is the database's collation.
+func newer(at int64, order string, lastAt int64, lastOrder string) bool {
+	return at > lastAt || (at == lastAt && order > lastOrder)
+}
+
+// ApplyInbound records one inbound message in one transaction: it upserts
+// the contact, finds or creates the contact's open conversation, adds the
+// message to its history and moves the times forward. Applying a message
+// again changes nothing and reports Duplicate. body is the message's JSON
+// as queued; the returned event is to be published once this returns.
+func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (conversations.InboundResult, error) {
+	if m == nil || m.ID == "" || m.Channel == "" || m.From == "" {
+		return conversations.InboundResult{}, errors.New("apply inbound message: channel, sender and message id are required")
+	}
+	cid := conversations.ContactID(m.Channel, m.From)
+	at, order, nowMS := ms(m.Timestamp), inboundOrder(m), ms(now)
+	res := conversations.InboundResult{ContactID: cid}
+	err := c.d.tx(ctx, func(tx *sql.Tx) error {
+		res = conversations.InboundResult{ContactID: cid}
+		// The upsert locks the contact's row (on PostgreSQL; SQLite's
+		// write lock is already held), so every other message of this
+		// contact waits here until this one commits: duplicates, the one
+		// open conversation and the forward-only times are decided by one
+		// transaction at a time.
+		var profile, display string
+		var lastAt int64
+		var lastOrder string
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO contacts (id, channel, external_id, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET channel = excluded.channel
+			RETURNING profile_name, display_name, last_inbound_at, last_inbound_order`,
+			cid, m.Channel, m.From, nowMS).Scan(&profile, &display, &lastAt, &lastOrder)
+		if err != nil {
+			return fmt.Errorf("upsert contact: %w", err)
+		}
+
+		var routed bool
+		err = tx.QueryRowContext(ctx, `SELECT conversation_id, routed FROM messages WHERE contact_id = $1 AND id = $2`,
+			cid, m.ID).Scan(&res.QueryID, &routed)
+		if err == nil {
+			res.Duplicate, res.Routed = true, routed
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look for a duplicate: %w", err)
+		}
+
+		ev := &conversations.Event{Type: conversations.EventMessage, MessageID: m.ID, Direction: conversations.DirectionInbound}
+		found, err := c.addToOpen(ctx, tx, cid, at, order, nowMS, &res, ev)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if err := c.openConversation(ctx, tx, cid, m.Channel, at, order, nowMS, &res, ev); err != nil {
+				return err
+			}
+		}
+		res.Event = ev
+
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO messages (contact_id, id, conversation_id, channel, direction, at, seq, body)
+			VALUES ($1, $2, $3, $4, 'in', $5, $6, $7)`,
+			cid, m.ID, res.QueryID, m.Channel, at, m.Arrival, string(body)); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+
+		// The contact's newest message time and profile name move only
+		// forward, so the outcome is the same whatever order workers
+		// apply a contact's messages in.
+		first := lastOrder == ""
+		if newer(at, order, lastAt, lastOrder) {
+			name := profile
+			if m.ProfileName != "" {
+				name = m.ProfileName
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET last_inbound_at = $2, last_inbound_order = $3, profile_name = $4
+				WHERE id = $1`, cid, at, order, name); err != nil {
+				return fmt.Errorf("update contact: %w", err)
+			}
+			if first || name != profile {
+				if err := setTerms(ctx, tx, cid, contactTerms(name, display, m.From)); err != nil {
+					return fmt.Errorf("index contact: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return conversations.InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
+	}
+	return res, nil
+}
+
+// addToOpen adds an inbound message's counts and times to the contact's
+// open conversation, filling res and ev; false when there is none.
+func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, at int64, order string, nowMS int64,
+	res *conversations.InboundResult, ev *conversations.Event) (bool, error) {
+	// Only this transaction (holding the contact) changes the
+	// conversation's last inbound message, so it may be read here and
+	// compared in Go.
+	var qid, lastOrder string
+	var lastAt int64
+	err := tx.QueryRowContext(ctx, `SELECT id, last_inbound_at, last_inbound_order FROM conversations
+		WHERE contact_id = $1 AND state <> 'closed'`, cid).Scan(&qid, &lastAt, &lastOrder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find open conversation: %w", err)
+	}
+	if newer(at, order, lastAt, lastOrder) {
+		lastAt, lastOrder = at, order
+	} else {
+		res.Late = true
+	}
+	// Routing may close the conversation meanwhile (it does not hold the
+	// contact): then no row matches, and the message opens a new one.
+	// Outbound messages move activity_at too, hence the maximum in SQL.
+	err = tx.QueryRowContext(ctx, `
+		UPDATE conversations SET
+			inbound_count = inbound_count + 1,
+			updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
+			activity_at = CASE WHEN activity_at < $3 THEN $3 ELSE activity_at END,
+			last_inbound_at = $4, last_inbound_order = $5
+		WHERE id = $1 AND state <> 'closed'
+		RETURNING state, assignee, query_type, channel`,
+		qid, nowMS, at, lastAt, lastOrder).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		res.Late = false
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("update open conversation: %w", err)
+	}
+	res.QueryID, ev.QueryID = qid, qid
+	return true, nil
+}
+
+// openConversation creates the contact's next conversation, pending and
+// never routed, holding one inbound message.
+func (c *Conversations) openConversation(ctx context.Context, tx *sql.Tx, cid, channel string, at int64, order string, nowMS int64,
+	res *conversations.InboundResult, ev *conversations.Event) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `UPDATE contacts SET query_seq = query_seq + 1 WHERE id = $1 RETURNING query_seq`,
+		cid).Scan(&seq); err != nil {
+		return fmt.Errorf("number conversation: %w", err)
+	}
+	qid := fmt.Sprintf("%s-%d", cid, seq)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO conversations (id, contact_id, channel, state, inbound_count, created_at, updated_at,
+			last_inbound_at, last_inbound_order, activity_at)
+		VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $6)`,
+		qid, cid, channel, routing.StatePending, nowMS, at, order); err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	res.QueryID, res.NewQuery = qid, true
+	ev.QueryID, ev.State, ev.Channel = qid, routing.StatePending, channel
+	return nil
+}

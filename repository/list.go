@@ -1,0 +1,167 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"switchboard/conversations"
+	"switchboard/routing"
+)
+
+// List limits.
+const (
+	defaultList = 50
+	maxList     = 200
+)
+
+// List pages through conversations by activity, newest first, ties
+// broken by id: a page continues strictly after its cursor's (activity,
+// id), so no row is skipped or repeated whatever rows share a millisecond.
+func (c *Conversations) List(ctx context.Context, f conversations.Filter) (conversations.Page, error) {
+	query, a, limit := listQuery(f)
+	if query == "" {
+		return conversations.Page{}, nil
+	}
+	rows, err := c.d.db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return conversations.Page{}, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	var page conversations.Page
+	for rows.Next() {
+		var s conversations.Summary
+		var display, profile string
+		if err := scanQuery(rows, &s.Query, &display, &profile, &s.ContactPhone); err != nil {
+			return conversations.Page{}, fmt.Errorf("list conversations: %w", err)
+		}
+		s.ContactName = display
+		if s.ContactName == "" {
+			s.ContactName = profile
+		}
+		page.Items = append(page.Items, s)
+	}
+	if err := rows.Err(); err != nil {
+		return conversations.Page{}, fmt.Errorf("list conversations: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.Next = &conversations.Cursor{At: last.ActivityAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+// listQuery builds List's statement for f, its arguments, and the page
+// size; "" when f can match nothing.
+//
+// The rows are the union of branches, each a conjunction of equalities
+// an index of conversations starts with (state; query_type and state;
+// assignee and state; channel), read in that index's order and cut at the
+// page size, so each is a short range scan and the union is merged, not
+// sorted. An operator's view is such a union: their assigned
+// conversations, and the pending and inactive ones of each type they
+// serve. One OR over all of it could only be served by reading every
+// matching row and sorting them.
+func listQuery(f conversations.Filter) (string, []any, int) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultList
+	}
+	limit = min(limit, maxList)
+	var a args
+
+	// Conditions every branch has.
+	var common []string
+	if f.Channel != "" {
+		common = append(common, "channel = "+a.add(f.Channel))
+	}
+	if !f.UpdatedFrom.IsZero() {
+		common = append(common, "activity_at >= "+a.add(ms(f.UpdatedFrom)))
+	}
+	if !f.UpdatedTo.IsZero() {
+		common = append(common, "activity_at < "+a.add(ms(f.UpdatedTo)))
+	}
+	if f.After != nil {
+		// The first condition bounds the index scan on both engines; the
+		// second drops the rows of the cursor's millisecond up to its id.
+		at, id := a.add(ms(f.After.At)), a.add(f.After.ID)
+		common = append(common, fmt.Sprintf("activity_at <= %[1]s AND (activity_at < %[1]s OR id < %[2]s)", at, id))
+	}
+	if ws := searchWords(f.Search); f.Search != "" && len(ws) > 0 {
+		// The contacts having, for every word, a term it starts: each
+		// word is a range scan of contact_terms' primary key.
+		parts := make([]string, len(ws))
+		for i, w := range ws {
+			lo, hi := prefixRange(w)
+			parts[i] = "SELECT contact_id FROM contact_terms WHERE term >= " + a.add(lo) + " AND term < " + a.add(hi)
+		}
+		common = append(common, "contact_id IN ("+strings.Join(parts, " INTERSECT ")+")")
+	}
+
+	var branches [][]string
+	if v := f.Viewer; v != nil {
+		if (f.State == "" || f.State == routing.StateAssigned) && (f.Assignee == "" || f.Assignee == v.ID) {
+			b := []string{"assignee = " + a.add(v.ID), "state = '" + routing.StateAssigned + "'"}
+			if f.QueryType != "" {
+				b = append(b, "query_type = "+a.add(f.QueryType))
+			}
+			branches = append(branches, b)
+		}
+		types := slices.Clone(v.Types)
+		slices.Sort(types)
+		for _, t := range slices.Compact(types) {
+			if f.QueryType != "" && t != f.QueryType {
+				continue
+			}
+			for _, s := range []string{routing.StatePending, routing.StateInactive} {
+				if f.State != "" && f.State != s {
+					continue
+				}
+				b := []string{"query_type = " + a.add(t), "state = '" + s + "'"}
+				if f.Assignee != "" {
+					b = append(b, "assignee = "+a.add(f.Assignee))
+				}
+				branches = append(branches, b)
+			}
+		}
+		if len(branches) == 0 {
+			return "", nil, limit
+		}
+	} else {
+		var b []string
+		if f.State != "" {
+			b = append(b, "state = "+a.add(f.State))
+		}
+		if f.QueryType != "" {
+			b = append(b, "query_type = "+a.add(f.QueryType))
+		}
+		if f.Assignee != "" {
+			b = append(b, "assignee = "+a.add(f.Assignee))
+		}
+		branches = append(branches, b)
+	}
+
+	// One more row than the page says whether another page follows.
+	n := a.add(limit + 1)
+	const order = " ORDER BY activity_at DESC, id DESC LIMIT "
+	selects := make([]string, len(branches))
+	for i, b := range branches {
+		where := ""
+		if conds := slices.Concat(b, common); len(conds) > 0 {
+			where = " WHERE " + strings.Join(conds, " AND ")
+		}
+		selects[i] = "SELECT " + queryColumns + " FROM conversations" + where + order + n
+	}
+	inner := selects[0]
+	if len(selects) > 1 {
+		for i, s := range selects {
+			selects[i] = fmt.Sprintf("SELECT * FROM (%s) b%d", s, i)
+		}
+		inner = strings.Join(selects, " UNION ALL ") + order + n
+	}
+	query := "SELECT k.display_name, k.profile_name, k.external_id, " + columns("u") +
+		" FROM (" + inner + ") u JOIN contacts k ON k.id = u.contact_id ORDER BY u.activity_at DESC, u.id DESC"
+	return query, a, limit
+}
