@@ -297,4 +297,5 @@ func (f *Faulty) PurgeMessages(ctx context.Context, before time.Time, batch int)
 	}
 	return v0, err
 }
+
 var _ conversations.Repository = (*Faulty)(nil)
