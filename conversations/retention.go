@@ -27,6 +27,7 @@ func (s *Service) Purge(ctx context.Context, keep time.Duration) (int, error) {
 			break
 		}
 	}
+	s.metrics.RetentionPurged.Add(float64(total))
 	if total > 0 {
 		s.logger.InfoContext(ctx, "retention emptied old messages", "messages", total, "closed_before", before)
 	}

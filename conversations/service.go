@@ -148,9 +148,16 @@ func (s *Service) SetPortfolioOwner(ctx context.Context, contactID, operator str
 	return s.repo.SetPortfolioOwner(ctx, contactID, operator)
 }
 
-// EraseContact erases one customer's data from the system of record.
+// EraseContact erases one customer's data from the system of record:
+// the contact, their conversations, messages and search terms. What the
+// queue still holds of them (tasks in flight) expires with the tasks.
 func (s *Service) EraseContact(ctx context.Context, contactID string) (Erased, error) {
-	return s.repo.EraseContact(ctx, contactID)
+	e, err := s.repo.EraseContact(ctx, contactID)
+	if err != nil {
+		return e, err
+	}
+	s.metrics.ContactErasures.Inc()
+	return e, nil
 }
 
 // State reads a conversation's routing state.

@@ -55,7 +55,11 @@ type Metrics struct {
 	WindowRejections prometheus.Counter
 	HSMSends         *prometheus.CounterVec // outcome
 	Derivations      prometheus.Counter
-	APIRequests      *prometheus.CounterVec // route, code
+	// RetentionPurged counts message bodies emptied by retention.
+	RetentionPurged prometheus.Counter
+	// ContactErasures counts customers erased on request.
+	ContactErasures prometheus.Counter
+	APIRequests     *prometheus.CounterVec // route, code
 
 	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
 	AutoReplies       *prometheus.CounterVec // reason
@@ -144,6 +148,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_derivations_total",
 			Help: "Queries moved by bulk derivation (multiple derivation).",
 		}),
+		RetentionPurged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_retention_purged_messages_total",
+			Help: "Message bodies emptied by retention (retention.messages) in closed conversations.",
+		}),
+		ContactErasures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_contact_erasures_total",
+			Help: "Customers whose data was erased on request.",
+		}),
 		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_api_requests_total",
 			Help: "API requests by route template (never the raw path) and status code.",
@@ -153,7 +165,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Routing sessions that ended, turning their query inactive.",
 		}),
 	}
-	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.APIRequests)
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.RetentionPurged, m.ContactErasures, m.APIRequests)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages, m.UnparsedMessages, m.IgnoredMessages,
 		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

@@ -43,7 +43,12 @@ const (
 	TypeDispatch = "routing:dispatch"
 	// TypeOTP sends a login code.
 	TypeOTP = "auth:otp"
+	// TypeRetention applies message retention once per RetentionPeriod.
+	TypeRetention = "maintenance:retention"
 )
+
+// RetentionPeriod is how often message retention runs.
+const RetentionPeriod = 10 * time.Minute
 
 // Queue names. Inbound customer messages come first; delivery statuses
 // are informational and can wait behind everything else.
@@ -345,6 +350,23 @@ func DecodeOutbound(payload []byte) (*Outbound, error) {
 		return nil, fmt.Errorf("decode outbound task: channel, query_id and message_id are required")
 	}
 	return &o, nil
+}
+
+// EnqueueRetention queues the retention run of the period that holds now.
+// Every worker process calls it each period; the task id, one per period,
+// makes one run per period for the whole installation.
+func (c *Client) EnqueueRetention(ctx context.Context, now time.Time) error {
+	period := strconv.FormatInt(now.Unix()/int64(RetentionPeriod/time.Second), 10)
+	err := c.enqueue(ctx, asynq.NewTask(TypeRetention, nil),
+		asynq.TaskID(taskID(TypeRetention, period)),
+		asynq.Queue(QueueStatus),
+		asynq.MaxRetry(3),
+		asynq.Retention(RetentionPeriod),
+		asynq.Timeout(RetentionPeriod))
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
 }
 
 // Tasks schedules a conversations.Service's work on the queue.

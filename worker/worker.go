@@ -37,6 +37,7 @@ type Worker struct {
 	clock    clock.Clock
 	otp      OTPTemplate
 	limiter  *ratelimit.Limiter
+	retain   time.Duration
 }
 
 // OTPTemplate names the provider template login codes are sent with.
@@ -57,6 +58,9 @@ type Options struct {
 	OTP OTPTemplate
 	// Limiter enforces the channels' send rate limits; nil enforces none.
 	Limiter *ratelimit.Limiter
+	// RetainMessages is how long message bodies of closed conversations
+	// are kept (retention.messages); 0 keeps them.
+	RetainMessages time.Duration
 }
 
 // New returns a Worker.
@@ -65,7 +69,7 @@ func New(o Options) *Worker {
 		o.Clock = clock.System{}
 	}
 	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		clock: o.Clock, otp: o.OTP, limiter: o.Limiter}
+		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -80,6 +84,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
+	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
 	return mux
 }
 
