@@ -46,6 +46,9 @@ type API struct {
 	logger   *slog.Logger
 	store    *store.Store
 	settings *settings.Watcher
+	// versions stores the settings documents GET and PUT /settings read
+	// and apply.
+	versions settings.Repository
 	queue    *queue.Client
 	clock    clock.Clock
 	metrics  *metrics.Metrics
@@ -70,7 +73,10 @@ type Options struct {
 	Store    *store.Store
 	Settings *settings.Watcher
 	Queue    *queue.Client
-	Clock    clock.Clock
+	// SettingsVersions stores the settings documents that GET and PUT
+	// /settings read and apply (the system of record's).
+	SettingsVersions settings.Repository
+	Clock            clock.Clock
 	// Metrics receives the API's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
 	// MaxStreamsPerUser bounds one user's open event streams in this
@@ -96,7 +102,7 @@ func New(o Options) *API {
 		o.StreamRecheck = DefaultStreamRecheck
 	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
-		store: o.Store, settings: o.Settings, queue: o.Queue, clock: o.Clock, metrics: o.Metrics,
+		store: o.Store, settings: o.Settings, versions: o.SettingsVersions, queue: o.Queue, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
 	if o.Store != nil {
 		a.hub = events.NewHub(o.Store.Redis(), events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
@@ -380,7 +386,8 @@ func (a *API) userError(c echo.Context, err error) error {
 	case errors.Is(err, accounts.ErrNotFound):
 		return httperror.Write(c, http.StatusNotFound, "not_found", "no such user")
 	case errors.Is(err, accounts.ErrPhoneTaken):
-		return httperror.Write(c, http.StatusConflict, "phone_taken", err.Error())
+		// The bare reason: the rest of the chain is for the log.
+		return httperror.Write(c, http.StatusConflict, "phone_taken", accounts.ErrPhoneTaken.Error())
 	case errors.Is(err, accounts.ErrInvalidAccount):
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_user", err.Error())
 	}

@@ -38,6 +38,7 @@ import (
 	"switchboard/queue"
 	"switchboard/ratelimit"
 	"switchboard/redisconn"
+	"switchboard/repository"
 	"switchboard/settings"
 	"switchboard/store"
 	"switchboard/webhook"
@@ -73,7 +74,14 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, os.Stderr)
-	srv, err := newServer(ctx, cfg, *role, logger, prometheus.NewRegistry())
+	// Closed once run has stopped HTTP and drained the workers, the last
+	// to use it.
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := newServer(ctx, cfg, db, *role, logger, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
@@ -109,7 +117,9 @@ type server struct {
 	role   string
 	logger *slog.Logger
 
-	conn      *redisconn.Conn
+	conn *redisconn.Conn
+	// db is the system of record; whoever opened it closes it after run.
+	db        *repository.DB
 	http      *http.Server
 	asynq     *worker.Server
 	mux       *asynq.ServeMux
@@ -137,7 +147,8 @@ type server struct {
 // a standby waits before taking over.
 const leaseTTL = 20 * time.Second
 
-func newServer(ctx context.Context, cfg *config.Config, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
+// newServer builds a process of role on cfg, keeping its records in db.
+func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
 	chans, err := buildChannels(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -147,7 +158,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, addr: make(chan string, 1)}
+	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, db: db, addr: make(chan string, 1)}
 	var listeners []channels.Listener
 	for _, id := range slices.Sorted(maps.Keys(chans)) {
 		if l, ok := chans[id].(channels.Listener); ok {
@@ -187,7 +198,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		qc.HoldChannels(l.ID())
 	}
 	if role != roleWorker {
-		a, err := newAPI(cfg, conn, qc, m, reg, logger)
+		a, err := newAPI(cfg, conn, db, qc, m, reg, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +233,7 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 			Logger:          logger,
 		})
 		st := store.New(conn.Client, clock.System{})
-		watcher := settings.NewWatcher(conn.Client, time.Second)
+		watcher := settings.NewWatcher(db.Settings(), time.Second)
 		s.mux = worker.New(worker.Options{
 			Store:    st,
 			Channels: chans,
@@ -377,7 +388,7 @@ func (s *server) run(ctx context.Context) error {
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
 	if s.conn.Embedded && s.notice != nil {
-		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.cfg.Auth.Secret == "")
+		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.db.Where(), s.cfg.Auth.Secret == "")
 	}
 
 	var runErr error
@@ -422,8 +433,9 @@ func (s *server) run(ctx context.Context) error {
 	return runErr
 }
 
-// newAPI builds the /api/v1 API: accounts, roles, login and audit.
-func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
+// newAPI builds the /api/v1 API: accounts, roles, audit and settings in
+// db; login codes, sessions and conversations in Redis.
+func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *queue.Client, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
 	if len(secret) == 0 {
 		// Only reachable with the embedded Redis (validation requires a
@@ -437,9 +449,9 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 	if cfg.Auth.OTP.Channel == "" {
 		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")
 	}
-	roles := auth.NewRoles(conn.Client)
-	users := accounts.NewStore(conn.Client, clock.System{}, roles.Exists)
-	audit := auth.NewAudit(conn.Client, clock.System{}, logger)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(db.Accounts(), clock.System{}, roles.Exists)
+	audit := auth.NewAudit(db.Audit(), clock.System{}, logger)
 	login, err := auth.NewLogin(conn.Client, auth.LoginOptions{
 		Users: users, Clock: clock.System{}, Secret: secret, SessionTTL: cfg.Auth.SessionTTL,
 		Sender: codeSender{queue: qc, channel: cfg.Auth.OTP.Channel}, Audit: audit, Logger: logger,
@@ -468,7 +480,8 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, m *metri
 	}))
 	return api.New(api.Options{
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
-		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(conn.Client, time.Second), Queue: qc,
+		Store: store.New(conn.Client, clock.System{}), Settings: settings.NewWatcher(db.Settings(), time.Second),
+		SettingsVersions: db.Settings(), Queue: qc,
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 	}), nil
 }
