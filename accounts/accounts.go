@@ -1,22 +1,21 @@
-// Package accounts stores CS accounts (the people who answer customers) in
-// Redis: who they are, the phone number they log in with, their role and
-// extra permissions, what they serve and their status. A phone number
-// belongs to at most one account; that is enforced atomically.
+// Package accounts keeps CS accounts (the people who answer customers):
+// who they are, the phone number they log in with, their role and extra
+// permissions, what they serve and their status. It validates and
+// normalizes them and stores them through a Repository, the system of
+// record. A phone number belongs to at most one account; the database
+// enforces that atomically.
 package accounts
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"switchboard/clock"
 )
@@ -40,7 +39,6 @@ type User struct {
 	QueryTypes []string  `json:"query_types,omitempty"`
 	Capacity   int       `json:"capacity"`
 	Status     string    `json:"status"`
-	Presence   string    `json:"presence"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
@@ -89,58 +87,50 @@ func MaskPhone(phone string) string {
 	return phone[:3] + strings.Repeat("*", len(phone)-5) + phone[len(phone)-2:]
 }
 
-const (
-	keyUser  = "{sb}:user:"       // + id: JSON of the user
-	keyPhone = "{sb}:user:phone:" // + E.164: user id
-	keyAll   = "{sb}:users"       // set of user ids
-)
+// Repository is what the accounts need stored. Package repository
+// implements it on PostgreSQL and SQLite; tests wrap it to inject faults.
+// Users come and go whole: validation and defaults are the Store's, so a
+// Repository only keeps what it is given.
+type Repository interface {
+	// Insert stores a new user, or fails with ErrPhoneTaken when another
+	// user has its phone number, decided by the database in the same
+	// statement so two creations cannot both take one number.
+	Insert(ctx context.Context, u *User) error
+	// Get returns the user with that id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*User, error)
+	// ByPhone returns the user with that E.164 phone number, or
+	// ErrNotFound. It must do the same work whether or not the number has
+	// a user (one indexed lookup), for the login's sake.
+	ByPhone(ctx context.Context, phone string) (*User, error)
+	// List returns every user, in no particular order.
+	List(ctx context.Context) ([]*User, error)
+	// Update replaces the stored user with u's id by u (its created time
+	// included), or fails with ErrNotFound, or with ErrPhoneTaken when u's
+	// phone number belongs to another user.
+	Update(ctx context.Context, u *User) error
+	// Delete removes the user with that id, or fails with ErrNotFound.
+	Delete(ctx context.Context, id string) error
+}
 
-// createScript creates a user only if the phone number is free.
-// KEYS: phone index, user key, user set. ARGV: id, JSON.
-var createScript = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
-redis.call("SET", KEYS[1], ARGV[1])
-redis.call("SET", KEYS[2], ARGV[2])
-redis.call("SADD", KEYS[3], ARGV[1])
-return 1
-`)
-
-// updateScript replaces a user, moving the phone index if the number
-// changed. KEYS: user key, old phone index, new phone index. ARGV: id, JSON.
-var updateScript = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
-if KEYS[2] ~= KEYS[3] then
-  if redis.call("EXISTS", KEYS[3]) == 1 then return 0 end
-  redis.call("DEL", KEYS[2])
-  redis.call("SET", KEYS[3], ARGV[1])
-end
-redis.call("SET", KEYS[1], ARGV[2])
-return 1
-`)
-
-// deleteScript removes a user and its phone index. KEYS: user key, phone
-// index, user set. ARGV: id.
-var deleteScript = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-redis.call("DEL", KEYS[1])
-if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
-redis.call("SREM", KEYS[3], ARGV[1])
-return 1
-`)
-
-// Store keeps users in Redis.
+// Store keeps CS accounts: it validates and normalizes them and stores
+// them through a Repository.
 type Store struct {
-	rdb   redis.UniversalClient
+	repo  Repository
 	clock clock.Clock
 	// ValidRole reports whether a role name exists (built in or custom);
 	// an error means it could not tell.
 	ValidRole func(ctx context.Context, role string) (bool, error)
 }
 
-// NewStore returns a store. validRole checks role names on create/update.
-func NewStore(rdb redis.UniversalClient, clk clock.Clock, validRole func(ctx context.Context, role string) (bool, error)) *Store {
-	return &Store{rdb: rdb, clock: clk, ValidRole: validRole}
+// NewStore returns a store over repo. validRole checks role names on
+// create/update.
+func NewStore(repo Repository, clk clock.Clock, validRole func(ctx context.Context, role string) (bool, error)) *Store {
+	return &Store{repo: repo, clock: clk, ValidRole: validRole}
 }
+
+// now is the store's time at the database's precision (milliseconds), so
+// a user returned by Create or Update is the user Get reads back.
+func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
 // validate normalizes and checks u in place.
 func (s *Store) validate(ctx context.Context, u *User) error {
@@ -179,9 +169,6 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 	if u.Status != StatusActive && u.Status != StatusDisabled {
 		errs = append(errs, fmt.Errorf("status: must be active or disabled, got %q", u.Status))
 	}
-	if u.Presence == "" {
-		u.Presence = "offline"
-	}
 	slices.Sort(u.Grants)
 	u.Grants = slices.Compact(u.Grants)
 	if err := errors.Join(errs...); err != nil {
@@ -200,18 +187,10 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 		return nil, fmt.Errorf("user id: %w", err)
 	}
 	u.ID = "u_" + hex.EncodeToString(rnd[:])
-	u.CreatedAt = s.clock.Now().UTC()
+	u.CreatedAt = s.now()
 	u.UpdatedAt = u.CreatedAt
-	raw, err := json.Marshal(u)
-	if err != nil {
-		return nil, fmt.Errorf("encode user: %w", err)
-	}
-	ok, err := createScript.Run(ctx, s.rdb, []string{keyPhone + u.Phone, keyUser + u.ID, keyAll}, u.ID, raw).Int()
-	if err != nil {
+	if err := s.repo.Insert(ctx, &u); err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
-	}
-	if ok == 0 {
-		return nil, ErrPhoneTaken
 	}
 	return &u, nil
 }
@@ -219,9 +198,10 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 // idFormat is what Create makes: "u_" and 16 hex digits.
 var idFormat = regexp.MustCompile(`^u_[0-9a-f]{16}$`)
 
-// ValidID reports whether id is shaped like a user id. Ids become part of
-// Redis keys: one like "phone:+55..." or "tokens:u_..." would name another
-// key, so anything else is refused before it gets there.
+// ValidID reports whether id is shaped like a user id. Ids still become
+// part of Redis keys (sessions, presence, routing load): one like
+// "tokens:u_..." would name another key, so anything else is refused
+// before it gets there.
 func ValidID(id string) bool { return idFormat.MatchString(id) }
 
 // Get reads a user by id. A malformed id is ErrNotFound: no user has it.
@@ -229,67 +209,37 @@ func (s *Store) Get(ctx context.Context, id string) (*User, error) {
 	if !ValidID(id) {
 		return nil, ErrNotFound
 	}
-	raw, err := s.rdb.Get(ctx, keyUser+id).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
-	}
+	u, err := s.repo.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read user: %w", err)
+		return nil, fmt.Errorf("read user %s: %w", id, err)
 	}
-	var u User
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return nil, fmt.Errorf("decode user %s: %w", id, err)
-	}
-	return &u, nil
+	return u, nil
 }
 
-// keyNoUser is read instead of a user when a phone number has none.
-const keyNoUser = "{sb}:user:none"
-
-// ByPhone finds the user with that (normalized) phone number. It makes the
-// same two reads whether or not the number has an account, so the login,
-// which must answer alike for both, cannot be timed to tell them apart.
+// ByPhone finds the user with that (normalized) phone number. The lookup
+// is one indexed query whether or not the number has an account, so the
+// login, which must answer alike for both, cannot be timed to tell them
+// apart.
 func (s *Store) ByPhone(ctx context.Context, phone string) (*User, error) {
-	id, err := s.rdb.Get(ctx, keyPhone+phone).Result()
-	found := err == nil && ValidID(id)
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("look up phone: %w", err)
-	}
-	key := keyNoUser
-	if found {
-		key = keyUser + id
-	}
-	raw, err := s.rdb.Get(ctx, key).Bytes()
-	if errors.Is(err, redis.Nil) || (err == nil && !found) {
-		return nil, ErrNotFound
-	}
+	u, err := s.repo.ByPhone(ctx, phone)
 	if err != nil {
-		return nil, fmt.Errorf("read user: %w", err)
+		// The number stays out of the error: errors end up in logs.
+		return nil, fmt.Errorf("look up phone %s: %w", MaskPhone(phone), err)
 	}
-	var u User
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return nil, fmt.Errorf("decode user %s: %w", id, err)
-	}
-	return &u, nil
+	return u, nil
 }
 
-// List returns every user, ordered by name.
+// List returns every user, ordered by name (then id).
 func (s *Store) List(ctx context.Context) ([]*User, error) {
-	ids, err := s.rdb.SMembers(ctx, keyAll).Result()
+	users, err := s.repo.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	users := make([]*User, 0, len(ids))
-	for _, id := range ids {
-		u, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
+	if users == nil {
+		users = []*User{} // shown as an empty list, never null
 	}
+	// Sorted here, not by the database: collations differ between
+	// engines, and the order must not.
 	slices.SortFunc(users, func(a, b *User) int { return strings.Compare(a.Name+a.ID, b.Name+b.ID) })
 	return users, nil
 }
@@ -304,20 +254,9 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 		return nil, err
 	}
 	u.CreatedAt = old.CreatedAt
-	u.UpdatedAt = s.clock.Now().UTC()
-	raw, err := json.Marshal(u)
-	if err != nil {
-		return nil, fmt.Errorf("encode user: %w", err)
-	}
-	n, err := updateScript.Run(ctx, s.rdb, []string{keyUser + u.ID, keyPhone + old.Phone, keyPhone + u.Phone}, u.ID, raw).Int()
-	if err != nil {
-		return nil, fmt.Errorf("update user: %w", err)
-	}
-	switch n {
-	case -1:
-		return nil, ErrNotFound
-	case 0:
-		return nil, ErrPhoneTaken
+	u.UpdatedAt = s.now()
+	if err := s.repo.Update(ctx, &u); err != nil {
+		return nil, fmt.Errorf("update user %s: %w", u.ID, err)
 	}
 	return &u, nil
 }
@@ -365,12 +304,8 @@ func (s *Store) Delete(ctx context.Context, id string, tokens Revoker) error {
 	if err := tokens.RevokeAll(ctx, id); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
-	n, err := deleteScript.Run(ctx, s.rdb, []string{keyUser + id, keyPhone + u.Phone, keyAll}, id).Int()
-	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	if n == 0 {
-		return ErrNotFound
+	if err := s.repo.Delete(ctx, u.ID); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	if err := tokens.RevokeAll(ctx, id); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)

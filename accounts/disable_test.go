@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +13,33 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 )
+
+// errDBDown is what faultyAccounts fails with: the database connection lost.
+var errDBDown = errors.New("database connection reset")
+
+// faultyAccounts wraps the real repository and fails its writes while
+// failing is set, as a database going away would.
+type faultyAccounts struct {
+	accounts.Repository
+	failing atomic.Bool
+}
+
+func (f *faultyAccounts) Update(ctx context.Context, u *accounts.User) error {
+	if f.failing.Load() {
+		return errDBDown
+	}
+	return f.Repository.Update(ctx, u)
+}
+
+func (f *faultyAccounts) Delete(ctx context.Context, id string) error {
+	if f.failing.Load() {
+		return errDBDown
+	}
+	return f.Repository.Delete(ctx, id)
+}
 
 type codes struct {
 	mu   sync.Mutex
@@ -35,8 +61,10 @@ func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
 	rdb := redistest.Client(t)
 	faults := redistest.Intercept(rdb)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
+	db := dbtest.Open(t)
+	repo := &faultyAccounts{Repository: db.Accounts()}
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(repo, clk, roles.Exists)
 	sent := &codes{}
 	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sent})
 	if err != nil {
@@ -76,11 +104,11 @@ func TestDisableAndDeleteRevokeTokensFirst(t *testing.T) {
 	} {
 		tok := token(ana)
 		// The user's record cannot be written.
-		faults.Fail(redistest.And(redistest.Named("evalsha"), redistest.KeyIs("{sb}:user:"+ana.ID)))
-		if err := op.run(ana.ID); !errors.Is(err, redistest.ErrConnReset) {
+		repo.failing.Store(true)
+		if err := op.run(ana.ID); !errors.Is(err, errDBDown) {
 			t.Fatalf("%s with the user's record failing: %v", op.name, err)
 		}
-		faults.Fail(nil)
+		repo.failing.Store(false)
 		if live(tok) {
 			t.Fatalf("%s failed midway and left the user's token live", op.name)
 		}

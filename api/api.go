@@ -29,6 +29,7 @@ import (
 	"switchboard/events"
 	"switchboard/httperror"
 	"switchboard/metrics"
+	"switchboard/settings"
 )
 
 // OpenAPI is the API's OpenAPI 3 document, served at /api/v1/openapi.yaml.
@@ -44,10 +45,11 @@ type API struct {
 	audit  *auth.Audit
 	logger *slog.Logger
 	conv   *conversations.Service
-	// rdb holds the applied settings until they move to the database.
-	rdb     redis.UniversalClient
-	clock   clock.Clock
-	metrics *metrics.Metrics
+	// versions stores the settings documents GET and PUT /settings read
+	// and apply.
+	versions settings.Repository
+	clock    clock.Clock
+	metrics  *metrics.Metrics
 	// closing ends event streams when the server shuts down: a stream
 	// never finishes by itself, and shutdown waits for open requests.
 	closing   chan struct{}
@@ -69,7 +71,10 @@ type Options struct {
 	Conversations *conversations.Service
 	// Redis carries the event streams.
 	Redis redis.UniversalClient
-	Clock clock.Clock
+	// SettingsVersions stores the settings documents that GET and PUT
+	// /settings read and apply (the system of record's).
+	SettingsVersions settings.Repository
+	Clock            clock.Clock
 	// Metrics receives the API's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
 	// MaxStreamsPerUser bounds one user's open event streams in this
@@ -95,7 +100,7 @@ func New(o Options) *API {
 		o.StreamRecheck = DefaultStreamRecheck
 	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
-		conv: o.Conversations, rdb: o.Redis, clock: o.Clock, metrics: o.Metrics,
+		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
@@ -379,7 +384,8 @@ func (a *API) userError(c echo.Context, err error) error {
 	case errors.Is(err, accounts.ErrNotFound):
 		return httperror.Write(c, http.StatusNotFound, "not_found", "no such user")
 	case errors.Is(err, accounts.ErrPhoneTaken):
-		return httperror.Write(c, http.StatusConflict, "phone_taken", err.Error())
+		// The bare reason: the rest of the chain is for the log.
+		return httperror.Write(c, http.StatusConflict, "phone_taken", accounts.ErrPhoneTaken.Error())
 	case errors.Is(err, accounts.ErrInvalidAccount):
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_user", err.Error())
 	}

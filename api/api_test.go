@@ -24,10 +24,12 @@ import (
 	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/gateway"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
 	"switchboard/queue"
+	"switchboard/repository"
 	"switchboard/settings"
 	"switchboard/store"
 )
@@ -71,22 +73,27 @@ func (c *captured) count(phone string) int {
 }
 
 type harness struct {
-	rdb     *redis.Client
-	srv     *httptest.Server
-	echo    *echo.Echo
-	users   *accounts.Store
-	roles   *auth.Roles
-	login   *auth.Login
-	clock   *clock.Fake
-	sender  auth.CodeSender
-	codes   *captured
-	logs    *logbuf.Buffer
-	counts  map[string]int
-	mu      sync.Mutex
-	store   *store.Store
-	queue   *queue.Client
-	metrics *metrics.Metrics
-	api     *api.API
+	rdb *redis.Client
+	db  *repository.DB
+	// roleFaults and settingsFaults wrap the role and settings storage
+	// the API uses, so a test can fail it or act between its steps.
+	roleFaults     *faultyRoles
+	settingsFaults *faultySettings
+	srv            *httptest.Server
+	echo           *echo.Echo
+	users          *accounts.Store
+	roles          *auth.Roles
+	login          *auth.Login
+	clock          *clock.Fake
+	sender         auth.CodeSender
+	codes          *captured
+	logs           *logbuf.Buffer
+	counts         map[string]int
+	mu             sync.Mutex
+	store          *store.Store
+	queue          *queue.Client
+	metrics        *metrics.Metrics
+	api            *api.API
 	// apiOptions, if set on newHarnessOn's base, adjusts the API's options.
 	apiOptions func(*api.Options)
 }
@@ -96,19 +103,25 @@ func newHarness(t *testing.T, sender auth.CodeSender) *harness {
 	return newHarnessOn(t, &harness{rdb: redistest.Client(t)}, sender)
 }
 
-// newHarnessOn builds a harness on base's Redis.
+// newHarnessOn builds a harness on base's Redis and database (a fresh
+// database if base has none).
 func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness {
 	t.Helper()
-	h := &harness{rdb: base.rdb, clock: clock.NewFake(time.Now().Truncate(time.Second)),
+	if base.db == nil {
+		base.db = dbtest.Open(t)
+	}
+	h := &harness{rdb: base.rdb, db: base.db, clock: clock.NewFake(time.Now().Truncate(time.Second)),
 		codes: &captured{codes: map[string][]string{}}, logs: &logbuf.Buffer{}, counts: map[string]int{}}
 	if sender == nil {
 		sender = h.codes
 	}
 	h.sender = sender
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.roles = auth.NewRoles(h.rdb)
-	h.users = accounts.NewStore(h.rdb, h.clock, h.roles.Exists)
-	audit := auth.NewAudit(h.rdb, h.clock, logger)
+	h.roleFaults = &faultyRoles{RoleRepository: h.db.Roles()}
+	h.settingsFaults = &faultySettings{Repository: h.db.Settings()}
+	h.roles = auth.NewRoles(h.roleFaults)
+	h.users = accounts.NewStore(h.db.Accounts(), h.clock, h.roles.Exists)
+	audit := auth.NewAudit(h.db.Audit(), h.clock, logger)
 	var err error
 	h.login, err = auth.NewLogin(h.rdb, auth.LoginOptions{Users: h.users, Clock: h.clock, Secret: []byte("test-secret-0123456789"),
 		SessionTTL: 12 * time.Hour, Sender: sender, Audit: audit, Logger: logger})
@@ -127,7 +140,8 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	t.Cleanup(func() { client.Close() })
 	h.queue = queue.NewClient(client, time.Hour)
 	opts := api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
-		Store: h.store, Settings: settings.NewWatcher(h.rdb, 0), Queue: h.queue, Clock: h.clock, Metrics: h.metrics}
+		Store: h.store, Settings: settings.NewWatcher(h.db.Settings(), 0), SettingsVersions: h.settingsFaults,
+		Queue: h.queue, Clock: h.clock, Metrics: h.metrics}
 	if base.apiOptions != nil {
 		base.apiOptions(&opts)
 	}
@@ -228,6 +242,11 @@ func TestCodeIsSingleUseAndTokenWorksUntilLogout(t *testing.T) {
 	r.decode(t, &me)
 	if r.status != 200 || me.User.Name != "Ana Lima" || !strings.Contains(strings.Join(me.Permissions, ","), "users.manage") {
 		t.Fatalf("/me = %d %s", r.status, r.body)
+	}
+	// Presence is in-flight state, set and shown through /me/presence and
+	// the roster, not a field of the account.
+	if strings.Contains(r.body, `"presence"`) {
+		t.Errorf("/me shows a presence on the account: %s", r.body)
 	}
 	if r := h.do(t, "POST", "/api/v1/auth/logout", token, nil); r.status != http.StatusNoContent {
 		t.Fatalf("logout: %d", r.status)

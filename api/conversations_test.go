@@ -66,7 +66,7 @@ canned_responses:
 hsm_templates:
   - {name: payment_reminder, language: es, category: utility, body: "Hola {{1}}, tu pago de {{2}} vence mañana.", provider_name: payment_reminder_v2}
 `, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID)
-	if _, err := settings.Apply(context.Background(), h.rdb, []byte(doc), time.Now(), -1); err != nil {
+	if _, err := settings.Apply(context.Background(), h.db.Settings(), []byte(doc), h.clock.Now(), -1, "test"); err != nil {
 		t.Fatal(err)
 	}
 	w.anaT = h.loginAs(t, w.ana.Phone)

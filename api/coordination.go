@@ -33,7 +33,7 @@ type settingsDoc struct {
 }
 
 func (a *API) getSettings(c echo.Context) error {
-	st, err := settings.Load(c.Request().Context(), a.rdb)
+	st, err := settings.Load(c.Request().Context(), a.versions)
 	if errors.Is(err, settings.ErrNone) {
 		return c.JSON(http.StatusOK, settingsDoc{})
 	}
@@ -55,10 +55,10 @@ func (a *API) putSettings(c echo.Context) error {
 	if _, err := settings.Parse([]byte(req.YAML)); err != nil {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
 	}
-	v, err := settings.Apply(c.Request().Context(), a.rdb, []byte(req.YAML), a.clock.Now(), req.Version)
+	v, err := settings.Apply(c.Request().Context(), a.versions, []byte(req.YAML), a.clock.Now(), req.Version, caller(c).ID)
 	switch {
 	case errors.Is(err, settings.ErrConflict):
-		return httperror.Write(c, http.StatusConflict, "conflict", err.Error())
+		return httperror.Write(c, http.StatusConflict, "conflict", settings.ErrConflict.Error())
 	case err != nil:
 		return a.internal(c, err)
 	}

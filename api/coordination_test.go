@@ -13,6 +13,7 @@ import (
 	"switchboard/auth"
 	"switchboard/queue"
 	"switchboard/routing"
+	"switchboard/settings"
 )
 
 // A template goes outside the customer service window, where a reply is
@@ -138,9 +139,13 @@ func TestSettingsOverTheAPI(t *testing.T) {
 	if !found {
 		t.Fatal("the settings change is not in the audit log")
 	}
+	// The version itself says who applied it.
+	if st, err := settings.Load(context.Background(), w.db.Settings()); err != nil || st.Version != 2 || st.AppliedBy != coord.ID {
+		t.Fatalf("stored version = %+v, %v; want version 2 applied by %s", st, err, coord.ID)
+	}
 }
 
-func newAuditReader(w *convWorld) *auth.Audit { return auth.NewAudit(w.rdb, w.clock, nil) }
+func newAuditReader(w *convWorld) *auth.Audit { return auth.NewAudit(w.db.Audit(), w.clock, nil) }
 
 func TestContactEditAndPortfolio(t *testing.T) {
 	w := newConvWorld(t)

@@ -15,9 +15,9 @@ import (
 	"switchboard/httperror"
 )
 
-// internal answers an error that is not the caller's: 503 when Redis (or
-// the network to it) is unavailable, so clients and load balancers know to
-// retry, else 500. The cause goes to the log, never to the caller.
+// internal answers an error that is not the caller's: 503 when Redis or
+// the database (or the network to them) is unavailable, so clients and
+// load balancers know to retry, else 500. The cause goes to the log, never to the caller.
 func (a *API) internal(c echo.Context, err error) error {
 	a.logger.ErrorContext(c.Request().Context(), "api error", "route", c.Path(), "err", err)
 	if unavailable(err) {
@@ -26,8 +26,9 @@ func (a *API) internal(c echo.Context, err error) error {
 	return httperror.Write(c, http.StatusInternalServerError, "internal", "internal error")
 }
 
-// unavailable reports whether err says Redis could not be reached or cannot
-// serve now (down, restarting, failing over), rather than a bug.
+// unavailable reports whether err says Redis or the database could not be
+// reached or cannot serve now (down, restarting, failing over), rather
+// than a bug.
 func unavailable(err error) bool {
 	var ne net.Error
 	switch {

@@ -11,13 +11,12 @@ import (
 	"switchboard/auth"
 	"switchboard/internal/redistest"
 	"switchboard/routing"
-	"switchboard/settings"
 )
 
-// A Redis outage behind a write is the server's failure (503), not the
-// caller's mistake (422): the caller must not be told to fix a document
-// that was fine.
-func TestRedisOutageIsNotAValidationError(t *testing.T) {
+// A database or Redis outage behind a write is the server's failure
+// (503), not the caller's mistake (422): the caller must not be told to
+// fix a document that was fine.
+func TestOutageIsNotAValidationError(t *testing.T) {
 	w := newConvWorld(t)
 	faults := redistest.Intercept(w.rdb)
 	admin := w.createUser(t, "Admin", "+5511900000009", auth.RoleAdmin)
@@ -31,28 +30,33 @@ func TestRedisOutageIsNotAValidationError(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		fail   redistest.Match
+		fail   func(on bool)
 		method string
 		path   string
 		body   any
 	}{
-		{"role write", redistest.And(redistest.Named("evalsha", "eval"), redistest.KeyIs("{sb}:roles")), "PUT", "/api/v1/roles/night-shift",
+		{"role write", w.roleFaults.failWrites.Store, "PUT", "/api/v1/roles/night-shift",
 			map[string]any{"permissions": []string{"conversations.reply"}}},
-		{"settings write", redistest.And(redistest.Named("evalsha", "eval"), redistest.KeyIs(settings.Key)), "PUT", "/api/v1/settings",
+		{"settings write", w.settingsFaults.failWrites.Store, "PUT", "/api/v1/settings",
 			map[string]any{"version": doc.Version, "yaml": doc.YAML}},
-		{"presence write", redistest.And(redistest.Named("hset"), redistest.KeyIs("{sb}:roster:presence")), "PUT", "/api/v1/me/presence",
-			map[string]string{"presence": routing.PresenceAway}},
+		{"presence write", func(on bool) {
+			if on {
+				faults.Fail(redistest.And(redistest.Named("hset"), redistest.KeyIs("{sb}:roster:presence")))
+			} else {
+				faults.Fail(nil)
+			}
+		}, "PUT", "/api/v1/me/presence", map[string]string{"presence": routing.PresenceAway}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			faults.Fail(tc.fail)
+			tc.fail(true)
 			r := w.do(t, tc.method, tc.path, adminT, tc.body)
-			faults.Fail(nil)
+			tc.fail(false)
 			if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"code":"unavailable"`) {
-				t.Errorf("%s %s with Redis failing: %d %s, want 503 unavailable", tc.method, tc.path, r.status, r.body)
+				t.Errorf("%s %s with its storage failing: %d %s, want 503 unavailable", tc.method, tc.path, r.status, r.body)
 			}
-			// With Redis back, the same request succeeds: it was valid.
+			// With the storage back, the same request succeeds: it was valid.
 			if r := w.do(t, tc.method, tc.path, adminT, tc.body); r.status != http.StatusOK {
-				t.Errorf("%s %s with Redis back: %d %s", tc.method, tc.path, r.status, r.body)
+				t.Errorf("%s %s with its storage back: %d %s", tc.method, tc.path, r.status, r.body)
 			}
 		})
 	}

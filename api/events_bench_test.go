@@ -25,6 +25,7 @@ import (
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/gateway"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
 	"switchboard/queue"
@@ -56,9 +57,10 @@ func BenchmarkEventDelivery(b *testing.B) {
 	ctx := context.Background()
 	clk := clock.System{}
 	logger := slog.New(slog.DiscardHandler)
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
-	audit := auth.NewAudit(rdb, clk, logger)
+	db := dbtest.Open(b)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(db.Accounts(), clk, roles.Exists)
+	audit := auth.NewAudit(db.Audit(), clk, logger)
 	codes := &captured{codes: map[string][]string{}}
 	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("bench-secret-0123456789"),
 		Sender: codes, Audit: audit, Logger: logger})
@@ -70,7 +72,7 @@ func BenchmarkEventDelivery(b *testing.B) {
 	defer client.Close()
 	// The settings cache of `switchboard serve`.
 	a := api.New(api.Options{Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
-		Store: st, Settings: settings.NewWatcher(rdb, time.Second), Queue: queue.NewClient(client, time.Hour),
+		Store: st, Settings: settings.NewWatcher(db.Settings(), time.Second), SettingsVersions: db.Settings(), Queue: queue.NewClient(client, time.Hour),
 		Clock: clk, Metrics: metrics.New(prometheus.NewRegistry())})
 	srv := httptest.NewServer(gateway.New(gateway.Options{API: a, Redis: pinger{rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger}))
 	defer srv.Close()
@@ -98,7 +100,7 @@ func BenchmarkEventDelivery(b *testing.B) {
 	for _, id := range ids {
 		doc += "  - {id: " + id + "}\n"
 	}
-	if _, err := settings.Apply(ctx, rdb, []byte(doc), time.Now(), -1); err != nil {
+	if _, err := settings.Apply(ctx, db.Settings(), []byte(doc), time.Now(), -1, "bench"); err != nil {
 		b.Fatal(err)
 	}
 

@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"switchboard/auth"
-	"switchboard/internal/redistest"
 )
 
 // A coordinator who may manage roles still cannot rewrite or delete a
@@ -51,23 +48,18 @@ func TestRoleChangeRacingAnAdminIsRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	h.createUser(t, "Coord", "+5511900000002", auth.RoleCoordinator, string(auth.PermRoles), string(auth.PermUsers))
 	coord := h.loginAs(t, "+5511900000002")
-	roles := auth.NewRoles(h.rdb)
+	// The admin's side, straight on the database.
+	roles := auth.NewRoles(h.db.Roles())
 	ctx := context.Background()
 	if err := roles.Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply}}); err != nil {
 		t.Fatal(err)
 	}
-	// Right after the coordinator's request first reads the roles, the
-	// admin's change, on its own connection.
-	read := redistest.Once(redistest.And(redistest.Named("hget"), redistest.KeyIs("{sb}:roles")))
-	redistest.Intercept(h.rdb).After(func(_ context.Context, cmd redis.Cmder) error {
-		if read.Match(cmd) {
-			other := redis.NewClient(h.rdb.Options())
-			defer other.Close()
-			if err := auth.NewRoles(other).Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply, auth.PermAudit}}); err != nil {
-				t.Error(err)
-			}
+	// Right after the coordinator's request first reads the role, the
+	// admin's change.
+	h.roleFaults.onNextGet(func() {
+		if err := roles.Put(ctx, auth.Role{Name: "helpers", Permissions: []auth.Permission{auth.PermReply, auth.PermAudit}}); err != nil {
+			t.Error(err)
 		}
-		return nil
 	})
 	r := h.do(t, "PUT", "/api/v1/roles/helpers", coord, map[string]any{"permissions": []string{"conversations.reply", "conversations.close"}})
 	if r.status != http.StatusConflict {

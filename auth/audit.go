@@ -2,20 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
+	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"switchboard/clock"
-)
-
-// keyAudit is the audit log: a Redis stream capped near auditMaxLen entries.
-const (
-	keyAudit    = "{sb}:audit"
-	auditMaxLen = 100_000
 )
 
 // Entry is one audited event. Phone numbers in it are masked.
@@ -28,17 +22,38 @@ type Entry struct {
 	IP      string    `json:"ip,omitempty"`
 }
 
-// Audit records who did what, when and from where.
-type Audit struct {
-	rdb    redis.UniversalClient
-	clock  clock.Clock
-	logger *slog.Logger
+// AuditRepository is what Audit needs stored: the audit log. Package
+// repository implements it on PostgreSQL and SQLite; tests wrap it to
+// inject faults.
+type AuditRepository interface {
+	// Append stores e under id. Ids are unique and, for entries of one
+	// millisecond from one process, in the order they were made.
+	Append(ctx context.Context, id string, e Entry) error
+	// Recent returns up to n entries, newest first (by time, then id).
+	Recent(ctx context.Context, n int) ([]Entry, error)
 }
 
-// NewAudit returns the audit log over rdb.
-func NewAudit(rdb redis.UniversalClient, clk clock.Clock, logger *slog.Logger) *Audit {
-	return &Audit{rdb: rdb, clock: clk, logger: logger}
+// Audit records who did what, when and from where.
+type Audit struct {
+	repo   AuditRepository
+	clock  clock.Clock
+	logger *slog.Logger
+	// seq orders the entries this process makes within one millisecond.
+	seq atomic.Uint32
 }
+
+// NewAudit returns the audit log over repo. A nil logger discards the
+// warnings about entries that could not be recorded.
+func NewAudit(repo AuditRepository, clk clock.Clock, logger *slog.Logger) *Audit {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Audit{repo: repo, clock: clk, logger: logger}
+}
+
+// recordTimeout bounds writing one entry: the action it records is done
+// and its caller waits for the entry.
+const recordTimeout = 5 * time.Second
 
 // Record appends an entry. A failure is logged, not returned: the audited
 // action has already happened.
@@ -49,26 +64,37 @@ func (a *Audit) Record(ctx context.Context, e Entry) {
 	if e.At.IsZero() {
 		e.At = a.clock.Now()
 	}
-	err := a.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: keyAudit, MaxLen: auditMaxLen, Approx: true,
-		Values: []any{"at", e.At.UnixMilli(), "actor", e.Actor, "action", e.Action, "outcome", e.Outcome, "target", e.Target, "ip", e.IP},
-	}).Err()
-	if err != nil {
-		a.logger.ErrorContext(ctx, "audit entry not recorded", "action", e.Action, "err", err)
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	id, err := a.newID(e.At)
+	if err == nil {
+		// The action happened even if its requester hung up since: the
+		// entry is written all the same.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		err = a.repo.Append(wctx, id, e)
+		cancel()
 	}
+	if err != nil {
+		a.logger.WarnContext(ctx, "audit entry not recorded", "action", e.Action, "err", err)
+	}
+}
+
+// newID makes a time-ordered id: the millisecond, then this process's
+// sequence (so entries of one millisecond keep their order), then random
+// bits (so processes writing in the same millisecond do not collide).
+// Every part has a fixed width, so ids sort as text.
+func (a *Audit) newID(at time.Time) (string, error) {
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", fmt.Errorf("audit id: %w", err)
+	}
+	return fmt.Sprintf("%012x%08x%s", at.UnixMilli(), a.seq.Add(1), hex.EncodeToString(rnd[:])), nil
 }
 
 // Recent returns up to n entries, newest first.
 func (a *Audit) Recent(ctx context.Context, n int64) ([]Entry, error) {
-	msgs, err := a.rdb.XRevRangeN(ctx, keyAudit, "+", "-", n).Result()
+	entries, err := a.repo.Recent(ctx, int(n))
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	out := make([]Entry, 0, len(msgs))
-	for _, m := range msgs {
-		s := func(k string) string { v, _ := m.Values[k].(string); return v }
-		ms, _ := strconv.ParseInt(s("at"), 10, 64)
-		out = append(out, Entry{At: time.UnixMilli(ms).UTC(), Actor: s("actor"), Action: s("action"), Outcome: s("outcome"), Target: s("target"), IP: s("ip")})
-	}
-	return out, nil
+	return entries, nil
 }

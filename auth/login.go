@@ -134,9 +134,9 @@ const (
 // the same whatever it is, so nobody can learn which numbers have accounts.
 //
 // Every request does the same work before it returns, whatever the
-// number: the same Redis round trips (limits, a two-read lookup, one
-// transaction storing a code, on a decoy key when none is sent, an audit
-// entry), a code drawn and hashed. The one step only real codes take,
+// number: the same Redis round trips (limits, one transaction storing a
+// code, on a decoy key when none is sent), the same database work (one
+// indexed lookup by phone, an audit entry), a code drawn and hashed. The one step only real codes take,
 // queueing the code, runs in the background after the answer.
 func (l *Login) RequestCode(ctx context.Context, rawPhone, ip string) (string, error) {
 	phone, perr := accounts.NormalizePhone(rawPhone)

@@ -12,6 +12,7 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 )
 
@@ -23,17 +24,18 @@ func (p pushSender) SendCode(ctx context.Context, _, code string, _ time.Time) e
 }
 
 // BenchmarkRequestCode times a code request for numbers with and without
-// an account; the two should match (run with REDIS_URL for real round
-// trips). Each iteration uses a fresh number and client IP, so no limit
+// an account; the two should match (run with REDIS_URL and
+// SWITCHBOARD_TEST_POSTGRES for real round trips). Each iteration uses a fresh number and client IP, so no limit
 // is reached.
 func BenchmarkRequestCode(b *testing.B) {
 	ctx := context.Background()
 	rdb := redistest.Client(b)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
+	db := dbtest.Open(b)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(db.Accounts(), clk, roles.Exists)
 	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"),
-		Sender: pushSender{rdb}, Audit: auth.NewAudit(rdb, clk, nil), Logger: slog.Default()})
+		Sender: pushSender{rdb}, Audit: auth.NewAudit(db.Audit(), clk, nil), Logger: slog.Default()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,12 +15,14 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
 )
 
-// recorder wraps the real client and writes down, while on, every command
-// it sends (name and argument count), pipelines as one step.
+// recorder wraps the real Redis client and the real repositories and
+// writes down, while on, every command sent to Redis (name and argument
+// count, pipelines as one step) and every call made to the database.
 type recorder struct {
 	mu   sync.Mutex
 	on   bool
@@ -66,6 +68,33 @@ func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
+// recordedAccounts writes down the account lookups made through it.
+type recordedAccounts struct {
+	accounts.Repository
+	rec *recorder
+}
+
+func (r recordedAccounts) ByPhone(ctx context.Context, phone string) (*accounts.User, error) {
+	r.rec.add("db:accounts.ByPhone")
+	return r.Repository.ByPhone(ctx, phone)
+}
+
+func (r recordedAccounts) Get(ctx context.Context, id string) (*accounts.User, error) {
+	r.rec.add("db:accounts.Get")
+	return r.Repository.Get(ctx, id)
+}
+
+// recordedAudit writes down the audit entries appended through it.
+type recordedAudit struct {
+	auth.AuditRepository
+	rec *recorder
+}
+
+func (r recordedAudit) Append(ctx context.Context, id string, e auth.Entry) error {
+	r.rec.add("db:audit.Append")
+	return r.AuditRepository.Append(ctx, id, e)
+}
+
 // gatedSender queues a code (one Redis write) only once released.
 type gatedSender struct {
 	rdb     *redis.Client
@@ -80,21 +109,22 @@ func (g *gatedSender) SendCode(ctx context.Context, phone, code string, _ time.T
 	return err
 }
 
-// A code request does the same Redis work before it answers whether the
-// number has an active account, a disabled one, none, or is not a number:
-// the answer must not take longer for numbers that have accounts. The
-// code itself is queued after the answer.
+// A code request does the same Redis and database work before it answers
+// whether the number has an active account, a disabled one, none, or is
+// not a number: the answer must not take longer for numbers that have
+// accounts. The code itself is queued after the answer.
 func TestCodeRequestsDoTheSameWorkForEveryNumber(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Client(t)
 	rec := &recorder{}
 	rdb.AddHook(rec)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
+	db := dbtest.Open(t)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(recordedAccounts{db.Accounts(), rec}, clk, roles.Exists)
 	sender := &gatedSender{rdb: rdb, sent: make(chan string, 10)}
 	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
-		Audit: auth.NewAudit(rdb, clk, nil)})
+		Audit: auth.NewAudit(recordedAudit{db.Audit(), rec}, clk, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +172,10 @@ func TestCodeRequestsDoTheSameWorkForEveryNumber(t *testing.T) {
 		}
 		if i == 0 {
 			want = got
+			// The recorder must see both stores, or equal work proves nothing.
+			if j := strings.Join(got, " "); !strings.Contains(j, "db:accounts.ByPhone") || !strings.Contains(j, "db:audit.Append") || !strings.Contains(j, "hset/") {
+				t.Fatalf("the recorder missed the lookup, the audit entry or the stored code: %v", got)
+			}
 			if p := <-sender.sent; p != tc.phone {
 				t.Fatalf("code queued for %s", p)
 			}
@@ -250,10 +284,11 @@ func requestAnasCode(t *testing.T, rdb *redis.Client, sender auth.CodeSender) *a
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(time.Now())
-	roles := auth.NewRoles(rdb)
-	users := accounts.NewStore(rdb, clk, roles.Exists)
+	db := dbtest.Open(t)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(db.Accounts(), clk, roles.Exists)
 	login, err := auth.NewLogin(rdb, auth.LoginOptions{Users: users, Clock: clk, Secret: []byte("test-secret-0123456789"), Sender: sender,
-		Audit: auth.NewAudit(rdb, clk, nil)})
+		Audit: auth.NewAudit(db.Audit(), clk, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,11 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
-
-	"github.com/redis/go-redis/v9"
 
 	"switchboard/accounts"
 )
@@ -75,9 +72,10 @@ type Role struct {
 	Name        string       `json:"name"`
 	Permissions []Permission `json:"permissions"`
 	BuiltIn     bool         `json:"built_in"`
-	// stored is the role as read from Redis, so a change made from it can
-	// be refused if someone changed the role meanwhile (Replace).
-	stored string
+	// revision is the stored role's revision when Get read it (0: not
+	// stored), so a change decided on it can be refused if someone
+	// changed the role meanwhile (Replace, DeleteIf).
+	revision int64
 }
 
 var (
@@ -94,16 +92,39 @@ var BuiltIn = map[string]Role{
 	RoleAdmin:       {Name: RoleAdmin, Permissions: slices.Sorted(maps.Keys(Catalogue)), BuiltIn: true},
 }
 
-// keyRoles holds custom roles: name -> JSON permissions.
-const keyRoles = "{sb}:roles"
+// RoleRepository is what Roles needs stored: the custom roles (the
+// built-in ones live in the code). Package repository implements it on
+// PostgreSQL and SQLite; tests wrap it to inject faults. Each custom role
+// has a revision that every write changes, so a change decided on what
+// was read is made only if nothing was written since, by the database in
+// one statement.
+type RoleRepository interface {
+	// Get returns custom role name's permissions and revision, or
+	// ErrUnknownRole when there is none.
+	Get(ctx context.Context, name string) (perms []Permission, revision int64, err error)
+	// List returns every custom role's permissions by name.
+	List(ctx context.Context) (map[string][]Permission, error)
+	// Put creates custom role name or replaces its permissions, whatever
+	// they were.
+	Put(ctx context.Context, name string, perms []Permission) error
+	// Replace sets custom role name's permissions only if its revision is
+	// still revision (0: only if there is no such role), and reports
+	// whether it did.
+	Replace(ctx context.Context, name string, revision int64, perms []Permission) (bool, error)
+	// Delete removes custom role name and reports whether there was one.
+	Delete(ctx context.Context, name string) (bool, error)
+	// DeleteIf removes custom role name only if its revision is still
+	// revision, and reports whether it did.
+	DeleteIf(ctx context.Context, name string, revision int64) (bool, error)
+}
 
 // Roles resolves role names, built in or custom.
 type Roles struct {
-	rdb redis.UniversalClient
+	repo RoleRepository
 }
 
-// NewRoles returns the role registry over rdb.
-func NewRoles(rdb redis.UniversalClient) *Roles { return &Roles{rdb: rdb} }
+// NewRoles returns the role registry over repo, which holds the custom roles.
+func NewRoles(repo RoleRepository) *Roles { return &Roles{repo: repo} }
 
 // ErrUnknownRole means no role has that name.
 var ErrUnknownRole = errors.New("unknown role")
@@ -129,23 +150,19 @@ func (r *Roles) Get(ctx context.Context, name string) (Role, error) {
 	if !ValidRoleName(name) {
 		return Role{}, fmt.Errorf("%w %q", ErrUnknownRole, name)
 	}
-	raw, err := r.rdb.HGet(ctx, keyRoles, name).Bytes()
-	if errors.Is(err, redis.Nil) {
+	perms, rev, err := r.repo.Get(ctx, name)
+	if errors.Is(err, ErrUnknownRole) {
 		return Role{}, fmt.Errorf("%w %q", ErrUnknownRole, name)
 	}
 	if err != nil {
-		return Role{}, fmt.Errorf("read role: %w", err)
+		return Role{}, fmt.Errorf("read role %s: %w", name, err)
 	}
-	var perms []Permission
-	if err := json.Unmarshal(raw, &perms); err != nil {
-		return Role{}, fmt.Errorf("decode role %s: %w", name, err)
-	}
-	return Role{Name: name, Permissions: perms, stored: string(raw)}, nil
+	return Role{Name: name, Permissions: perms, revision: rev}, nil
 }
 
 // Exists reports whether a role has that name. A failure to read the
 // roles is an error, not a missing role: callers must not tell a user
-// their role does not exist because Redis did not answer.
+// their role does not exist because the database did not answer.
 func (r *Roles) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := r.Get(ctx, name)
 	if errors.Is(err, ErrUnknownRole) {
@@ -160,15 +177,12 @@ func (r *Roles) Exists(ctx context.Context, name string) (bool, error) {
 // List returns every role, built in first.
 func (r *Roles) List(ctx context.Context) ([]Role, error) {
 	out := []Role{BuiltIn[RoleAdmin], BuiltIn[RoleCoordinator], BuiltIn[RoleSupervisor], BuiltIn[RoleOperator]}
-	custom, err := r.rdb.HGetAll(ctx, keyRoles).Result()
+	custom, err := r.repo.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(custom)) {
-		var perms []Permission
-		if json.Unmarshal([]byte(custom[name]), &perms) == nil {
-			out = append(out, Role{Name: name, Permissions: perms})
-		}
+		out = append(out, Role{Name: name, Permissions: custom[name]})
 	}
 	return out, nil
 }
@@ -195,25 +209,19 @@ func (r *Roles) Put(ctx context.Context, role Role) error {
 	if err := role.Validate(); err != nil {
 		return err
 	}
-	perms := slices.Compact(slices.Sorted(slices.Values(role.Permissions)))
-	raw, _ := json.Marshal(perms)
-	if err := r.rdb.HSet(ctx, keyRoles, role.Name, raw).Err(); err != nil {
-		return fmt.Errorf("store role: %w", err)
+	if err := r.repo.Put(ctx, role.Name, canonical(role.Permissions)); err != nil {
+		return fmt.Errorf("store role %s: %w", role.Name, err)
 	}
 	return nil
 }
 
+// canonical is a role's permissions as stored: sorted, each once.
+func canonical(perms []Permission) []Permission {
+	return slices.Compact(slices.Sorted(slices.Values(perms)))
+}
+
 // ErrRoleChanged means the role changed since it was read.
 var ErrRoleChanged = errors.New("the role changed meanwhile; read it and try again")
-
-// replaceScript writes or removes a role only if it is still as read.
-// KEYS: roles hash. ARGV: name, role as read ("" if absent), new JSON ("" deletes).
-var replaceScript = redis.NewScript(`
-local cur = redis.call("HGET", KEYS[1], ARGV[1])
-if (cur or "") ~= ARGV[2] then return 0 end
-if ARGV[3] == "" then redis.call("HDEL", KEYS[1], ARGV[1]) else redis.call("HSET", KEYS[1], ARGV[1], ARGV[3]) end
-return 1
-`)
 
 // Replace stores role in place of prev, as read by Get (the zero Role when
 // it did not exist), or fails with ErrRoleChanged: whoever decided the
@@ -225,8 +233,14 @@ func (r *Roles) Replace(ctx context.Context, prev, role Role) error {
 	if err := role.Validate(); err != nil {
 		return err
 	}
-	raw, _ := json.Marshal(slices.Compact(slices.Sorted(slices.Values(role.Permissions))))
-	return r.swap(ctx, role.Name, prev.stored, string(raw))
+	ok, err := r.repo.Replace(ctx, role.Name, prev.revision, canonical(role.Permissions))
+	if err != nil {
+		return fmt.Errorf("store role %s: %w", role.Name, err)
+	}
+	if !ok {
+		return ErrRoleChanged
+	}
+	return nil
 }
 
 // DeleteIf removes role prev, as read by Get, or fails with ErrRoleChanged.
@@ -234,18 +248,14 @@ func (r *Roles) DeleteIf(ctx context.Context, prev Role) error {
 	if _, ok := BuiltIn[prev.Name]; ok {
 		return ErrBuiltInRole
 	}
-	if prev.stored == "" {
+	if prev.revision == 0 {
 		return fmt.Errorf("%w %q", ErrUnknownRole, prev.Name)
 	}
-	return r.swap(ctx, prev.Name, prev.stored, "")
-}
-
-func (r *Roles) swap(ctx context.Context, name, from, to string) error {
-	ok, err := replaceScript.Run(ctx, r.rdb, []string{keyRoles}, name, from, to).Int()
+	ok, err := r.repo.DeleteIf(ctx, prev.Name, prev.revision)
 	if err != nil {
-		return fmt.Errorf("store role: %w", err)
+		return fmt.Errorf("delete role %s: %w", prev.Name, err)
 	}
-	if ok == 0 {
+	if !ok {
 		return ErrRoleChanged
 	}
 	return nil
@@ -256,11 +266,11 @@ func (r *Roles) Delete(ctx context.Context, name string) error {
 	if _, ok := BuiltIn[name]; ok {
 		return ErrBuiltInRole
 	}
-	n, err := r.rdb.HDel(ctx, keyRoles, name).Result()
+	ok, err := r.repo.Delete(ctx, name)
 	if err != nil {
-		return fmt.Errorf("delete role: %w", err)
+		return fmt.Errorf("delete role %s: %w", name, err)
 	}
-	if n == 0 {
+	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownRole, name)
 	}
 	return nil

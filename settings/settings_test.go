@@ -3,15 +3,22 @@ package settings_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"switchboard/internal/redistest"
+	"switchboard/internal/dbtest"
+	"switchboard/repository"
 	"switchboard/routing"
 	"switchboard/settings"
 )
+
+// t0 is the tests' fixed time: never the day they run.
+var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
 func good(t *testing.T) []byte {
 	t.Helper()
@@ -105,39 +112,90 @@ func TestEveryMistakeAtOnce(t *testing.T) {
 }
 
 func TestApplyIsVersionedAndWatched(t *testing.T) {
-	rdb := redistest.Client(t)
-	ctx := context.Background()
-	w := settings.NewWatcher(rdb, 0)
-	if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
-		t.Fatalf("before any apply: %v, want ErrNone", err)
-	}
-	if _, err := settings.Apply(ctx, rdb, []byte("query_types: []"), time.Now(), 0); err == nil {
-		t.Fatal("invalid settings applied")
-	}
-	if _, err := settings.Load(ctx, rdb); !errors.Is(err, settings.ErrNone) {
-		t.Fatalf("an invalid apply left something in Redis: %v", err)
-	}
-	v1, err := settings.Apply(ctx, rdb, good(t), time.Now(), 0)
-	if err != nil || v1 != 1 {
-		t.Fatalf("first apply: %d, %v", v1, err)
-	}
-	c, err := w.Current(ctx)
-	if err != nil || c.Routing.Version != 1 || c.Routing.Type("payments").NoReplyTimeout != 15*time.Minute {
-		t.Fatalf("watcher after v1: %v", err)
-	}
-	changed := strings.Replace(string(good(t)), "no_reply_timeout: 15m", "no_reply_timeout: 5m", 1)
-	// Applying against a stale version is refused.
-	if _, err := settings.Apply(ctx, rdb, []byte(changed), time.Now(), 0); !errors.Is(err, settings.ErrConflict) {
-		t.Fatalf("stale apply: %v, want ErrConflict", err)
-	}
-	v2, err := settings.Apply(ctx, rdb, []byte(changed), time.Now(), v1)
-	if err != nil || v2 != 2 {
-		t.Fatalf("second apply: %d, %v", v2, err)
-	}
-	c, err = w.Current(ctx)
-	if err != nil || c.Routing.Version != 2 || c.Routing.Type("payments").NoReplyTimeout != 5*time.Minute {
-		t.Fatalf("watcher did not pick up v2: %+v, %v", c.Routing.Type("payments"), err)
-	}
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		repo := db.Settings()
+		ctx := context.Background()
+		w := settings.NewWatcher(repo, 0)
+		if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
+			t.Fatalf("before any apply: %v, want ErrNone", err)
+		}
+		if _, err := settings.Apply(ctx, repo, []byte("query_types: []"), t0, 0, "cli"); err == nil {
+			t.Fatal("invalid settings applied")
+		}
+		if _, err := settings.Load(ctx, repo); !errors.Is(err, settings.ErrNone) {
+			t.Fatalf("an invalid apply left something stored: %v", err)
+		}
+		v1, err := settings.Apply(ctx, repo, good(t), t0, 0, "cli")
+		if err != nil || v1 != 1 {
+			t.Fatalf("first apply: %d, %v", v1, err)
+		}
+		c, err := w.Current(ctx)
+		if err != nil || c.Routing.Version != 1 || c.Routing.Type("payments").NoReplyTimeout != 15*time.Minute {
+			t.Fatalf("watcher after v1: %v", err)
+		}
+		changed := strings.Replace(string(good(t)), "no_reply_timeout: 15m", "no_reply_timeout: 5m", 1)
+		// Applying against a stale version is refused, and so is applying
+		// against a version that was never applied.
+		for _, stale := range []int64{0, 7} {
+			if _, err := settings.Apply(ctx, repo, []byte(changed), t0, stale, "u_0000000000000001"); !errors.Is(err, settings.ErrConflict) {
+				t.Fatalf("apply against version %d: %v, want ErrConflict", stale, err)
+			}
+		}
+		v2, err := settings.Apply(ctx, repo, []byte(changed), t0.Add(time.Minute), v1, "u_0000000000000001")
+		if err != nil || v2 != 2 {
+			t.Fatalf("second apply: %d, %v", v2, err)
+		}
+		c, err = w.Current(ctx)
+		if err != nil || c.Routing.Version != 2 || c.Routing.Type("payments").NoReplyTimeout != 5*time.Minute {
+			t.Fatalf("watcher did not pick up v2: %+v, %v", c.Routing.Type("payments"), err)
+		}
+		st, err := settings.Load(ctx, repo)
+		if err != nil || st.Version != 2 || string(st.YAML) != changed || !st.AppliedAt.Equal(t0.Add(time.Minute)) || st.AppliedBy != "u_0000000000000001" {
+			t.Fatalf("Load = %+v, %v; want version 2 as applied by u_0000000000000001", st, err)
+		}
+		// Without a version check, it applies over whatever is there.
+		if v, err := settings.Apply(ctx, repo, good(t), t0, -1, "cli"); err != nil || v != 3 {
+			t.Fatalf("unchecked apply: %d, %v", v, err)
+		}
+	})
+}
+
+// Coordinators applying from one reviewed version at once: exactly one
+// applies, the others are told someone else did, on both engines.
+func TestConcurrentAppliesFromOneVersionApplyOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		repo := db.Settings()
+		ctx := context.Background()
+		if _, err := settings.Apply(ctx, repo, good(t), t0, 0, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		const n = 6
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				doc := strings.Replace(string(good(t)), "no_reply_timeout: 15m", fmt.Sprintf("no_reply_timeout: %dm", i+1), 1)
+				_, errs[i] = settings.Apply(ctx, repo, []byte(doc), t0, 1, fmt.Sprintf("coordinator-%d", i))
+			})
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("coordinators %d and %d both applied version 2", winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, settings.ErrConflict):
+				t.Errorf("apply %d: %v, want ErrConflict", i, err)
+			}
+		}
+		st, err := settings.Load(ctx, repo)
+		if winner < 0 || err != nil || st.Version != 2 || st.AppliedBy != fmt.Sprintf("coordinator-%d", winner) ||
+			!strings.Contains(string(st.YAML), fmt.Sprintf("no_reply_timeout: %dm", winner+1)) {
+			t.Fatalf("after the race: %+v, %v; winner %d", st, err, winner)
+		}
+	})
 }
 
 func TestDiff(t *testing.T) {
@@ -165,21 +223,44 @@ func TestShippedExampleIsValid(t *testing.T) {
 	}
 }
 
-// Without settings, a watcher asks Redis once per interval, not per call.
-func TestWatcherRemembersNoSettings(t *testing.T) {
-	rdb := redistest.Client(t)
+// countingSettings counts the version checks made through it.
+type countingSettings struct {
+	settings.Repository
+	checks atomic.Int32
+}
+
+func (c *countingSettings) LatestVersion(ctx context.Context) (int64, error) {
+	c.checks.Add(1)
+	return c.Repository.LatestVersion(ctx)
+}
+
+// Without settings, a watcher asks the database once per interval, not
+// per call; with settings, it asks for the version number only, once per
+// interval too.
+func TestWatcherAsksOncePerInterval(t *testing.T) {
+	db := dbtest.Open(t)
+	repo := &countingSettings{Repository: db.Settings()}
 	ctx := context.Background()
-	w := settings.NewWatcher(rdb, time.Hour)
+	w := settings.NewWatcher(repo, time.Hour)
 	if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
 		t.Fatalf("first call: %v", err)
 	}
-	if _, err := settings.Apply(ctx, rdb, good(t), time.Now(), 0); err != nil {
+	if _, err := settings.Apply(ctx, db.Settings(), good(t), t0, 0, "cli"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Current(ctx); !errors.Is(err, settings.ErrNone) {
-		t.Fatalf("within the interval the watcher asked Redis again: %v", err)
+		t.Fatalf("within the interval the watcher asked the database again: %v", err)
 	}
-	if c, err := settings.NewWatcher(rdb, time.Hour).Current(ctx); err != nil || c.Routing.Version != 1 {
-		t.Fatalf("a new watcher does not see the applied settings: %v", err)
+	if n := repo.checks.Load(); n != 1 {
+		t.Fatalf("%d version checks in one interval, want 1", n)
+	}
+	fresh := settings.NewWatcher(repo, time.Hour)
+	for range 3 {
+		if c, err := fresh.Current(ctx); err != nil || c.Routing.Version != 1 {
+			t.Fatalf("a new watcher does not see the applied settings: %v", err)
+		}
+	}
+	if n := repo.checks.Load(); n != 2 {
+		t.Fatalf("%d version checks, want 2 (one per watcher and interval)", n)
 	}
 }

@@ -4,85 +4,95 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
-
-// Key holds the applied settings: the YAML exactly as applied, its version
-// and when it was applied. One hash, so a reader never sees the YAML of
-// one version with the number of another.
-const Key = "{sb}:settings"
 
 // ErrNone means no settings were ever applied.
 var ErrNone = errors.New("no settings applied yet (run switchboard apply -f settings.yaml)")
 
-// applyScript stores a new version atomically. ARGV[1] is the YAML,
-// ARGV[2] the time, ARGV[3] the version the caller diffed against ("" to
-// skip the check); it returns the new version, or -1 when someone else
-// applied in between.
-var applyScript = redis.NewScript(`
-local cur = tonumber(redis.call("HGET", KEYS[1], "version") or "0")
-if ARGV[3] ~= "" and tonumber(ARGV[3]) ~= cur then
-  return -1
-end
-local v = cur + 1
-redis.call("HSET", KEYS[1], "version", v, "yaml", ARGV[1], "applied_at", ARGV[2])
-return v
-`)
-
 // ErrConflict means the settings changed between reading and applying.
 var ErrConflict = errors.New("settings were changed by someone else meanwhile; review and apply again")
 
-// Apply validates data and, if valid, stores it as the next version. With
-// expectVersion >= 0 it refuses (ErrConflict) if the stored version is not
-// that one, so a reviewed diff is what gets applied.
-func Apply(ctx context.Context, rdb redis.UniversalClient, data []byte, now time.Time, expectVersion int64) (int64, error) {
-	if _, err := Parse(data); err != nil {
-		return 0, err
-	}
-	expect := ""
-	if expectVersion >= 0 {
-		expect = strconv.FormatInt(expectVersion, 10)
-	}
-	v, err := applyScript.Run(ctx, rdb, []string{Key}, data, now.UnixMilli(), expect).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("store settings: %w", err)
-	}
-	if v < 0 {
-		return 0, ErrConflict
-	}
-	return v, nil
-}
-
-// Stored is the applied settings as kept in Redis.
+// Stored is one applied version of the settings: the YAML exactly as
+// applied, when and by whom.
 type Stored struct {
 	Version   int64
 	YAML      []byte
 	AppliedAt time.Time
+	// AppliedBy is who applied it: a user id (the API), "cli" (switchboard
+	// apply), or "" when not known.
+	AppliedBy string
 }
 
-// Load reads the applied settings; ErrNone if there are none.
-func Load(ctx context.Context, rdb redis.UniversalClient) (*Stored, error) {
-	h, err := rdb.HGetAll(ctx, Key).Result()
+// Repository is what the settings need stored: every applied version,
+// the highest in force. Package repository implements it on PostgreSQL
+// and SQLite; tests wrap it to inject faults.
+type Repository interface {
+	// Latest returns the highest applied version, or ErrNone.
+	Latest(ctx context.Context) (*Stored, error)
+	// LatestVersion returns the highest applied version number, 0 when
+	// none: one indexed read, for watchers asking often.
+	LatestVersion(ctx context.Context) (int64, error)
+	// Insert stores version as applied at at by by, only if it is the
+	// next version (the highest stored plus one, 1 for the first), or
+	// fails with ErrConflict; the database decides, so of two writers
+	// inserting one version exactly one succeeds.
+	Insert(ctx context.Context, version int64, yaml []byte, at time.Time, by string) error
+}
+
+// unchecked is how many times Apply without a version check tries to
+// follow writers that keep applying ahead of it.
+const unchecked = 5
+
+// Apply validates data and, if valid, stores it as the next version,
+// applied at now by by (a user id, "cli"). With expectVersion >= 0 it
+// refuses (ErrConflict) if the stored version is not that one, so a
+// reviewed diff is what gets applied; with expectVersion < 0 it applies
+// over whatever version is stored.
+func Apply(ctx context.Context, repo Repository, data []byte, now time.Time, expectVersion int64, by string) (int64, error) {
+	if _, err := Parse(data); err != nil {
+		return 0, err
+	}
+	if expectVersion >= 0 {
+		if err := repo.Insert(ctx, expectVersion+1, data, now, by); err != nil {
+			return 0, fmt.Errorf("store settings version %d: %w", expectVersion+1, err)
+		}
+		return expectVersion + 1, nil
+	}
+	var err error
+	for range unchecked {
+		var cur int64
+		if cur, err = repo.LatestVersion(ctx); err != nil {
+			return 0, fmt.Errorf("read settings version: %w", err)
+		}
+		if err = repo.Insert(ctx, cur+1, data, now, by); err == nil {
+			return cur + 1, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	return 0, fmt.Errorf("store settings: %w", err)
+}
+
+// Load reads the settings in force (the highest version); ErrNone if none
+// were applied.
+func Load(ctx context.Context, repo Repository) (*Stored, error) {
+	st, err := repo.Latest(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	if len(h) == 0 {
-		return nil, ErrNone
-	}
-	v, _ := strconv.ParseInt(h["version"], 10, 64)
-	ms, _ := strconv.ParseInt(h["applied_at"], 10, 64)
-	return &Stored{Version: v, YAML: []byte(h["yaml"]), AppliedAt: time.UnixMilli(ms)}, nil
+	return st, nil
 }
 
 // Watcher keeps the current compiled settings of a worker, reloading them
 // when a new version is applied, so workers pick changes up without a
-// restart. A check costs one HGET and happens at most once per interval.
+// restart. A check reads the latest version number (one indexed query)
+// and happens at most once per interval; the document is read only when
+// that number changed.
 type Watcher struct {
-	rdb      redis.UniversalClient
+	repo     Repository
 	interval time.Duration
 
 	mu        sync.Mutex
@@ -90,13 +100,13 @@ type Watcher struct {
 	version   int64
 	checkedAt time.Time
 	// none remembers, for an interval, that no settings are applied, so an
-	// unconfigured installation does not ask Redis on every message.
+	// unconfigured installation does not ask the database on every message.
 	none bool
 }
 
-// NewWatcher returns a watcher checking at most every interval.
-func NewWatcher(rdb redis.UniversalClient, interval time.Duration) *Watcher {
-	return &Watcher{rdb: rdb, interval: interval}
+// NewWatcher returns a watcher over repo checking at most every interval.
+func NewWatcher(repo Repository, interval time.Duration) *Watcher {
+	return &Watcher{repo: repo, interval: interval}
 }
 
 // Current returns the settings in force. A stored version that fails to
@@ -113,24 +123,26 @@ func (w *Watcher) Current(ctx context.Context) (*Compiled, error) {
 			return nil, ErrNone
 		}
 	}
-	vs, err := w.rdb.HGet(ctx, Key, "version").Result()
-	if errors.Is(err, redis.Nil) {
-		w.none, w.checkedAt = true, time.Now()
-		return nil, ErrNone
-	}
+	v, err := w.repo.LatestVersion(ctx)
 	if err != nil {
 		if w.current != nil {
 			return w.current, nil // keep routing on the last good settings
 		}
 		return nil, fmt.Errorf("read settings version: %w", err)
 	}
-	w.none, w.checkedAt = false, time.Now()
-	v, _ := strconv.ParseInt(vs, 10, 64)
+	w.checkedAt = time.Now()
+	w.none = v == 0
+	if w.none {
+		return nil, ErrNone
+	}
 	if w.current != nil && v == w.version {
 		return w.current, nil
 	}
-	st, err := Load(ctx, w.rdb)
+	st, err := Load(ctx, w.repo)
 	if err != nil {
+		if w.current != nil {
+			return w.current, nil
+		}
 		return nil, err
 	}
 	c, err := Parse(st.YAML)

@@ -39,7 +39,7 @@ func enqueueInbound(b *testing.B, e *env, n int) {
 // from the same run: `go test -run '^$' -bench 'Pipeline|Noop' -benchtime 5000x ./worker/`.
 func BenchmarkInboundPipeline(b *testing.B) {
 	e := newEnv(b, "")
-	applySettings(b, e.rdb, strings.ReplaceAll(routingDoc, "CAP", "50"))
+	applySettings(b, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "50"))
 	e.online(b, "ana", "bruno", "carla")
 	enqueueInbound(b, e, b.N)
 	b.ResetTimer()

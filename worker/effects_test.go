@@ -53,7 +53,7 @@ func TestRoutingEffectsSurviveARedisFault(t *testing.T) {
 			fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.closed1") })
 			e := newEnv(t, fake.srv.URL)
 			ctx := context.Background()
-			applySettings(t, e.rdb, outOfHoursDoc)
+			applySettings(t, e.db.Settings(), outOfHoursDoc)
 			noon := noonAfter(time.Now())
 			fault := redistest.Once(redistest.ArgsContain(tc.match...))
 			e.startRoutingWorker(t, 4, clock.NewFake(noon), failing(fault))
@@ -93,7 +93,7 @@ func TestRoutingEffectsSurviveARedisFault(t *testing.T) {
 func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, outOfHoursDoc)
+	applySettings(t, e.db.Settings(), outOfHoursDoc)
 	noon := noonAfter(time.Now())
 	m := text("wamid.redeliver", "5511900000011", noon, 1)
 	body, _ := json.Marshal(m)
@@ -120,7 +120,7 @@ func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 func TestSessionTimerReArmSurvivesARedisFault(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, `
+	applySettings(t, e.db.Settings(), `
 default_query_type: sales
 query_types:
   - {id: sales, operators: [ana], strategy: round_robin}
@@ -168,7 +168,7 @@ func TestAutoReplyOutsideTheWindowIsNotSent(t *testing.T) {
 	fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.never") })
 	e := newEnv(t, fake.srv.URL)
 	ctx := context.Background()
-	applySettings(t, e.rdb, outOfHoursDoc)
+	applySettings(t, e.db.Settings(), outOfHoursDoc)
 	noon := noonAfter(time.Now())
 	e.startRoutingWorker(t, 2, clock.NewFake(noon))
 	if err := e.queue.EnqueueInbound(ctx, text("wamid.late", "5511900000013", noon.Add(-25*time.Hour), 1)); err != nil {

@@ -30,7 +30,7 @@ operators:
 func TestRetriedMessageOnARoutedQueryIsRouted(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, oneOperatorDoc)
+	applySettings(t, e.db.Settings(), oneOperatorDoc)
 	start := time.Now().Truncate(time.Second)
 	// Only the decision assigning ana (message 2's) carries her id.
 	fault := redistest.Once(redistest.ArgsContain("evalsha", " ana "))
@@ -87,7 +87,7 @@ func TestLatePendingReplyIsNotSent(t *testing.T) {
 			fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.never") })
 			e := newEnv(t, fake.srv.URL)
 			ctx := context.Background()
-			applySettings(t, e.rdb, oneOperatorDoc)
+			applySettings(t, e.db.Settings(), oneOperatorDoc)
 			now := time.Now().Truncate(time.Second)
 			m := text("wamid.pending1", "5511900000022", now.Add(-tc.sinceInbound), 1)
 			body, _ := json.Marshal(m)
@@ -135,7 +135,7 @@ func TestLatePendingReplyIsNotSent(t *testing.T) {
 func TestWindowRejectionIsCountedOncePerDecision(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, outOfHoursDoc)
+	applySettings(t, e.db.Settings(), outOfHoursDoc)
 	noon := noonAfter(time.Now())
 	// The routing script's keys include the assigned-set prefix.
 	fault := redistest.Once(redistest.ArgsContain("evalsha", store.Prefix+"assigned:"))

@@ -34,17 +34,17 @@ operators:
   - {id: carla, capacity: CAP}
 `
 
-func applySettings(t testing.TB, rdb redis.UniversalClient, doc string) {
+func applySettings(t testing.TB, repo settings.Repository, doc string) {
 	t.Helper()
-	if _, err := settings.Apply(context.Background(), rdb, []byte(doc), time.Now(), -1); err != nil {
+	if _, err := settings.Apply(context.Background(), repo, []byte(doc), time.Now(), -1, "test"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // startRoutingWorker runs a worker replica with routing on its own pool.
-// hooks, if any, wrap the Redis client its handlers use (store, settings
-// and the queue they enqueue on), not the one asynq dequeues with, so a
-// fault hits the handler's own work.
+// hooks, if any, wrap the Redis client its handlers use (store and the
+// queue they enqueue on), not the one asynq dequeues with, so a fault hits
+// the handler's own work. Settings come from the database.
 func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock, hooks ...redis.Hook) {
 	t.Helper()
 	rdb := redis.NewClient(e.rdb.Options())
@@ -61,7 +61,7 @@ func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock,
 	}
 	w := worker.New(worker.Options{
 		Store: store.New(wrdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
-		Settings: settings.NewWatcher(wrdb, 50*time.Millisecond), Queue: q, Clock: clk,
+		Settings: settings.NewWatcher(e.db.Settings(), 50*time.Millisecond), Queue: q, Clock: clk,
 	})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func (e *env) checkOwners(t *testing.T, qs []*store.RoutingState, capacity int) 
 func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, strings.ReplaceAll(routingDoc, "CAP", "3"))
+	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "3"))
 	e.online(t, "ana", "bruno", "carla")
 
 	now := time.Now().Truncate(time.Second)
@@ -173,7 +173,7 @@ func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 		contacts = append(contacts, from)
 		enqueue(from, 2)
 		if c == 35 {
-			applySettings(t, e.rdb, strings.ReplaceAll(routingDoc, "CAP", "5"))
+			applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "5"))
 		}
 	}
 	eventually(t, "the second wave to be processed", func() bool { return e.inboundProcessed() == float64(sent) })
@@ -205,7 +205,7 @@ func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 func TestSessionEndReleasesOnceAndFreesTheOperator(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "1"))
 	e.online(t, "ana")
 	start := time.Now().Truncate(time.Second)
 	clk := clock.NewFake(start)
@@ -311,7 +311,7 @@ func TestOutOfHoursReplyIsSentOnce(t *testing.T) {
 func testOutOfHoursReplyIsSentOnce(t *testing.T, noon time.Time) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, outOfHoursDoc)
+	applySettings(t, e.db.Settings(), outOfHoursDoc)
 	e.startRoutingWorker(t, 4, clock.NewFake(noon))
 	for i := range 3 {
 		if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.ooh%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
@@ -373,7 +373,7 @@ func (e *env) scheduled(t *testing.T, typ string, at time.Time) bool {
 func TestOperatorComingOnlineTakesTheOldestWaitingQuery(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	applySettings(t, e.rdb, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "1"))
 	e.startRoutingWorker(t, 4, clock.System{})
 	now := time.Now().Truncate(time.Second)
 	for i, from := range []string{"5511900000101", "5511900000102"} {

@@ -25,10 +25,12 @@ import (
 	"switchboard/channels"
 	"switchboard/channels/whatsapp"
 	"switchboard/clock"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
 	"switchboard/queue"
 	"switchboard/ratelimit"
+	"switchboard/repository"
 	"switchboard/store"
 	"switchboard/worker"
 )
@@ -72,6 +74,7 @@ func sentOK(id string) string {
 
 type env struct {
 	rdb     *redis.Client
+	db      *repository.DB
 	store   *store.Store
 	queue   *queue.Client
 	metrics *metrics.Metrics
@@ -97,6 +100,7 @@ func newEnv(t testing.TB, graphURL string) *env {
 	t.Cleanup(func() { client.Close(); insp.Close() })
 	return &env{
 		rdb:     rdb,
+		db:      dbtest.Open(t),
 		store:   store.New(rdb, clock.System{}),
 		queue:   queue.NewClient(client, time.Hour),
 		metrics: metrics.New(prometheus.NewRegistry()),

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -15,13 +16,14 @@ import (
 )
 
 // applyCommand validates a settings file and applies it atomically as the
-// next version; workers pick it up within a second, without a restart.
+// next version, in the database; workers pick it up within a second,
+// without a restart.
 func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "the settings YAML file to apply (- for standard input)")
 	dryRun := fs.Bool("dry-run", false, "validate and show what would change, without applying")
-	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for the Redis URL (default $"+config.EnvConfigPath+")")
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for the database (default $"+config.EnvConfigPath+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -45,15 +47,19 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if _, err := settings.Parse(data); err != nil {
 		return fmt.Errorf("%s is not valid:\n%w", *file, err)
 	}
-	_, conn, err := openRedis(ctx, "apply", *configPath, stderr)
+	cfg, err := config.Load(*configPath, os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	db, err := openDatabase(ctx, cfg, cliLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 
 	var current []byte
 	version := int64(0)
-	switch st, err := settings.Load(ctx, conn.Client); {
+	switch st, err := settings.Load(ctx, db.Settings()); {
 	case errors.Is(err, settings.ErrNone):
 	case err != nil:
 		return err
@@ -69,7 +75,7 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "would apply version %d (now %d):\n%s", version+1, version, diff)
 		return nil
 	}
-	v, err := settings.Apply(ctx, conn.Client, data, time.Now(), version)
+	v, err := settings.Apply(ctx, db.Settings(), data, time.Now(), version, "cli")
 	if err != nil {
 		return err
 	}
@@ -77,20 +83,18 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// openRedis loads the configuration and connects to its Redis, for the
-// commands that change a running installation. The embedded Redis lives
-// only inside its serve process, so they need a real one.
-func openRedis(ctx context.Context, command, configPath string, stderr io.Writer) (*config.Config, *redisconn.Conn, error) {
-	cfg, err := config.Load(configPath, os.LookupEnv)
-	if err != nil {
-		return nil, nil, err
-	}
+// openRedis connects to cfg's Redis, for the commands that change what is
+// in flight there (sessions). The embedded Redis lives only inside its
+// serve process, so they need a real one.
+func openRedis(ctx context.Context, command string, cfg *config.Config, stderr io.Writer) (*redisconn.Conn, error) {
 	if !cfg.Redis.Configured() {
-		return nil, nil, fmt.Errorf("%s needs a Redis: set redis.url (or redis.sentinel, redis.cluster) or %s", command, config.EnvRedisURL)
+		return nil, fmt.Errorf("%s needs a Redis: set redis.url (or redis.sentinel, redis.cluster) or %s", command, config.EnvRedisURL)
 	}
-	conn, err := redisconn.Open(ctx, cfg.Redis, newLogger(config.Log{Level: "error", Format: "text"}, stderr))
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, conn, nil
+	return redisconn.Open(ctx, cfg.Redis, cliLogger(stderr))
+}
+
+// cliLogger logs what the commands' storage has to say only when it is
+// an error: their output is for the person at the terminal.
+func cliLogger(stderr io.Writer) *slog.Logger {
+	return newLogger(config.Log{Level: "error", Format: "text"}, stderr)
 }

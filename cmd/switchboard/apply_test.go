@@ -10,13 +10,17 @@ import (
 	"testing"
 
 	"switchboard/config"
-	"switchboard/internal/redistest"
+	"switchboard/repository"
 	"switchboard/settings"
 )
 
 func TestApplyCommand(t *testing.T) {
-	rdb := redistest.Client(t)
-	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
+	example, err := filepath.Abs("../../deploy/settings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := inScratchDir(t)
+	t.Setenv(config.EnvRedisURL, "")
 	t.Setenv(config.EnvConfigPath, "")
 	t.Setenv(config.EnvAuthSecret, "apply-test-secret-0123")
 	ctx := context.Background()
@@ -25,30 +29,39 @@ func TestApplyCommand(t *testing.T) {
 		code := run(ctx, args, &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
+	// The applied settings, read as the workers read them.
+	load := func() (*settings.Stored, error) {
+		db, err := repository.Open(ctx, repository.Options{Path: filepath.Join(dir, placeholderDatabasePath)})
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		return settings.Load(ctx, db.Settings())
+	}
 
-	code, out, errOut := run("apply", "-f", "../../deploy/settings.example.yaml", "--dry-run")
+	code, out, errOut := run("apply", "-f", example, "--dry-run")
 	if code != 0 || !strings.Contains(out, "would apply version 1") || !strings.Contains(out, "+ timezone: America/Sao_Paulo") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
-	if _, err := settings.Load(ctx, rdb); !errors.Is(err, settings.ErrNone) {
+	if _, err := load(); !errors.Is(err, settings.ErrNone) {
 		t.Fatalf("dry run stored settings: %v", err)
 	}
 
-	if code, out, errOut = run("apply", "-f", "../../deploy/settings.example.yaml"); code != 0 || !strings.Contains(out, "applied settings version 1") {
+	if code, out, errOut = run("apply", "-f", example); code != 0 || !strings.Contains(out, "applied settings version 1") {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, out, _ = run("apply", "-f", "../../deploy/settings.example.yaml"); code != 0 || !strings.Contains(out, "unchanged (version 1)") {
+	if code, out, _ = run("apply", "-f", example); code != 0 || !strings.Contains(out, "unchanged (version 1)") {
 		t.Fatalf("re-apply: exit %d\n%s", code, out)
 	}
 
-	b, _ := os.ReadFile("../../deploy/settings.example.yaml")
+	b, _ := os.ReadFile(example)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte(strings.Replace(string(b), "strategy: least_loaded", "strategy: fastest", 1)), 0o600)
 	code, _, errOut = run("apply", "-f", bad)
 	if code != 1 || !strings.Contains(errOut, "query_types[1].strategy") {
 		t.Fatalf("invalid file: exit %d, %s", code, errOut)
 	}
-	if st, err := settings.Load(ctx, rdb); err != nil || st.Version != 1 {
+	if st, err := load(); err != nil || st.Version != 1 || st.AppliedBy != "cli" {
 		t.Fatalf("an invalid apply changed the stored settings: %+v, %v", st, err)
 	}
 }

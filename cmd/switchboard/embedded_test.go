@@ -81,7 +81,15 @@ func TestEmbeddedDefaultReachesTheProvider(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := newServer(ctx, cfg, roleAll, logger, prometheus.NewRegistry())
+	// serve and the commands it tells the person to run share the
+	// placeholder database in the working directory.
+	inScratchDir(t)
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, err := newServer(ctx, cfg, db, roleAll, logger, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

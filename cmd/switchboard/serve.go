@@ -76,7 +76,14 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, os.Stderr)
-	srv, err := newServer(ctx, cfg, *role, logger, prometheus.NewRegistry())
+	// Closed once run has stopped HTTP and drained the workers, the last
+	// to use it.
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := newServer(ctx, cfg, db, *role, logger, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
@@ -113,7 +120,7 @@ type server struct {
 	logger *slog.Logger
 
 	conn *redisconn.Conn
-	// db is the system of record; closed last.
+	// db is the system of record; whoever opened it closes it after run.
 	db        *repository.DB
 	http      *http.Server
 	asynq     *worker.Server
@@ -142,7 +149,8 @@ type server struct {
 // a standby waits before taking over.
 const leaseTTL = 20 * time.Second
 
-func newServer(ctx context.Context, cfg *config.Config, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
+// newServer builds a process of role on cfg, keeping its records in db.
+func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
 	chans, err := buildChannels(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -150,14 +158,6 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 
 	conn, err := redisconn.Open(ctx, cfg.Redis, logger)
 	if err != nil {
-		return nil, err
-	}
-	// TODO(db-config): database.url / database.path.
-	db, err := repository.Open(ctx, repository.Options{Path: "switchboard.db"})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.Migrate(ctx, logger); err != nil {
 		return nil, err
 	}
 	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, db: db, addr: make(chan string, 1)}
@@ -204,12 +204,12 @@ func newServer(ctx context.Context, cfg *config.Config, role string, logger *slo
 		Events:     events.NewPublisher(conn.Client),
 		Tasks:      queue.Tasks{Client: qc},
 		Presence:   presence.New(conn.Client),
-		Settings:   settings.NewWatcher(conn.Client, time.Second),
+		Settings:   settings.NewWatcher(db.Settings(), time.Second),
 		Metrics:    m,
 		Logger:     logger,
 	})
 	if role != roleWorker {
-		a, err := newAPI(cfg, conn, qc, conv, m, reg, logger)
+		a, err := newAPI(cfg, conn, db, qc, conv, m, reg, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -395,7 +395,7 @@ func (s *server) run(ctx context.Context) error {
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
 	if s.conn.Embedded && s.notice != nil {
-		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.cfg.Auth.Secret == "")
+		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.db.Where(), s.cfg.Auth.Secret == "")
 	}
 
 	var runErr error
@@ -443,8 +443,9 @@ func (s *server) run(ctx context.Context) error {
 	return runErr
 }
 
-// newAPI builds the /api/v1 API: accounts, roles, login and audit.
-func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
+// newAPI builds the /api/v1 API: accounts, roles, audit and settings in
+// db; login codes and sessions in Redis; conversations through conv.
+func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
 	if len(secret) == 0 {
 		// Only reachable with the embedded Redis (validation requires a
@@ -458,9 +459,9 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, conv *co
 	if cfg.Auth.OTP.Channel == "" {
 		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")
 	}
-	roles := auth.NewRoles(conn.Client)
-	users := accounts.NewStore(conn.Client, clock.System{}, roles.Exists)
-	audit := auth.NewAudit(conn.Client, clock.System{}, logger)
+	roles := auth.NewRoles(db.Roles())
+	users := accounts.NewStore(db.Accounts(), clock.System{}, roles.Exists)
+	audit := auth.NewAudit(db.Audit(), clock.System{}, logger)
 	login, err := auth.NewLogin(conn.Client, auth.LoginOptions{
 		Users: users, Clock: clock.System{}, Secret: secret, SessionTTL: cfg.Auth.SessionTTL,
 		Sender: codeSender{queue: qc, channel: cfg.Auth.OTP.Channel}, Audit: audit, Logger: logger,
@@ -489,7 +490,8 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, qc *queue.Client, conv *co
 	}))
 	return api.New(api.Options{
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
-		Conversations: conv, Redis: conn.Client, Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
+		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
+		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 	}), nil
 }
 

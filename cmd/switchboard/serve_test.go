@@ -23,6 +23,7 @@ import (
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
@@ -39,7 +40,7 @@ func start(t *testing.T, yaml string, env map[string]string, role string) (url s
 	logs = &logbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := newServer(ctx, cfg, role, logger, prometheus.NewRegistry())
+	srv, err := newServer(ctx, cfg, dbtest.Open(t), role, logger, prometheus.NewRegistry())
 	if err != nil {
 		cancel()
 		t.Fatal(err)

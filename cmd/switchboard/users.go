@@ -33,7 +33,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fs := flag.NewFlagSet("users "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for Redis and the auth secret")
+	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for the database, Redis and the auth secret")
 	var u accounts.User
 	var queryTypes, groups string
 	asJSON := false
@@ -59,13 +59,18 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return errUsage
 	}
-	cfg, conn, err := openRedis(ctx, "users", *configPath, stderr)
+	cfg, err := config.Load(*configPath, os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	roles := auth.NewRoles(conn.Client)
-	store := accounts.NewStore(conn.Client, clock.System{}, roles.Exists)
+	db, err := openDatabase(ctx, cfg, cliLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	roles := auth.NewRoles(db.Roles())
+	store := accounts.NewStore(db.Accounts(), clock.System{}, roles.Exists)
+	audit := auth.NewAudit(db.Audit(), clock.System{}, newLogger(cfg.Log, stderr))
 	split := func(s string) []string {
 		if s == "" {
 			return nil
@@ -84,7 +89,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		auth.NewAudit(conn.Client, clock.System{}, newLogger(cfg.Log, stderr)).Record(ctx, auth.Entry{Actor: "cli", Action: "user.create", Target: created.ID})
+		audit.Record(ctx, auth.Entry{Actor: "cli", Action: "user.create", Target: created.ID})
 		fmt.Fprintln(stdout, created.ID)
 	case "list":
 		users, err := store.List(ctx)
@@ -108,6 +113,12 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return errUsage
 		}
 		id := fs.Arg(0)
+		// The user's sessions are in Redis: they are revoked there.
+		conn, err := openRedis(ctx, "users "+args[0], cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
 		login, err := auth.NewLogin(conn.Client, auth.LoginOptions{Users: store, Clock: clock.System{}, Secret: []byte(cfg.Auth.Secret)})
 		if err != nil {
 			return err
@@ -119,7 +130,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		} else if err := store.Delete(ctx, id, login); err != nil {
 			return err
 		}
-		auth.NewAudit(conn.Client, clock.System{}, newLogger(cfg.Log, stderr)).Record(ctx, auth.Entry{Actor: "cli", Action: "user." + args[0], Target: id})
+		audit.Record(ctx, auth.Entry{Actor: "cli", Action: "user." + args[0], Target: id})
 		fmt.Fprintf(stdout, "%s: %sd; its sessions are revoked\n", id, args[0])
 	}
 	return nil

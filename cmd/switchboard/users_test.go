@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"switchboard/accounts"
+	"switchboard/auth"
+	"switchboard/clock"
 	"switchboard/config"
 	"switchboard/internal/redistest"
+	"switchboard/repository"
 )
 
 func TestUsersCommand(t *testing.T) {
+	dir := inScratchDir(t)
 	rdb := redistest.Client(t)
 	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
 	t.Setenv(config.EnvConfigPath, "")
@@ -59,5 +64,19 @@ func TestUsersCommand(t *testing.T) {
 	}
 	if _, out, _ = run("users", "list", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("after delete: %s", out)
+	}
+	// What the commands did is in the audit log, by the CLI.
+	db, err := repository.Open(context.Background(), repository.Options{Path: filepath.Join(dir, placeholderDatabasePath)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := auth.NewAudit(db.Audit(), clock.System{}, nil).Recent(context.Background(), 10)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target)
+	}
+	if want := []string{"cli user.delete " + id, "cli user.disable " + id, "cli user.create " + id}; err != nil || strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("audit log = %q, %v; want %q", got, err, want)
 	}
 }

@@ -79,7 +79,7 @@ func New(t testing.TB, o Options) *Env {
 		Queue:    queue.NewClient(client, o.DedupeWindow),
 		Presence: presence.New(o.Redis),
 		Metrics:  o.Metrics,
-		Settings: settings.NewWatcher(o.Redis, 0),
+		Settings: settings.NewWatcher(o.DB.Settings(), 0),
 		Clock:    o.Clock,
 	}
 	e.Service = e.NewService(e.Redis)
@@ -105,7 +105,7 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 // refused.
 func (e *Env) ApplySettings(t testing.TB, yaml string) {
 	t.Helper()
-	if _, err := settings.Apply(context.Background(), e.Redis, []byte(yaml), time.Now(), -1); err != nil {
+	if _, err := settings.Apply(context.Background(), e.DB.Settings(), []byte(yaml), time.Now(), -1, "test"); err != nil {
 		t.Fatalf("apply settings: %v", err)
 	}
 }

@@ -148,7 +148,9 @@ CREATE TABLE roles (
     name        TEXT PRIMARY KEY,
     -- JSON array of permissions
     permissions TEXT NOT NULL,
-    updated_at  BIGINT NOT NULL
+    -- optimistic lock: every write increments it, so a change decided on
+    -- one revision is refused once another write has landed
+    revision    BIGINT NOT NULL DEFAULT 1
 );
 
 -- Agent groups and their members.
@@ -173,7 +175,9 @@ CREATE TABLE settings_versions (
     applied_by TEXT NOT NULL DEFAULT ''
 );
 
--- Who did what, when and from where. id orders entries of one millisecond.
+-- Who did what, when and from where. ids are time-ordered (the millisecond,
+-- then a per-process sequence), so they order entries of one millisecond.
+-- Kept for ever for now: retention is still to be decided.
 CREATE TABLE audit_log (
     id      TEXT PRIMARY KEY,
     at      BIGINT NOT NULL,
