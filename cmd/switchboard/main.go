@@ -31,6 +31,7 @@ Usage:
   switchboard serve [--config FILE] [--role all|gateway|worker]
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard users create|list|disable|delete ...
+  switchboard contacts erase --contact ID [--config FILE]
   switchboard whatsapp pair --channel ID [--phone +E164]   link a number (QR code, or a code typed on the phone)
   switchboard whatsapp status|unlink [--channel ID]
   switchboard telegram set-webhook --channel ID --url URL
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = applyCommand(ctx, args[1:], stdout, stderr)
 	case "users":
 		err = usersCommand(ctx, args[1:], stdout, stderr)
+	case "contacts":
+		err = contactsCommand(ctx, args[1:], stdout, stderr)
 	case "whatsapp":
 		err = whatsappCommand(ctx, args[1:], stdout, stderr)
 	case "telegram":
