@@ -347,12 +347,10 @@ func TestHistoryCursors(t *testing.T) {
 		r := db.Conversations()
 		ctx := context.Background()
 		var qid string
-		var want []string
 		for i := range 10 {
 			// Pairs share a second: arrival orders them.
 			id := fmt.Sprintf("wamid.%02d", i)
 			qid = apply(t, r, inbound(id, "5511912345678", t0.Add(time.Duration(i/2)*time.Second), int64(i), "x")).QueryID
-			want = append(want, id)
 		}
 		page := func(hr conversations.HistoryRange) (string, bool) {
 			t.Helper()

@@ -409,9 +409,14 @@ func (c *Conversations) PurgeMessages(ctx context.Context, before time.Time, bat
 // any conversation to work on.
 func (c *Conversations) purgeRound(ctx context.Context, before int64, batch int) (n int, more bool, err error) {
 	err = c.d.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM conversations
-			WHERE state = 'closed' AND purged = FALSE AND activity_at < $1
-			ORDER BY activity_at, id LIMIT $2`, before, batch)
+		// The conversations are taken (row-locked on PostgreSQL) before
+		// their messages, the order routing decisions lock them in, so
+		// the two never wait on each other in a circle.
+		rows, err := tx.QueryContext(ctx, `UPDATE conversations SET purged = purged
+			WHERE state = 'closed' AND id IN (SELECT id FROM conversations
+				WHERE state = 'closed' AND purged = FALSE AND activity_at < $1
+				ORDER BY activity_at, id LIMIT $2)
+			RETURNING id`, before, batch)
 		if err != nil {
 			return err
 		}
