@@ -125,8 +125,10 @@ func (c *Conversations) ApplyStatus(ctx context.Context, st *channels.Status) (c
 		return conversations.StatusResult{}, nil
 	}
 	var cid, msgID, queryID string
+	// provider_id <> '' repeats the partial index's condition, which a
+	// planner cannot prove from a bound parameter (SQLite would scan).
 	err := c.d.db.QueryRowContext(ctx, `SELECT contact_id, id, conversation_id FROM messages
-		WHERE channel = $1 AND provider_id = $2`, st.Channel, st.MessageID).Scan(&cid, &msgID, &queryID)
+		WHERE channel = $1 AND provider_id = $2 AND provider_id <> ''`, st.Channel, st.MessageID).Scan(&cid, &msgID, &queryID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return conversations.StatusResult{}, nil
 	}
