@@ -210,7 +210,10 @@ type Filter struct {
 	UpdatedFrom time.Time
 	UpdatedTo   time.Time
 	// Search matches the contact's names by the start of any word and
-	// the contact's phone by any 4 or more consecutive digits.
+	// the contact's phone by any 4 or more consecutive digits; every word
+	// of it must match. A search of digits and phone punctuation
+	// ("+55 11 9123-4567") is one number. One without letters or digits
+	// does not filter.
 	Search string
 	// After continues a list from a cursor; nil starts at the newest.
 	After *Cursor
@@ -229,6 +232,8 @@ type Page struct {
 type HistoryRange struct {
 	// Before and After are message ids; the messages strictly before
 	// (older) or after (newer) it are returned. Both empty: the newest.
+	// Both set: the messages between them, oldest first from After. An id
+	// not in the conversation is ErrBadCursor.
 	Before string
 	After  string
 	// Limit caps the messages (1..500).
@@ -239,7 +244,7 @@ type HistoryRange struct {
 type HistoryPage struct {
 	Messages []Message
 	// More says whether older (for Before or the newest page) or newer
-	// (for After) messages remain.
+	// (for After, up to Before when both are set) messages remain.
 	More bool
 }
 

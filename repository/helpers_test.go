@@ -129,7 +129,7 @@ func seed(t testing.TB, db *repository.DB, rows []seedRow) {
 func bulk(t testing.TB, tx *sql.Tx, into string, rows [][]any) {
 	t.Helper()
 	for len(rows) > 0 {
-		n := min(len(rows), 500)
+		n := min(len(rows), 50) // SQLite binds many parameters slowly
 		var b strings.Builder
 		var a []any
 		b.WriteString("INSERT INTO " + into + " VALUES ")

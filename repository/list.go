@@ -53,12 +53,16 @@ func (c *Conversations) List(ctx context.Context, f conversations.Filter) (conve
 	return page, nil
 }
 
+// states are every state a conversation can be in, as the schema's CHECK
+// on conversations.state allows.
+var states = []string{routing.StatePending, routing.StateAssigned, routing.StateInactive, routing.StateClosed}
+
 // listQuery builds List's statement for f, its arguments, and the page
 // size; "" when f can match nothing.
 //
 // The rows are the union of branches, each a conjunction of equalities
 // an index of conversations starts with (state; query_type and state;
-// assignee and state; channel), read in that index's order and cut at the
+// assignee and state), read in that index's order and cut at the
 // page size, so each is a short range scan and the union is merged, not
 // sorted. An operator's view is such a union: their assigned
 // conversations, and the pending and inactive ones of each type they
@@ -90,14 +94,26 @@ func listQuery(f conversations.Filter) (string, []any, int) {
 		common = append(common, fmt.Sprintf("activity_at <= %[1]s AND (activity_at < %[1]s OR id < %[2]s)", at, id))
 	}
 	if ws := searchWords(f.Search); f.Search != "" && len(ws) > 0 {
-		// The contacts having, for every word, a term it starts: each
-		// word is a range scan of contact_terms' primary key.
-		parts := make([]string, len(ws))
+		// The contacts having, for every word, a term it starts: the
+		// first word is a range scan of contact_terms' primary key, each
+		// other word a join on the contact checking its terms. A join,
+		// not an INTERSECT or an IN per word: PostgreSQL then estimates
+		// the words together as rarer than each alone (as they are:
+		// "joana ferr"), and reads those few contacts' conversations by
+		// index instead of scanning conversations.
+		var from, where []string
 		for i, w := range ws {
 			lo, hi := prefixRange(w)
-			parts[i] = "SELECT contact_id FROM contact_terms WHERE term >= " + a.add(lo) + " AND term < " + a.add(hi)
+			t := fmt.Sprintf("t%d", i)
+			if i == 0 {
+				from = append(from, "contact_terms "+t)
+			} else {
+				from = append(from, "JOIN contact_terms "+t+" ON "+t+".contact_id = t0.contact_id")
+			}
+			where = append(where, t+".term >= "+a.add(lo)+" AND "+t+".term < "+a.add(hi))
 		}
-		common = append(common, "contact_id IN ("+strings.Join(parts, " INTERSECT ")+")")
+		common = append(common, "contact_id IN (SELECT t0.contact_id FROM "+strings.Join(from, " ")+
+			" WHERE "+strings.Join(where, " AND ")+")")
 	}
 
 	var branches [][]string
@@ -131,16 +147,25 @@ func listQuery(f conversations.Filter) (string, []any, int) {
 		}
 	} else {
 		var b []string
-		if f.State != "" {
-			b = append(b, "state = "+a.add(f.State))
-		}
 		if f.QueryType != "" {
 			b = append(b, "query_type = "+a.add(f.QueryType))
 		}
 		if f.Assignee != "" {
 			b = append(b, "assignee = "+a.add(f.Assignee))
 		}
-		branches = append(branches, b)
+		switch {
+		case f.State != "":
+			branches = append(branches, append(b, "state = "+a.add(f.State)))
+		case len(b) > 0:
+			// The type and assignee indexes go on with the state: one
+			// branch per state reads each in order. The schema's CHECK
+			// keeps the states to these.
+			for _, s := range states {
+				branches = append(branches, append(slices.Clip(b), "state = '"+s+"'"))
+			}
+		default:
+			branches = append(branches, nil)
+		}
 	}
 
 	// One more row than the page says whether another page follows.

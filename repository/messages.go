@@ -125,8 +125,10 @@ func (c *Conversations) ApplyStatus(ctx context.Context, st *channels.Status) (c
 		return conversations.StatusResult{}, nil
 	}
 	var cid, msgID, queryID string
+	// provider_id <> '' repeats the partial index's condition, which a
+	// planner cannot prove from a bound parameter (SQLite would scan).
 	err := c.d.db.QueryRowContext(ctx, `SELECT contact_id, id, conversation_id FROM messages
-		WHERE channel = $1 AND provider_id = $2`, st.Channel, st.MessageID).Scan(&cid, &msgID, &queryID)
+		WHERE channel = $1 AND provider_id = $2 AND provider_id <> ''`, st.Channel, st.MessageID).Scan(&cid, &msgID, &queryID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return conversations.StatusResult{}, nil
 	}
@@ -409,9 +411,14 @@ func (c *Conversations) PurgeMessages(ctx context.Context, before time.Time, bat
 // any conversation to work on.
 func (c *Conversations) purgeRound(ctx context.Context, before int64, batch int) (n int, more bool, err error) {
 	err = c.d.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM conversations
-			WHERE state = 'closed' AND purged = FALSE AND activity_at < $1
-			ORDER BY activity_at, id LIMIT $2`, before, batch)
+		// The conversations are taken (row-locked on PostgreSQL) before
+		// their messages, the order routing decisions lock them in, so
+		// the two never wait on each other in a circle.
+		rows, err := tx.QueryContext(ctx, `UPDATE conversations SET purged = purged
+			WHERE state = 'closed' AND id IN (SELECT id FROM conversations
+				WHERE state = 'closed' AND purged = FALSE AND activity_at < $1
+				ORDER BY activity_at, id LIMIT $2)
+			RETURNING id`, before, batch)
 		if err != nil {
 			return err
 		}

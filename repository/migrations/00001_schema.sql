@@ -46,8 +46,10 @@ CREATE TABLE conversations (
     id                 TEXT PRIMARY KEY,
     contact_id         TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     channel            TEXT NOT NULL,
-    -- pending until routed; then the routing state (assigned, inactive, closed...)
-    state              TEXT NOT NULL,
+    -- pending until routed; then the routing state. The list is closed
+    -- because lists filtered by type or assignee read one index range per
+    -- state (repository/list.go's states): a new state needs both.
+    state              TEXT NOT NULL CHECK (state IN ('pending', 'assigned', 'inactive', 'closed')),
     routed             BOOLEAN NOT NULL DEFAULT FALSE,
     query_type         TEXT NOT NULL DEFAULT '',
     assignee           TEXT NOT NULL DEFAULT '',
