@@ -304,7 +304,9 @@ type Repository interface {
 	// PoolOldest returns when the longest-waiting of a type began
 	// waiting; false when the pool is empty.
 	PoolOldest(ctx context.Context, queryType string) (time.Time, bool, error)
-	// QueryCounts counts routed conversations by state.
+	// QueryCounts counts routed conversations by open state (pending,
+	// assigned, inactive): closed ones are history, and counting them on
+	// every scrape would cost more as history grows.
 	QueryCounts(ctx context.Context) (map[string]int, error)
 	// AssignedTo returns the ids of the conversations assigned to operator.
 	AssignedTo(ctx context.Context, operator string) ([]string, error)

@@ -244,7 +244,7 @@ func (c *Conversations) PoolOldest(ctx context.Context, queryType string) (time.
 
 // QueryCounts counts routed conversations by state.
 func (c *Conversations) QueryCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := c.d.db.QueryContext(ctx, `SELECT state, count(*) FROM conversations WHERE routed = TRUE GROUP BY state`)
+	rows, err := c.d.db.QueryContext(ctx, `SELECT state, count(*) FROM conversations WHERE state IN ('pending', 'assigned', 'inactive') AND routed = TRUE GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("count conversations: %w", err)
 	}

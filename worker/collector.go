@@ -13,9 +13,8 @@ import (
 
 // RoutingCollector exports the routing gauges at scrape time: queries by
 // state and, per query type, how long the longest-waiting pooled query has
-// waited (as Twilio TaskRouter reports it). They are
-// read from the database, so every worker reports the same values:
-// aggregate with max().
+// waited (as Twilio TaskRouter reports it). They are read from the
+// database, so every worker reports the same values: aggregate with max().
 type RoutingCollector struct {
 	conv    *conversations.Service
 	logger  *slog.Logger
@@ -27,7 +26,7 @@ type RoutingCollector struct {
 func NewRoutingCollector(conv *conversations.Service, logger *slog.Logger) *RoutingCollector {
 	return &RoutingCollector{
 		conv: conv, logger: logger,
-		queries: prometheus.NewDesc("switchboard_queries", "Routed queries by state (pending, assigned, inactive, closed).", []string{"state"}, nil),
+		queries: prometheus.NewDesc("switchboard_queries", "Open routed queries by state (pending, assigned, inactive).", []string{"state"}, nil),
 		oldest: prometheus.NewDesc("switchboard_pool_oldest_wait_seconds",
 			"How long the longest-waiting query in each query type's pool has waited; 0 when the pool is empty.", []string{"query_type"}, nil),
 	}
@@ -48,7 +47,7 @@ func (c *RoutingCollector) Collect(ch chan<- prometheus.Metric) {
 		c.logger.Debug("query counts unavailable", "err", err)
 		return
 	}
-	for _, state := range []string{routing.StatePending, routing.StateAssigned, routing.StateInactive, routing.StateClosed} {
+	for _, state := range []string{routing.StatePending, routing.StateAssigned, routing.StateInactive} {
 		ch <- prometheus.MustNewConstMetric(c.queries, prometheus.GaugeValue, float64(counts[state]), state)
 	}
 	comp, err := c.conv.Current(ctx)
