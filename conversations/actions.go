@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"switchboard/routing"
@@ -71,9 +72,36 @@ func (s *Service) Transfer(ctx context.Context, queryID, operator string) (routi
 	return s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Transfer(q, operator) })
 }
 
-// Close closes a conversation with a resolution reason.
+// Close closes a conversation with a resolution reason, and drops its
+// session timer: it would only find the conversation closed, and the
+// timers of closed conversations would otherwise sit in Redis until they
+// fire, a day later, growing with the history instead of the load.
 func (s *Service) Close(ctx context.Context, queryID, reason string) (routing.Query, error) {
-	return s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Close(q, reason) })
+	q, err := s.change(ctx, queryID, func(q routing.Query) (routing.Query, error) { return routing.Close(q, reason) })
+	if err != nil {
+		return q, err
+	}
+	s.cancelSessionTimers(ctx, q)
+	return q, nil
+}
+
+// cancelSessionTimers drops the session timers a closed conversation's
+// cycle may still have scheduled: the one its decision armed and the
+// re-arm for the session's end as it stands. A failure only leaves a
+// timer that does nothing when it fires.
+func (s *Service) cancelSessionTimers(ctx context.Context, q routing.Query) {
+	keys := []string{strconv.Itoa(q.Cycle)}
+	if comp, err := s.Current(ctx); err == nil && comp != nil {
+		if st, err := s.repo.RoutingState(ctx, q.ID); err == nil {
+			end := routing.SessionEnd(comp.Routing, st.Query, st.LastInboundAt)
+			keys = append(keys, strconv.Itoa(q.Cycle)+":"+strconv.FormatInt(end.Unix(), 10))
+		}
+	}
+	for _, k := range keys {
+		if err := s.tasks.CancelTimer(ctx, TimerSessionEnd, q.ID, k); err != nil {
+			s.logger.WarnContext(ctx, "session timer of a closed conversation not cancelled; it fires and does nothing", "query", q.ID, "err", err)
+		}
+	}
 }
 
 // Reply sends a free-form text from operator, inside the customer-service

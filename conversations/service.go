@@ -41,6 +41,9 @@ type Scheduler interface {
 	EnqueueSend(ctx context.Context, channel, queryID, msgID string) error
 	// ScheduleTimer schedules a routing timer for at.
 	ScheduleTimer(ctx context.Context, kind, queryID, key string, at time.Time) error
+	// CancelTimer drops a scheduled timer that can no longer matter (its
+	// conversation closed); one already gone is not an error.
+	CancelTimer(ctx context.Context, kind, queryID, key string) error
 	// EnqueueDispatch asks the workers to give operator the
 	// longest-waiting conversations they can take.
 	EnqueueDispatch(ctx context.Context, operator string) error

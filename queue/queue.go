@@ -372,6 +372,8 @@ func (c *Client) EnqueueRetention(ctx context.Context, now time.Time) error {
 // Tasks schedules a conversations.Service's work on the queue.
 type Tasks struct {
 	Client *Client
+	// Inspector cancels timers; nil leaves them to fire and do nothing.
+	Inspector *asynq.Inspector
 }
 
 var _ conversations.Scheduler = Tasks{}
@@ -400,6 +402,22 @@ func (t Tasks) ScheduleTimer(ctx context.Context, kind, queryID, key string, at 
 		return fmt.Errorf("schedule timer: unknown kind %q", kind)
 	}
 	return t.Client.ScheduleTimer(ctx, typ, Timer{QueryID: queryID, Key: key}, at)
+}
+
+// CancelTimer deletes a scheduled routing timer task, if it is still there.
+func (t Tasks) CancelTimer(ctx context.Context, kind, queryID, key string) error {
+	typ, ok := timerTypes[kind]
+	if !ok {
+		return fmt.Errorf("cancel timer: unknown kind %q", kind)
+	}
+	if t.Inspector == nil {
+		return nil
+	}
+	err := t.Inspector.DeleteTask(QueueRouting, taskID(typ, queryID, key))
+	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		return fmt.Errorf("cancel %s timer: %w", kind, err)
+	}
+	return nil
 }
 
 // EnqueueDispatch queues a dispatch to operator.

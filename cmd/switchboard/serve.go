@@ -202,7 +202,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 	conv := conversations.New(conversations.Options{
 		Repository: db.Conversations(),
 		Events:     events.NewPublisher(conn.Client),
-		Tasks:      queue.Tasks{Client: qc},
+		Tasks:      queue.Tasks{Client: qc, Inspector: s.inspector},
 		Presence:   presence.New(conn.Client),
 		Settings:   settings.NewWatcher(db.Settings(), time.Second),
 		Metrics:    m,

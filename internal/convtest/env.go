@@ -27,15 +27,17 @@ import (
 
 // Env is a service and what it runs on.
 type Env struct {
-	DB       *repository.DB
-	Repo     *Faulty
-	Redis    *redis.Client
-	Queue    *queue.Client
-	Presence *presence.Store
-	Metrics  *metrics.Metrics
-	Settings *settings.Watcher
-	Clock    clock.Clock
-	Service  *conversations.Service
+	DB    *repository.DB
+	Repo  *Faulty
+	Redis *redis.Client
+	Queue *queue.Client
+	// Inspector reads (and the service cancels) queued tasks.
+	Inspector *asynq.Inspector
+	Presence  *presence.Store
+	Metrics   *metrics.Metrics
+	Settings  *settings.Watcher
+	Clock     clock.Clock
+	Service   *conversations.Service
 }
 
 // Options tune an Env; zero values take the defaults.
@@ -71,16 +73,18 @@ func New(t testing.TB, o Options) *Env {
 		o.DedupeWindow = time.Hour
 	}
 	client := asynq.NewClientFromRedisClient(o.Redis)
-	t.Cleanup(func() { client.Close() })
+	insp := asynq.NewInspectorFromRedisClient(o.Redis)
+	t.Cleanup(func() { client.Close(); insp.Close() })
 	e := &Env{
-		DB:       o.DB,
-		Repo:     NewFaulty(o.DB.Conversations()),
-		Redis:    o.Redis,
-		Queue:    queue.NewClient(client, o.DedupeWindow),
-		Presence: presence.New(o.Redis),
-		Metrics:  o.Metrics,
-		Settings: settings.NewWatcher(o.DB.Settings(), 0),
-		Clock:    o.Clock,
+		DB:        o.DB,
+		Repo:      NewFaulty(o.DB.Conversations()),
+		Redis:     o.Redis,
+		Queue:     queue.NewClient(client, o.DedupeWindow),
+		Inspector: insp,
+		Presence:  presence.New(o.Redis),
+		Metrics:   o.Metrics,
+		Settings:  settings.NewWatcher(o.DB.Settings(), 0),
+		Clock:     o.Clock,
 	}
 	e.Service = e.NewService(e.Redis)
 	return e
@@ -93,7 +97,7 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 	return conversations.New(conversations.Options{
 		Repository: e.Repo,
 		Events:     events.NewPublisher(rdb),
-		Tasks:      queue.Tasks{Client: e.Queue},
+		Tasks:      queue.Tasks{Client: e.Queue, Inspector: e.Inspector},
 		Presence:   presence.New(rdb),
 		Settings:   e.Settings,
 		Clock:      e.Clock,
