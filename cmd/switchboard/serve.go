@@ -38,6 +38,7 @@ import (
 	"switchboard/queue"
 	"switchboard/ratelimit"
 	"switchboard/redisconn"
+	"switchboard/repository"
 	"switchboard/settings"
 	"switchboard/store"
 	"switchboard/webhook"
@@ -56,6 +57,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "path to the YAML configuration (default $"+config.EnvConfigPath+"; none: built-in defaults)")
 	role := fs.String("role", roleAll, "what this process runs: all, gateway (HTTP only) or worker (queue only)")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply pending database migrations at start (overrides database.migrate_on_start); refuse to start if the schema is behind")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -73,11 +75,17 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, os.Stderr)
-	srv, err := newServer(ctx, cfg, *role, logger, prometheus.NewRegistry())
+	db, err := openDatabase(ctx, cfg.Database, cfg.Database.AutoMigrate() && !*noMigrate, logger, stderr)
 	if err != nil {
 		return err
 	}
+	srv, err := newServer(ctx, cfg, *role, logger, prometheus.NewRegistry())
+	if err != nil {
+		db.Close()
+		return err
+	}
 	srv.notice = stderr
+	srv.db = db
 	return srv.run(ctx)
 }
 
@@ -110,6 +118,7 @@ type server struct {
 	logger *slog.Logger
 
 	conn      *redisconn.Conn
+	db        *repository.DB // the system of record, closed last
 	http      *http.Server
 	asynq     *worker.Server
 	mux       *asynq.ServeMux
@@ -352,8 +361,9 @@ func workerGrace(total time.Duration) time.Duration { return total - httpGrace(t
 
 // run serves until ctx is cancelled, then stops in order: stop accepting
 // HTTP and finish in-flight requests, then drain the worker pool, then close
-// Redis.
+// Redis and, last, the database.
 func (s *server) run(ctx context.Context) error {
+	defer s.closeDB()
 	defer s.conn.Close()
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
