@@ -37,9 +37,10 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/switchboard ./cmd/switchboard
-# The data directory (a linked WhatsApp device's SQLite store lives here). It
-# is created here because the final image has no shell; it is copied owned by
-# the non-root user, so a fresh Docker volume mounted on it is writable.
+# The data directory: the SQLite system of record (without database.url) and
+# linked WhatsApp devices' SQLite stores live here. It is created here
+# because the final image has no shell; it is copied owned by the non-root
+# user, so a fresh Docker volume mounted on it is writable.
 RUN mkdir -p /out/data
 
 # A static busybox, only for the HEALTHCHECK below: distroless has no shell
@@ -65,6 +66,10 @@ COPY --from=build --chown=65532:65532 /out/data /var/lib/switchboard
 ENV SWITCHBOARD_HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
 VOLUME /var/lib/switchboard
+# Without database.url Switchboard keeps its system of record in the SQLite
+# file switchboard.db in the working directory: here, on the volume, not in
+# the read-only (and throwaway) root of the container.
+WORKDIR /var/lib/switchboard
 USER 65532:65532
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]

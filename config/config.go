@@ -29,6 +29,9 @@ const (
 	EnvRedisURL   = "SWITCHBOARD_REDIS_URL"
 	EnvHTTPAddr   = "SWITCHBOARD_HTTP_ADDR"
 	EnvAuthSecret = "SWITCHBOARD_AUTH_SECRET"
+	// EnvDatabaseURL replaces database.url: the PostgreSQL URL carries a
+	// password, so deployments keep it in a secret, not in the file.
+	EnvDatabaseURL = "SWITCHBOARD_DATABASE_URL"
 )
 
 // Defaults applied when the file leaves a key out.
@@ -37,6 +40,9 @@ const (
 	DefaultMaxBodyBytes  = 3 << 20 // Meta's maximum webhook payload.
 	DefaultShutdownGrace = 25 * time.Second
 	DefaultDedupeWindow  = 24 * time.Hour
+	// DefaultDatabasePath is the SQLite file used without database.url,
+	// relative to the working directory.
+	DefaultDatabasePath = "switchboard.db"
 )
 
 // DefaultMaxEventStreams is http.max_event_streams_per_user's default: a
@@ -47,6 +53,7 @@ const DefaultMaxEventStreams = 5
 type Config struct {
 	HTTP     HTTP      `yaml:"http"`
 	Redis    Redis     `yaml:"redis"`
+	Database Database  `yaml:"database"`
 	Worker   Worker    `yaml:"worker"`
 	Queue    Queue     `yaml:"queue"`
 	Log      Log       `yaml:"log"`
@@ -110,6 +117,32 @@ type RedisCluster struct {
 func (r Redis) Configured() bool {
 	return r.URL != "" || r.Sentinel.MasterName != "" || len(r.Sentinel.Addrs) > 0 || len(r.Cluster.Addrs) > 0
 }
+
+// Database says where the system of record lives: PostgreSQL at URL, or
+// else the SQLite file at Path (the embedded default, for trying
+// Switchboard out and for small single-process installations).
+type Database struct {
+	// URL is a postgres:// or postgresql:// URL; it wins over Path.
+	URL string `yaml:"url"`
+	// Path is the SQLite file used when URL is empty.
+	Path string `yaml:"path"`
+	// MaxConns caps the open connections of this process (0: the
+	// repository's default, 20 on PostgreSQL and 8 on SQLite). Every
+	// replica opens its own pool, so the server's max_connections must
+	// cover replicas × max_conns.
+	MaxConns int `yaml:"max_conns"`
+	// MigrateOnStart makes serve apply pending migrations before it
+	// starts (default true); nil means the default. Use AutoMigrate.
+	MigrateOnStart *bool `yaml:"migrate_on_start"`
+}
+
+// Postgres reports whether the database is PostgreSQL rather than the
+// SQLite file.
+func (d Database) Postgres() bool { return d.URL != "" }
+
+// AutoMigrate reports whether serve applies pending migrations at start:
+// migrate_on_start, true unless it is set to false.
+func (d Database) AutoMigrate() bool { return d.MigrateOnStart == nil || *d.MigrateOnStart }
 
 // Worker configures the asynq worker pool.
 type Worker struct {
@@ -301,6 +334,9 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	if v, _ := env(EnvRedisURL); v != "" {
 		cfg.Redis.URL = v
 	}
+	if v, _ := env(EnvDatabaseURL); v != "" {
+		cfg.Database.URL = v
+	}
 	if v, _ := env(EnvHTTPAddr); v != "" {
 		cfg.HTTP.Addr = v
 	}
@@ -363,6 +399,9 @@ func (c *Config) applyDefaults() {
 	if c.Redis.WaitReplicas > 0 && c.Redis.WaitTimeout == 0 {
 		c.Redis.WaitTimeout = time.Second
 	}
+	if c.Database.Path == "" {
+		c.Database.Path = DefaultDatabasePath
+	}
 	if c.Queue.DedupeWindow == 0 {
 		c.Queue.DedupeWindow = DefaultDedupeWindow
 	}
@@ -412,6 +451,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateRedis(bad)
+	c.validateDatabase(bad)
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
 		bad("worker.concurrency", "must be between 1 and 1000, got %d", c.Worker.Concurrency)
 	}
@@ -560,5 +600,32 @@ func (c *Config) validateRedis(bad func(key, format string, args ...any)) {
 	}
 	if r.WaitTimeout < 0 || r.WaitTimeout > 10*time.Second {
 		bad("redis.wait_timeout", "must be between 0 and 10s, got %s", r.WaitTimeout)
+	}
+}
+
+// validateDatabase checks the URL's form (never quoting it: it carries a
+// password) and the pool size.
+func (c *Config) validateDatabase(bad func(key, format string, args ...any)) {
+	d := c.Database
+	if d.URL != "" {
+		u, err := url.Parse(d.URL)
+		switch {
+		case err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql"):
+			bad("database.url", "want postgres://user:password@host:5432/database (or postgresql://); SQLite is database.path, not a URL")
+		case u.Host == "":
+			bad("database.url", "names no host: want postgres://user:password@host:5432/database")
+		case strings.Trim(u.Path, "/") == "":
+			bad("database.url", "names no database: want postgres://user:password@host:5432/database")
+		}
+	}
+	if strings.TrimSpace(d.Path) == "" {
+		bad("database.path", "must not be blank")
+	} else if strings.HasPrefix(d.Path, "postgres://") || strings.HasPrefix(d.Path, "postgresql://") {
+		bad("database.path", "is the SQLite file; put a PostgreSQL URL in database.url")
+	}
+	// One connection would deadlock a PostgreSQL migration: the advisory
+	// lock holds one while the migration runs on another.
+	if d.MaxConns != 0 && (d.MaxConns < 2 || d.MaxConns > 1000) {
+		bad("database.max_conns", "must be between 2 and 1000, or 0 for the default, got %d", d.MaxConns)
 	}
 }

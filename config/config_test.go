@@ -140,6 +140,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 			"http.addr", "http.max_body_bytes", "redis.url", "log.level",
 			"channels[0].id: required", "channels[1].kind: required", `channels[2].id: "wa-main" is already used by channels[1]`,
 			"auth.secret: at least 16", `auth.otp.channel: no channel has id "wa-nope"`,
+			"database.url: want postgres://", "database.max_conns: must be between 2 and 1000",
 		}},
 		{"missing file", "testdata/nope.yaml", nil, []string{"nope.yaml"}},
 	}
@@ -229,5 +230,83 @@ func TestMaxEventStreamsPerUser(t *testing.T) {
 	if _, err := config.Parse([]byte("http:\n  max_event_streams_per_user: -1\n"+secret), env(nil)); err == nil ||
 		!strings.Contains(err.Error(), "http.max_event_streams_per_user") {
 		t.Fatalf("-1: %v, want an error naming the key", err)
+	}
+}
+
+// Without a database section, Switchboard runs on the SQLite file
+// switchboard.db in the working directory and migrates at start.
+func TestDatabaseDefaults(t *testing.T) {
+	cfg, err := config.Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Database
+	if d.URL != "" || d.Postgres() || d.Path != "switchboard.db" || d.MaxConns != 0 || !d.AutoMigrate() {
+		t.Fatalf("database defaults = %+v (migrate %v), want SQLite at switchboard.db, migrating", d, d.AutoMigrate())
+	}
+}
+
+func TestDatabaseFromFile(t *testing.T) {
+	cfg, err := config.Load("testdata/good.yaml", env(secrets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Database
+	if d.Path != "/var/lib/switchboard/switchboard.db" || d.MaxConns != 30 || d.AutoMigrate() || d.Postgres() {
+		t.Fatalf("database = %+v (migrate %v)", d, d.AutoMigrate())
+	}
+	cfg, err = config.Parse([]byte("database:\n  url: postgresql://sb@db.internal/switchboard\n  migrate_on_start: true\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Database.Postgres() || !cfg.Database.AutoMigrate() || cfg.Database.URL != "postgresql://sb@db.internal/switchboard" {
+		t.Fatalf("database = %+v", cfg.Database)
+	}
+}
+
+// SWITCHBOARD_DATABASE_URL replaces database.url, so the password stays in
+// a secret; it also turns a file's SQLite setup into PostgreSQL.
+func TestDatabaseURLFromEnvironment(t *testing.T) {
+	const u = "postgres://switchboard:s3cret@db.internal:5432/switchboard?sslmode=require"
+	cfg, err := config.Parse([]byte("database:\n  url: postgres://other@elsewhere/other\n"), env(map[string]string{config.EnvDatabaseURL: u}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database.URL != u {
+		t.Fatalf("database.url = %q, want the environment's", cfg.Database.URL)
+	}
+	cfg, err = config.Parse([]byte("database:\n  path: /data/sb.db\n"), env(map[string]string{config.EnvDatabaseURL: u}))
+	if err != nil || !cfg.Database.Postgres() {
+		t.Fatalf("env over a SQLite file: %+v, %v", cfg, err)
+	}
+	// A mistake in the variable is reported by the key it sets.
+	_, err = config.Parse(nil, env(map[string]string{config.EnvDatabaseURL: "db.internal:5432"}))
+	if err == nil || !strings.Contains(err.Error(), "database.url: want postgres://") {
+		t.Fatalf("a URL without a scheme: %v, want database.url: want postgres://...", err)
+	}
+}
+
+func TestDatabaseMistakesNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"database:\n  url: mysql://sb:hunter2@db:3306/sb\n", "database.url: want postgres://user:password@host:5432/database"},
+		{"database:\n  url: sqlite:///var/lib/sb.db\n", "SQLite is database.path"},
+		{"database:\n  url: postgres:///switchboard\n", "database.url: names no host"},
+		{"database:\n  url: postgres://sb:hunter2@db:5432\n", "database.url: names no database"},
+		{"database:\n  path: \"  \"\n", "database.path: must not be blank"},
+		{"database:\n  path: postgres://sb@db/sb\n", "database.path: is the SQLite file; put a PostgreSQL URL in database.url"},
+		{"database:\n  max_conns: 5000\n", "database.max_conns: must be between 2 and 1000, or 0 for the default, got 5000"},
+		{"database:\n  max_conns: 1\n", "database.max_conns: must be between 2 and 1000, or 0 for the default, got 1"},
+		{"database:\n  migrate_on_start: sometimes\n", "database.migrate_on_start: cannot unmarshal"},
+		{"database:\n  uri: postgres://sb@db/sb\n", "database.uri: unknown key (line 2)"},
+	} {
+		_, err := config.Parse([]byte(tc.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+			continue
+		}
+		// The URL carries a password: an error never repeats it.
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: the error %q shows the password", tc.yaml, err)
+		}
 	}
 }

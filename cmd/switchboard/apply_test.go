@@ -31,7 +31,7 @@ func TestApplyCommand(t *testing.T) {
 	}
 	// The applied settings, read as the workers read them.
 	load := func() (*settings.Stored, error) {
-		db, err := repository.Open(ctx, repository.Options{Path: filepath.Join(dir, placeholderDatabasePath)})
+		db, err := repository.Open(ctx, repository.Options{Path: filepath.Join(dir, "switchboard.db")})
 		if err != nil {
 			return nil, err
 		}

@@ -331,7 +331,7 @@ func TestExampleConfigBuildsEveryChannelKind(t *testing.T) {
 	}
 	yaml := strings.ReplaceAll(strings.Join(lines, "\n"), "/var/lib/switchboard/wa.db", filepath.Join(t.TempDir(), "wa.db"))
 	env := func(k string) (string, bool) {
-		if k == "SWITCHBOARD_HTTP_ADDR" || k == "SWITCHBOARD_REDIS_URL" || k == "SWITCHBOARD_CONFIG" {
+		if k == "SWITCHBOARD_HTTP_ADDR" || k == "SWITCHBOARD_REDIS_URL" || k == "SWITCHBOARD_DATABASE_URL" || k == "SWITCHBOARD_CONFIG" {
 			return "", false // the overrides stay unset
 		}
 		if k == "TWILIO_ACCOUNT_SID" {

@@ -43,7 +43,7 @@ func contactsCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, cliLogger(stderr))
+	db, err := openDatabase(ctx, cfg.Database, cfg.Database.AutoMigrate(), cliLogger(stderr), nil)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,8 @@ import (
 // account: without an account nobody can log in.
 func writeEmbeddedNotice(w io.Writer, httpAddr, redisURL, database string, ephemeralSecret bool) {
 	fmt.Fprintf(w, "\nswitchboard: NO REDIS CONFIGURED: running on an embedded in-memory Redis at %s\n", redisURL)
-	fmt.Fprintf(w, "  NOTHING IS DURABLE in it: messages, queued work and sessions are lost when this process stops.\n")
-	fmt.Fprintf(w, "  Accounts, roles, settings and the audit log are kept in the database %s.\n", database)
+	fmt.Fprintf(w, "  NOTHING IS DURABLE in it: queued work (messages not yet applied, sends not yet made) and sessions are lost when this process stops.\n")
+	fmt.Fprintf(w, "  Conversations, contacts, accounts, settings and the audit log are kept in the database %s.\n", database)
 	if ephemeralSecret {
 		fmt.Fprintf(w, "  auth.secret is not set: login codes and tokens use a random secret made for this run.\n")
 	}

@@ -84,7 +84,7 @@ func TestEmbeddedDefaultReachesTheProvider(t *testing.T) {
 	// serve and the commands it tells the person to run share the
 	// placeholder database in the working directory.
 	inScratchDir(t)
-	db, err := openDatabase(ctx, cfg, logger)
+	db, err := openDatabase(ctx, cfg.Database, true, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

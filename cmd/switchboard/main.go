@@ -1,7 +1,8 @@
 // Command switchboard is the Switchboard binary: the webhook gateway and the
 // worker pool (`serve`), and the operator's commands.
 //
-//	switchboard serve [--config FILE] [--role all|gateway|worker]
+//	switchboard serve [--config FILE] [--role all|gateway|worker] [--no-migrate]
+//	switchboard migrate [--config FILE] [--status]
 //	switchboard apply -f SETTINGS.yaml [--dry-run]
 //	switchboard version
 package main
@@ -28,7 +29,8 @@ var (
 const usage = `Switchboard: a WhatsApp and messaging gateway for customer-service teams.
 
 Usage:
-  switchboard serve [--config FILE] [--role all|gateway|worker]
+  switchboard serve [--config FILE] [--role all|gateway|worker] [--no-migrate]
+  switchboard migrate [--config FILE] [--status]           apply pending database migrations (--status: only show versions)
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard users create|list|disable|delete ...
   switchboard contacts erase --contact ID [--config FILE]
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCommand(ctx, args[1:], stderr)
+	case "migrate":
+		err = migrateCommand(ctx, args[1:], stdout, stderr)
 	case "apply":
 		err = applyCommand(ctx, args[1:], stdout, stderr)
 	case "users":

@@ -59,6 +59,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "path to the YAML configuration (default $"+config.EnvConfigPath+"; none: built-in defaults)")
 	role := fs.String("role", roleAll, "what this process runs: all, gateway (HTTP only) or worker (queue only)")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply pending database migrations at start (overrides database.migrate_on_start); refuse to start if the schema is behind")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -76,15 +77,15 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, os.Stderr)
-	// Closed once run has stopped HTTP and drained the workers, the last
-	// to use it.
-	db, err := openDatabase(ctx, cfg, logger)
+	// run closes it once it has stopped HTTP and drained the workers,
+	// the last to use it.
+	db, err := openDatabase(ctx, cfg.Database, cfg.Database.AutoMigrate() && !*noMigrate, logger, stderr)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	srv, err := newServer(ctx, cfg, db, *role, logger, prometheus.NewRegistry())
 	if err != nil {
+		db.Close()
 		return err
 	}
 	srv.notice = stderr
@@ -119,9 +120,8 @@ type server struct {
 	role   string
 	logger *slog.Logger
 
-	conn *redisconn.Conn
-	// db is the system of record; whoever opened it closes it after run.
-	db        *repository.DB
+	conn      *redisconn.Conn
+	db        *repository.DB // the system of record, closed last
 	http      *http.Server
 	asynq     *worker.Server
 	mux       *asynq.ServeMux
@@ -370,8 +370,9 @@ func workerGrace(total time.Duration) time.Duration { return total - httpGrace(t
 
 // run serves until ctx is cancelled, then stops in order: stop accepting
 // HTTP and finish in-flight requests, then drain the worker pool, then close
-// Redis.
+// Redis and, last, the database.
 func (s *server) run(ctx context.Context) error {
+	defer s.closeDB()
 	defer s.conn.Close()
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
@@ -436,9 +437,6 @@ func (s *server) run(ctx context.Context) error {
 		_ = s.client.Close()
 	}
 	_ = s.inspector.Close()
-	if err := s.db.Close(); err != nil {
-		s.logger.Warn("database not closed cleanly", "err", err)
-	}
 	s.logger.Info("switchboard stopped")
 	return runErr
 }

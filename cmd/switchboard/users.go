@@ -63,7 +63,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, cliLogger(stderr))
+	db, err := openDatabase(ctx, cfg.Database, cfg.Database.AutoMigrate(), cliLogger(stderr), nil)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func TestUsersCommand(t *testing.T) {
 		t.Fatalf("after delete: %s", out)
 	}
 	// What the commands did is in the audit log, by the CLI.
-	db, err := repository.Open(context.Background(), repository.Options{Path: filepath.Join(dir, placeholderDatabasePath)})
+	db, err := repository.Open(context.Background(), repository.Options{Path: filepath.Join(dir, "switchboard.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
