@@ -367,6 +367,12 @@ func (s *Service) routeInbound(ctx context.Context, res InboundResult, m *channe
 		msg.ReferralSourceID, msg.CTWAClickID = m.Referral.SourceID, m.Referral.CTWAClickID
 	}
 	_, err = s.route(ctx, comp, res.QueryID, m.ID, func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
+		if st.Query.State == routing.StateClosed && contact.OpenQuery != "" && contact.OpenQuery != st.Query.ID {
+			// Closed after the message was applied, and the customer has
+			// written since: their open conversation serves them, and
+			// this one cannot be reopened beside it.
+			return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
+		}
 		return routing.OnMessage(rs, st.Query, routing.Contact{PortfolioOwner: contact.PortfolioOwner}, r, msg)
 	})
 	return err

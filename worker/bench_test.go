@@ -11,7 +11,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"switchboard/clock"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/worker"
@@ -26,24 +25,25 @@ func enqueueInbound(b *testing.B, e *env, n int) {
 	now := time.Now().Truncate(time.Second)
 	for i := range n {
 		from := fmt.Sprintf("551190%06d", i%500)
-		if err := e.queue.EnqueueInbound(context.Background(), text(fmt.Sprintf("wamid.bench.%d", i), from, now, int64(i))); err != nil {
+		if err := e.Queue.EnqueueInbound(context.Background(), text(fmt.Sprintf("wamid.bench.%d", i), from, now, int64(i))); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // BenchmarkInboundPipeline measures messages/s through the worker pool's
-// whole inbound path: decode the task, apply the message to the store,
+// whole inbound path: decode the task, apply the message to the database,
 // route the query (settings, roster, decision, atomic apply) and schedule
-// its session timer. Queueing is not timed. Compare with BenchmarkNoopTasks
+// its session timer. The database is SQLite, or PostgreSQL when
+// SWITCHBOARD_TEST_POSTGRES is set. Queueing is not timed. Compare with BenchmarkNoopTasks
 // from the same run: `go test -run '^$' -bench 'Pipeline|Noop' -benchtime 5000x ./worker/`.
 func BenchmarkInboundPipeline(b *testing.B) {
-	e := newEnv(b, "")
-	applySettings(b, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "50"))
+	e := newEnv(b, "", nil)
+	e.ApplySettings(b, strings.ReplaceAll(routingDoc, "CAP", "50"))
 	e.online(b, "ana", "bruno", "carla")
 	enqueueInbound(b, e, b.N)
 	b.ResetTimer()
-	e.startRoutingWorker(b, benchWorkers, clock.System{})
+	e.startWorker(b, benchWorkers)
 	start := time.Now()
 	eventually(b, "all messages", func() bool { return e.inboundProcessed() == float64(b.N) })
 	b.StopTimer()

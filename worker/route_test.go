@@ -1,24 +1,26 @@
 package worker_test
 
+// The routing rules themselves are tested on the conversations service
+// (conversations/route_test.go and beside it). These tests show that the
+// worker's tasks reach them: inbound messages, timers and dispatches run
+// through the queue, and a failing step is retried by the queue and done
+// once, down to the send reaching the provider.
+
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
-	"switchboard/channels"
 	"switchboard/clock"
+	"switchboard/conversations"
+	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/routing"
-	"switchboard/settings"
-	"switchboard/store"
-	"switchboard/worker"
 )
 
 const routingDoc = `
@@ -33,249 +35,6 @@ operators:
   - {id: bruno, capacity: CAP}
   - {id: carla, capacity: CAP}
 `
-
-func applySettings(t testing.TB, repo settings.Repository, doc string) {
-	t.Helper()
-	if _, err := settings.Apply(context.Background(), repo, []byte(doc), time.Now(), -1, "test"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// startRoutingWorker runs a worker replica with routing on its own pool.
-// hooks, if any, wrap the Redis client its handlers use (store and the
-// queue they enqueue on), not the one asynq dequeues with, so a fault hits
-// the handler's own work. Settings come from the database.
-func (e *env) startRoutingWorker(t testing.TB, concurrency int, clk clock.Clock, hooks ...redis.Hook) {
-	t.Helper()
-	rdb := redis.NewClient(e.rdb.Options())
-	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
-	wrdb, q := rdb, e.queue
-	if len(hooks) > 0 {
-		wrdb = redis.NewClient(e.rdb.Options())
-		for _, h := range hooks {
-			wrdb.AddHook(h)
-		}
-		client := asynq.NewClientFromRedisClient(wrdb)
-		t.Cleanup(func() { client.Close() })
-		q = queue.NewClient(client, time.Hour)
-	}
-	w := worker.New(worker.Options{
-		Store: store.New(wrdb, clk), Channels: e.chans, Metrics: e.metrics, Logger: logger,
-		Settings: settings.NewWatcher(e.db.Settings(), 50*time.Millisecond), Queue: q, Clock: clk,
-	})
-	if err := srv.Start(w.Mux()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); rdb.Close(); wrdb.Close() })
-}
-
-func (e *env) online(t testing.TB, ops ...string) {
-	t.Helper()
-	st := store.New(e.rdb, clock.System{})
-	for _, op := range ops {
-		if err := st.SetPresence(context.Background(), op, routing.PresenceOnline); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// routedQueries reads every contact's open query's routing state.
-func (e *env) routedQueries(t *testing.T, contacts []string) []*store.RoutingState {
-	t.Helper()
-	ctx := context.Background()
-	var out []*store.RoutingState
-	for _, from := range contacts {
-		c, err := e.store.Contact(ctx, store.ContactID("wa-main", from))
-		if err != nil {
-			t.Fatalf("contact %s: %v", from, err)
-		}
-		st, err := e.store.RoutingState(ctx, c.OpenQuery)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-// checkOwners asserts one owner per query, loads equal to what is
-// assigned, and nobody over capacity; it returns how many are assigned.
-func (e *env) checkOwners(t *testing.T, qs []*store.RoutingState, capacity int) int {
-	t.Helper()
-	perOp := map[string]int{}
-	for _, st := range qs {
-		switch st.Query.State {
-		case routing.StateAssigned:
-			if st.Query.Assignee == "" {
-				t.Fatalf("query %s assigned to nobody", st.Query.ID)
-			}
-			perOp[st.Query.Assignee]++
-		case routing.StatePending:
-			if st.Query.Assignee != "" {
-				t.Fatalf("pending query %s has an assignee %s", st.Query.ID, st.Query.Assignee)
-			}
-		default:
-			t.Fatalf("query %s in state %q, want routed", st.Query.ID, st.Query.State)
-		}
-	}
-	total := 0
-	for _, op := range []string{"ana", "bruno", "carla"} {
-		load, err := e.store.OperatorLoad(context.Background(), op)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if load != perOp[op] {
-			t.Fatalf("%s: load counter %d but %d queries assigned", op, load, perOp[op])
-		}
-		if perOp[op] > capacity {
-			t.Fatalf("%s has %d queries, capacity %d", op, perOp[op], capacity)
-		}
-		total += perOp[op]
-	}
-	return total
-}
-
-func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
-	e := newEnv(t, "")
-	ctx := context.Background()
-	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "3"))
-	e.online(t, "ana", "bruno", "carla")
-
-	now := time.Now().Truncate(time.Second)
-	var contacts []string
-	sent := 0
-	enqueue := func(from string, n int) {
-		for i := range n {
-			m := text(fmt.Sprintf("wamid.%s.%d", from, i), from, now.Add(time.Duration(i)*time.Second), int64(i))
-			if err := e.queue.EnqueueInbound(ctx, m); err != nil {
-				t.Fatal(err)
-			}
-			sent++
-		}
-	}
-	for c := range 30 {
-		from := fmt.Sprintf("55119000%05d", c)
-		contacts = append(contacts, from)
-		enqueue(from, 3)
-	}
-	for range 3 {
-		e.startRoutingWorker(t, 8, clock.System{})
-	}
-	eventually(t, "the first wave to be processed", func() bool { return e.inboundProcessed() == float64(sent) })
-	qs := e.routedQueries(t, contacts)
-	if got := e.checkOwners(t, qs, 3); got != 9 {
-		t.Fatalf("%d queries assigned, want 9 (three operators of capacity 3)", got)
-	}
-
-	// A settings change applied under load: capacity 5 for the next wave.
-	for c := 30; c < 50; c++ {
-		from := fmt.Sprintf("55119000%05d", c)
-		contacts = append(contacts, from)
-		enqueue(from, 2)
-		if c == 35 {
-			applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "5"))
-		}
-	}
-	eventually(t, "the second wave to be processed", func() bool { return e.inboundProcessed() == float64(sent) })
-	qs = e.routedQueries(t, contacts)
-	if got := e.checkOwners(t, qs, 5); got != 15 {
-		t.Fatalf("%d queries assigned after the change, want 15 (capacity 5 each)", got)
-	}
-	for _, st := range qs {
-		hist, err := e.store.History(ctx, st.Query.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(hist) < 2 {
-			t.Fatalf("query %s lost messages: %d in history", st.Query.ID, len(hist))
-		}
-	}
-	pooled, err := e.store.Pool(ctx, "sales", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pooled) != len(contacts)-15 {
-		t.Fatalf("%d queries in the pool, want %d", len(pooled), len(contacts)-15)
-	}
-	if got := testutil.ToFloat64(e.metrics.RoutingDecisions.WithLabelValues("sales", "round_robin", "assigned")); got != 15 {
-		t.Fatalf("assigned decisions counted = %v, want 15", got)
-	}
-}
-
-func TestSessionEndReleasesOnceAndFreesTheOperator(t *testing.T) {
-	e := newEnv(t, "")
-	ctx := context.Background()
-	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "1"))
-	e.online(t, "ana")
-	start := time.Now().Truncate(time.Second)
-	clk := clock.NewFake(start)
-	e.startRoutingWorker(t, 4, clk)
-
-	// Two customers; ana (capacity 1) gets the first, the second waits.
-	first := text("wamid.s1", "5511900000001", start, 1)
-	second := text("wamid.s2", "5511900000002", start.Add(time.Second), 2)
-	for _, m := range []*channels.Inbound{first, second} {
-		if err := e.queue.EnqueueInbound(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "routing of "+m.ID, func() bool {
-			c, err := e.store.Contact(ctx, store.ContactID("wa-main", m.From))
-			if err != nil {
-				return false
-			}
-			st, err := e.store.RoutingState(ctx, c.OpenQuery)
-			return err == nil && st.Query.State != ""
-		})
-	}
-	qs := e.routedQueries(t, []string{"5511900000001", "5511900000002"})
-	if qs[0].Query.Assignee != "ana" || qs[1].Query.State != routing.StatePending {
-		t.Fatalf("before expiry: %+v / %+v", qs[0].Query, qs[1].Query)
-	}
-
-	// One second before the 24h edge a timer changes nothing and re-arms
-	// itself for the edge.
-	clk.Set(start.Add(24*time.Hour - time.Second))
-	if err := e.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: qs[0].Query.ID, Key: "1:early"}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	rearmed := fmt.Sprintf("%s:%s:1:%d", queue.TypeSessionEnd, qs[0].Query.ID, start.Add(24*time.Hour).Unix())
-	eventually(t, "the early timer to re-arm for the edge", func() bool {
-		ti, err := e.insp.GetTaskInfo(queue.QueueRouting, rearmed)
-		return err == nil && ti.NextProcessAt.Equal(start.Add(24*time.Hour))
-	})
-	if st, _ := e.store.RoutingState(ctx, qs[0].Query.ID); st.Query.State != routing.StateAssigned {
-		t.Fatalf("at 23:59:59 the query is %s, want still assigned", st.Query.State)
-	}
-
-	// At exactly 24h the session ends. Two timers fire for it (say a
-	// duplicate and a re-arm); it is released once.
-	clk.Set(start.Add(24 * time.Hour))
-	for _, key := range []string{"1", "1:x"} {
-		if err := e.queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: qs[0].Query.ID, Key: key}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "the first query to go inactive", func() bool {
-		st, err := e.store.RoutingState(ctx, qs[0].Query.ID)
-		return err == nil && st.Query.State == routing.StateInactive
-	})
-	// Ana's freed capacity goes to the waiting customer.
-	eventually(t, "the waiting query to be dispatched to ana", func() bool {
-		st, err := e.store.RoutingState(ctx, qs[1].Query.ID)
-		return err == nil && st.Query.Assignee == "ana"
-	})
-	time.Sleep(300 * time.Millisecond) // let the second timer run too
-	if got := testutil.ToFloat64(e.metrics.WindowExpirations); got != 1 {
-		t.Fatalf("window expirations = %v, want exactly 1", got)
-	}
-	if load, _ := e.store.OperatorLoad(ctx, "ana"); load != 1 {
-		t.Fatalf("ana's load = %d, want 1 (released one, got one)", load)
-	}
-	st, _ := e.store.RoutingState(ctx, qs[0].Query.ID)
-	if st.Query.Assignee != "" {
-		t.Fatalf("inactive query still assigned to %s", st.Query.Assignee)
-	}
-}
 
 // outOfHoursDoc opens one minute a day at 00:00 UTC: closed at noon.
 const outOfHoursDoc = `
@@ -300,63 +59,29 @@ func noonAfter(from time.Time) time.Time {
 	return time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC)
 }
 
-// The test runs from several starts, so it cannot depend on the day it runs.
-func TestOutOfHoursReplyIsSentOnce(t *testing.T) {
-	for _, ahead := range []int{0, 37, 400} {
-		noon := noonAfter(time.Now().AddDate(0, 0, ahead))
-		t.Run(noon.Format("2006-01-02"), func(t *testing.T) { testOutOfHoursReplyIsSentOnce(t, noon) })
-	}
-}
-
-func testOutOfHoursReplyIsSentOnce(t *testing.T, noon time.Time) {
-	e := newEnv(t, "")
-	ctx := context.Background()
-	applySettings(t, e.db.Settings(), outOfHoursDoc)
-	e.startRoutingWorker(t, 4, clock.NewFake(noon))
-	for i := range 3 {
-		if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.ooh%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
+// online sets operators online, as their consoles do.
+func (e *env) online(t testing.TB, ops ...string) {
+	t.Helper()
+	for _, op := range ops {
+		if err := e.Service.SetPresence(context.Background(), op, routing.PresenceOnline); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "all three messages", func() bool { return e.inboundProcessed() == 3 })
-	c, _ := e.store.Contact(ctx, store.ContactID("wa-main", "5511900000009"))
-	eventually(t, "the auto-reply", func() bool {
-		return testutil.ToFloat64(e.metrics.AutoReplies.WithLabelValues("out_of_hours")) >= 1
-	})
-	time.Sleep(300 * time.Millisecond)
-	opens := time.Date(noon.Year(), noon.Month(), noon.Day()+1, 0, 0, 0, 0, time.UTC)
-	if want := "We are closed. We open at " + opens.Format("Mon 02/01 15:04") + "."; !slices.Equal(e.outboundTexts(t, c.OpenQuery), []string{want}) {
-		t.Fatalf("auto-replies = %q, want exactly one: %q", e.outboundTexts(t, c.OpenQuery), want)
-	}
-	st, _ := e.store.RoutingState(ctx, c.OpenQuery)
-	if !st.Query.QueuedUntilOpen || st.Query.State != routing.StatePending {
-		t.Fatalf("query = %+v, want queued until open", st.Query)
-	}
-	if !e.scheduled(t, queue.TypeRelease, opens) {
-		t.Fatalf("no release scheduled for opening time %s", opens)
-	}
 }
 
-// outboundTexts returns the texts of a query's outbound messages, oldest first.
-func (e *env) outboundTexts(t *testing.T, queryID string) []string {
-	t.Helper()
-	hist, err := e.store.History(context.Background(), queryID)
+// state reads a query's routing state; nil while it cannot be read.
+func (e *env) state(queryID string) *routing.Query {
+	st, err := e.Service.State(context.Background(), queryID)
 	if err != nil {
-		t.Fatal(err)
+		return nil
 	}
-	var out []string
-	for _, m := range hist {
-		if m.Direction == store.DirectionOutbound {
-			out = append(out, m.Text)
-		}
-	}
-	return out
+	return &st.Query
 }
 
 // scheduled reports whether a routing timer of type typ is scheduled for at.
-func (e *env) scheduled(t *testing.T, typ string, at time.Time) bool {
+func (e *env) scheduled(t testing.TB, typ string, at time.Time) bool {
 	t.Helper()
-	tasks, err := e.insp.ListScheduledTasks(queue.QueueRouting)
+	tasks, err := e.Inspector.ListScheduledTasks(queue.QueueRouting)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,34 +93,212 @@ func (e *env) scheduled(t *testing.T, typ string, at time.Time) bool {
 	return false
 }
 
-// A query waiting because nobody was online goes to the first operator who
-// comes online.
-func TestOperatorComingOnlineTakesTheOldestWaitingQuery(t *testing.T) {
-	e := newEnv(t, "")
+// failing returns a hook for the worker's Redis client that fails the
+// commands fault lets through (with Once, only the first command, script
+// calls included, that it matches), as if Redis had dropped the
+// connection. Everything else goes through.
+func failing(fault *redistest.Limit) redis.Hook {
+	i := &redistest.Interceptor{}
+	i.Fail(fault.Match)
+	return i
+}
+
+// The dispatch a console's coming online queues, and a session-end timer,
+// run through the queue: the operator gets the oldest waiting query, and
+// when its session ends their freed seat goes to the next one.
+func TestRoutingTimersAndDispatchRunThroughTheQueue(t *testing.T) {
+	start := time.Now().Truncate(time.Second)
+	clk := clock.NewFake(start)
+	e := newEnv(t, "", clk)
 	ctx := context.Background()
-	applySettings(t, e.db.Settings(), strings.ReplaceAll(routingDoc, "CAP", "1"))
-	e.startRoutingWorker(t, 4, clock.System{})
-	now := time.Now().Truncate(time.Second)
-	for i, from := range []string{"5511900000101", "5511900000102"} {
-		if err := e.queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.wait%d", i), from, now.Add(time.Duration(i)*time.Second), int64(i))); err != nil {
+	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	e.startWorker(t, 4)
+	froms := []string{"5511900000101", "5511900000102"}
+	for i, from := range froms {
+		// Each routed as it arrives, a second apart: the first waits longer.
+		clk.Set(start.Add(time.Duration(i) * time.Second))
+		if err := e.Queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.wait%d", i), from, clk.Now(), int64(i))); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "the query to wait in the pool", func() bool {
-			ids, _ := e.store.Pool(ctx, "sales", 10)
-			return len(ids) == i+1
+			q := e.state(e.contactQuery(from))
+			return q != nil && q.State == routing.StatePending && q.Type == "sales"
 		})
 	}
-	qs := e.routedQueries(t, []string{"5511900000101", "5511900000102"})
-	e.online(t, "bruno")
-	if err := e.queue.EnqueueDispatch(ctx, "bruno"); err != nil {
-		t.Fatal(err)
-	}
+	q0, q1 := e.openQuery(t, froms[0]), e.openQuery(t, froms[1])
+
+	e.online(t, "bruno") // queues bruno's dispatch
 	eventually(t, "bruno to get the oldest waiting query", func() bool {
-		st, err := e.store.RoutingState(ctx, qs[0].Query.ID)
-		return err == nil && st.Query.Assignee == "bruno"
+		q := e.state(q0)
+		return q != nil && q.State == routing.StateAssigned && q.Assignee == "bruno"
 	})
 	time.Sleep(200 * time.Millisecond)
-	if st, _ := e.store.RoutingState(ctx, qs[1].Query.ID); st.Query.State != routing.StatePending {
-		t.Fatalf("bruno (capacity 1) also got the second query: %+v", st.Query)
+	if q := e.state(q1); q == nil || q.State != routing.StatePending {
+		t.Fatalf("bruno (capacity 1) also got the second query: %+v", q)
+	}
+
+	// The session timer the assignment armed is due at the real end, a
+	// day away; the same timer (cycle 1, another key) fires now instead.
+	clk.Set(start.Add(24 * time.Hour))
+	if err := e.Queue.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: q0, Key: "1:now"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first query's session to end", func() bool {
+		q := e.state(q0)
+		return q != nil && q.State == routing.StateInactive && q.Assignee == ""
+	})
+	eventually(t, "bruno's freed seat to go to the waiting query", func() bool {
+		q := e.state(q1)
+		return q != nil && q.State == routing.StateAssigned && q.Assignee == "bruno"
+	})
+	if got := testutil.ToFloat64(e.Metrics.WindowExpirations); got != 1 {
+		t.Fatalf("window expirations = %v, want 1", got)
+	}
+}
+
+// contactQuery is the open query of the customer from on wa-main; "" until
+// their first message is applied.
+func (e *env) contactQuery(from string) string {
+	c, err := e.Service.Contact(context.Background(), conversations.ContactID("wa-main", from))
+	if err != nil {
+		return ""
+	}
+	return c.OpenQuery
+}
+
+// A failure in the middle of routing (Redis refusing the auto-reply's
+// send task, or the database committing and the worker failing right
+// after, as when it dies) fails the task; the queue's retry, or the next
+// task on the query, carries out what the decision left: the customer
+// gets the out-of-hours reply exactly once, the release is scheduled, and
+// at opening time the release task routes the query.
+func TestRoutingEffectsReachTheProviderOnceDespiteFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// redis, when set, fails the first command of the worker's own
+		// Redis client it matches; else db arms a repository fault.
+		redis redistest.Match
+		db    func(e *env) interface{ Fired() int }
+		// uncounted: the reply may have been recorded by the task that
+		// then failed, so that no worker counted it in
+		// switchboard_auto_replies_total; it is never counted twice.
+		uncounted bool
+	}{
+		{name: "auto-reply not queued", redis: redistest.ArgsContain(":t:out:wa-main:")},
+		{name: "decision stored, then the worker failed", db: func(e *env) interface{ Fired() int } {
+			return e.Repo.FailAfter("ApplyDecision", 1)
+		}},
+		{name: "auto-reply recorded, then the worker failed", db: func(e *env) interface{ Fired() int } {
+			return e.Repo.FailAfter("RecordOutbound", 1)
+		}, uncounted: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newGraphFake(t, func(int) (int, string) { return 200, sentOK("wamid.closed1") })
+			noon := noonAfter(time.Now())
+			clk := clock.NewFake(noon)
+			e := newEnv(t, fake.srv.URL, clk)
+			ctx := context.Background()
+			e.ApplySettings(t, outOfHoursDoc)
+			var fault interface{ Fired() int }
+			if tc.redis != nil {
+				l := redistest.Once(tc.redis)
+				fault = l
+				e.startWorker(t, 4, failing(l))
+			} else {
+				fault = tc.db(e)
+				e.startWorker(t, 4)
+			}
+			for i := range 3 {
+				if err := e.Queue.EnqueueInbound(ctx, text(fmt.Sprintf("wamid.fault%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opens := time.Date(noon.Year(), noon.Month(), noon.Day()+1, 0, 0, 0, 0, time.UTC)
+			eventually(t, "the reply to reach the provider", func() bool { return fake.calls.Load() >= 1 })
+			eventually(t, "the release to be scheduled", func() bool { return e.scheduled(t, queue.TypeRelease, opens) })
+			eventually(t, "all three messages to be done", func() bool {
+				return testutil.ToFloat64(e.Metrics.TasksProcessed.WithLabelValues(queue.TypeInbound, "ok")) == 3
+			})
+			if fault.Fired() != 1 {
+				t.Fatalf("fault fired %d times, want 1", fault.Fired())
+			}
+			time.Sleep(1500 * time.Millisecond) // room for a wrong second send
+			if got := fake.calls.Load(); got != 1 {
+				t.Fatalf("provider got %d sends, want exactly 1", got)
+			}
+			if !strings.Contains(fake.sent()[0], "We are closed. We open at "+opens.Format("Mon 02/01 15:04")) {
+				t.Fatalf("provider got %s, want the out-of-hours reply", fake.sent()[0])
+			}
+			qid := e.openQuery(t, "5511900000009")
+			if got := e.outboundTexts(t, qid); len(got) != 1 {
+				t.Fatalf("history has %d outbound messages %q, want the one reply", len(got), got)
+			}
+			if got := len(e.history(t, qid)); got != 4 {
+				t.Fatalf("history has %d messages, want the 3 inbound and the reply", got)
+			}
+			if got := testutil.ToFloat64(e.Metrics.AutoReplies.WithLabelValues("out_of_hours")); got != 1 && !(tc.uncounted && got == 0) {
+				t.Fatalf("auto-replies counted = %v, want 1", got)
+			}
+			st, err := e.Service.State(ctx, qid)
+			if err != nil || st.Effects != "" || !st.Query.QueuedUntilOpen {
+				t.Fatalf("state %+v, pending effects %q, %v; want queued until open, nothing pending", st.Query, st.Effects, err)
+			}
+
+			// At opening time the release (run now, not at real midnight)
+			// puts the query in its pool, for operators to claim.
+			clk.Set(opens)
+			if err := e.Queue.ScheduleTimer(ctx, queue.TypeRelease, queue.Timer{QueryID: qid, Key: "now"}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the release", func() bool {
+				q := e.state(qid)
+				return q != nil && !q.QueuedUntilOpen && q.State == routing.StatePending && q.Type == "sales"
+			})
+		})
+	}
+}
+
+// A customer message whose application fails (before the database wrote
+// it, or after it committed and the worker failed) is retried by the
+// queue: it is in the history and the conversation list once, and routed
+// once.
+func TestInboundSurvivesADatabaseFault(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		name := map[bool]string{false: "nothing written", true: "written, then the worker failed"}[after]
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, "", nil)
+			ctx := context.Background()
+			e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+			fault := e.Repo.FailBefore("ApplyInbound", 1)
+			if after {
+				fault = e.Repo.FailAfter("ApplyInbound", 1)
+			}
+			e.startWorker(t, 2)
+			m := text("wamid.dbfault", "5511900000031", time.Now().Truncate(time.Second), 1)
+			if err := e.Queue.EnqueueInbound(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the retried task to complete", func() bool {
+				return testutil.ToFloat64(e.Metrics.TasksProcessed.WithLabelValues(queue.TypeInbound, "ok")) == 1
+			})
+			if fault.Fired() != 1 {
+				t.Fatalf("fault fired %d times, want 1", fault.Fired())
+			}
+			qid := e.openQuery(t, m.From)
+			if h := e.history(t, qid); len(h) != 1 || h[0].ID != m.ID {
+				t.Fatalf("history = %+v, want the message once", h)
+			}
+			if q := e.state(qid); q == nil || q.State != routing.StatePending || q.Type != "sales" {
+				t.Fatalf("query = %+v, want routed to the sales pool", q)
+			}
+			// The conversation list orders by the message, whichever
+			// attempt applied it.
+			if q, err := e.Service.Query(ctx, qid); err != nil || !q.ActivityAt.Equal(m.Timestamp) || q.InboundCount != 1 {
+				t.Fatalf("query = %+v (%v), want one message and its time as the activity", q, err)
+			}
+			if got := testutil.ToFloat64(e.Metrics.RoutingDecisions.WithLabelValues("sales", "round_robin", "pooled")); got != 1 {
+				t.Fatalf("pooled decisions = %v, want 1", got)
+			}
+		})
 	}
 }

@@ -8,32 +8,32 @@ import (
 
 	"switchboard/channels"
 	"switchboard/clock"
-	"switchboard/internal/redistest"
-	"switchboard/store"
+	"switchboard/internal/convtest"
 )
 
 // Twilio's 63016 status callback (a reply sent outside the 24-hour
-// window) lands in the reply's stored history as window_closed, the title
-// the API turns into error_code window_closed, as for Meta's 131047.
+// window) lands in the reply's history as window_closed, the title the
+// API turns into error_code window_closed, as for Meta's 131047.
 func TestWindowClosedStatusReachesHistory(t *testing.T) {
 	ctx := context.Background()
-	t0 := time.Now().UTC().Truncate(time.Second)
-	s := store.New(redistest.Client(t), clock.NewFake(t0))
+	t0 := received.UTC()
+	e := convtest.New(t, convtest.Options{Clock: clock.NewFake(t0)})
 	in := &channels.Inbound{Channel: "tw-main", Kind: "twilio", ID: "SMin", From: "5511900000001",
 		Timestamp: t0, Arrival: t0.UnixNano(), Type: channels.TypeText, Text: "hola"}
 	body, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.ApplyInbound(ctx, in, body)
+	res, err := e.Service.ApplyInbound(ctx, in, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgID, err := s.RecordOutbound(ctx, res.QueryID, "¿Seguimos?")
+	msgID, err := e.Service.Reply(ctx, res.QueryID, "ana", "¿Seguimos?")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkSent(ctx, "tw-main", res.QueryID, msgID, "SM0123456789abcdef0123456789abcdef"); err != nil {
+	// Twilio accepted the reply under this SID (the worker's send).
+	if err := e.Service.MarkSent(ctx, res.QueryID, msgID, "SM0123456789abcdef0123456789abcdef"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -43,10 +43,10 @@ func TestWindowClosedStatusReachesHistory(t *testing.T) {
 		t.Fatalf("Parse: %+v, %v", b, err)
 	}
 	st := b.Statuses[0]
-	if r, err := s.ApplyStatus(ctx, &st); err != nil || !r.Found {
+	if r, err := e.Service.ApplyStatus(ctx, &st); err != nil || !r.Found || !r.Changed || r.MessageID != msgID {
 		t.Fatalf("ApplyStatus: %+v, %v", r, err)
 	}
-	m, err := s.Message(ctx, res.QueryID, msgID)
+	m, err := e.Service.Message(ctx, res.QueryID, msgID)
 	if err != nil {
 		t.Fatal(err)
 	}

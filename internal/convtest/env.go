@@ -31,13 +31,16 @@ type Env struct {
 	Repo  *Faulty
 	Redis *redis.Client
 	Queue *queue.Client
-	// Inspector reads (and the service cancels) queued tasks.
+	// Inspector reads the queue's tasks: the sends and timers the
+	// service scheduled.
 	Inspector *asynq.Inspector
 	Presence  *presence.Store
 	Metrics   *metrics.Metrics
 	Settings  *settings.Watcher
 	Clock     clock.Clock
 	Service   *conversations.Service
+
+	dedupeWindow time.Duration
 }
 
 // Options tune an Env; zero values take the defaults.
@@ -72,32 +75,43 @@ func New(t testing.TB, o Options) *Env {
 	if o.DedupeWindow == 0 {
 		o.DedupeWindow = time.Hour
 	}
-	client := asynq.NewClientFromRedisClient(o.Redis)
 	insp := asynq.NewInspectorFromRedisClient(o.Redis)
-	t.Cleanup(func() { client.Close(); insp.Close() })
+	t.Cleanup(func() { insp.Close() })
 	e := &Env{
-		DB:        o.DB,
-		Repo:      NewFaulty(o.DB.Conversations()),
-		Redis:     o.Redis,
-		Queue:     queue.NewClient(client, o.DedupeWindow),
-		Inspector: insp,
-		Presence:  presence.New(o.Redis),
-		Metrics:   o.Metrics,
-		Settings:  settings.NewWatcher(o.DB.Settings(), 0),
-		Clock:     o.Clock,
+		DB:           o.DB,
+		Repo:         NewFaulty(o.DB.Conversations()),
+		Redis:        o.Redis,
+		Queue:        newQueue(o.Redis, o.DedupeWindow),
+		Inspector:    insp,
+		Presence:     presence.New(o.Redis),
+		Metrics:      o.Metrics,
+		Settings:     settings.NewWatcher(o.DB.Settings(), 0),
+		Clock:        o.Clock,
+		dedupeWindow: o.DedupeWindow,
 	}
 	e.Service = e.NewService(e.Redis)
 	return e
 }
 
+// newQueue returns a queue client on rdb. The asynq client shares rdb's
+// pool, which its owner closes; it has nothing of its own to close.
+func newQueue(rdb redis.UniversalClient, dedupeWindow time.Duration) *queue.Client {
+	return queue.NewClient(asynq.NewClientFromRedisClient(rdb), dedupeWindow)
+}
+
 // NewService returns another service on the Env's database and
-// repository faults, talking to Redis through rdb: a second worker
-// process, say, with its own connection pool.
+// repository faults, talking to Redis through rdb (its queue, presence
+// and events): a second worker process, say, with its own connection
+// pool, or one whose Redis commands a redistest.Interceptor fails.
 func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
+	q := e.Queue
+	if rdb != e.Redis {
+		q = newQueue(rdb, e.dedupeWindow)
+	}
 	return conversations.New(conversations.Options{
 		Repository: e.Repo,
 		Events:     events.NewPublisher(rdb),
-		Tasks:      queue.Tasks{Client: e.Queue, Inspector: e.Inspector},
+		Tasks:      queue.Tasks{Client: q, Inspector: e.Inspector},
 		Presence:   presence.New(rdb),
 		Settings:   e.Settings,
 		Clock:      e.Clock,
