@@ -26,6 +26,7 @@ type Faulty struct {
 
 // Rule is one injected fault; Fired says how often it fired.
 type Rule struct {
+	mu     *sync.Mutex // its Faulty's
 	method string
 	after  bool
 	times  int // remaining; <0 forever
@@ -34,7 +35,20 @@ type Rule struct {
 }
 
 // Fired reports how many calls the rule failed.
-func (r *Rule) Fired() int { return r.fired }
+func (r *Rule) Fired() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fired
+}
+
+// With makes the rule fail calls with err instead of ErrInjected: what a
+// driver reports when the connection drops, say.
+func (r *Rule) With(err error) *Rule {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	return r
+}
 
 // NewFaulty wraps repo.
 func NewFaulty(repo conversations.Repository) *Faulty { return &Faulty{Repository: repo} }
@@ -57,7 +71,7 @@ func (f *Faulty) Clear() {
 func (f *Faulty) add(method string, after bool, times int) *Rule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := &Rule{method: method, after: after, times: times, err: ErrInjected}
+	r := &Rule{mu: &f.mu, method: method, after: after, times: times, err: ErrInjected}
 	f.rules = append(f.rules, r)
 	return r
 }
@@ -294,6 +308,31 @@ func (f *Faulty) PurgeMessages(ctx context.Context, before time.Time, batch int)
 	v0, err := f.Repository.PurgeMessages(ctx, before, batch)
 	if err == nil {
 		err = f.fault("PurgeMessages", true)
+	}
+	return v0, err
+}
+
+// RoutingState calls the wrapped repository unless a rule fails it.
+func (f *Faulty) RoutingState(ctx context.Context, queryID string) (*conversations.RoutingState, error) {
+	if err := f.fault("RoutingState", false); err != nil {
+		return nil, err
+	}
+	v0, err := f.Repository.RoutingState(ctx, queryID)
+	if err == nil {
+		err = f.fault("RoutingState", true)
+	}
+	return v0, err
+}
+
+// EraseContact calls the wrapped repository unless a rule fails it.
+func (f *Faulty) EraseContact(ctx context.Context, contactID string) (conversations.Erased, error) {
+	var r0 conversations.Erased
+	if err := f.fault("EraseContact", false); err != nil {
+		return r0, err
+	}
+	v0, err := f.Repository.EraseContact(ctx, contactID)
+	if err == nil {
+		err = f.fault("EraseContact", true)
 	}
 	return v0, err
 }
