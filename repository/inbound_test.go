@@ -387,3 +387,28 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 		}
 	})
 }
+
+// A new customer's first messages arriving together all apply at once,
+// none failing on the contact's creation: round after round of fresh
+// contacts, each created by several transactions racing.
+func TestFirstMessagesOfANewContactRacingAllApply(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		r := db.Conversations()
+		for round := range 30 {
+			from := fmt.Sprintf("55119%08d", round)
+			var wg sync.WaitGroup
+			errs := make([]error, 6)
+			for i := range errs {
+				wg.Go(func() {
+					_, errs[i] = applyErr(r, inbound(fmt.Sprintf("wamid.r%d.%d", round, i), from, t0, int64(i), "oi"))
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d, message %d: %v", round, i, err)
+				}
+			}
+		}
+	})
+}

@@ -21,7 +21,11 @@ CREATE TABLE contacts (
     last_inbound_at    BIGINT NOT NULL DEFAULT 0,
     last_inbound_order TEXT NOT NULL DEFAULT ''
 );
-CREATE UNIQUE INDEX contacts_channel_external ON contacts (channel, external_id);
+-- Not unique: the id is a hash of (channel, external_id), so the primary
+-- key already makes a customer one contact per channel, and a second
+-- unique index would make two first messages racing to create the contact
+-- fail (the insert's ON CONFLICT arbitrates on the primary key only).
+CREATE INDEX contacts_channel_external ON contacts (channel, external_id);
 CREATE INDEX contacts_portfolio ON contacts (portfolio_owner) WHERE portfolio_owner <> '';
 
 -- Search terms of a contact: each word of its names, folded, and every
