@@ -28,7 +28,7 @@ const benchWorkers = 20
 
 // newEnvOn is newEnv (no Graph API, the system clock) on the convtest
 // options o: a chosen database, say.
-func newEnvOn(b *testing.B, o convtest.Options) *env {
+func newEnvOn(b testing.TB, o convtest.Options) *env {
 	b.Helper()
 	ch, err := whatsapp.New("wa-main", whatsapp.Config{
 		PhoneNumberID: "100000000000001", AppSecret: "s", VerifyToken: "v",
