@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -24,14 +23,12 @@ import (
 	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/gateway"
+	"switchboard/internal/convtest"
 	"switchboard/internal/dbtest"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
-	"switchboard/queue"
 	"switchboard/repository"
-	"switchboard/settings"
-	"switchboard/store"
 )
 
 // captured collects codes instead of sending them.
@@ -90,10 +87,11 @@ type harness struct {
 	logs           *logbuf.Buffer
 	counts         map[string]int
 	mu             sync.Mutex
-	store          *store.Store
-	queue          *queue.Client
-	metrics        *metrics.Metrics
-	api            *api.API
+	// conv is the conversations service the API calls, on the harness's
+	// database, Redis and clock; conv.Repo fails its calls on cue.
+	conv    *convtest.Env
+	metrics *metrics.Metrics
+	api     *api.API
 	// apiOptions, if set on newHarnessOn's base, adjusts the API's options.
 	apiOptions func(*api.Options)
 }
@@ -134,14 +132,10 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 		h.counts[kind+":"+outcome]++
 		h.mu.Unlock()
 	}
-	h.store = store.New(h.rdb, h.clock)
 	h.metrics = metrics.New(prometheus.NewRegistry())
-	client := asynq.NewClientFromRedisClient(h.rdb)
-	t.Cleanup(func() { client.Close() })
-	h.queue = queue.NewClient(client, time.Hour)
+	h.conv = convtest.New(t, convtest.Options{DB: h.db, Redis: h.rdb, Clock: h.clock, Metrics: h.metrics})
 	opts := api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
-		Store: h.store, Settings: settings.NewWatcher(h.db.Settings(), 0), SettingsVersions: h.settingsFaults,
-		Queue: h.queue, Clock: h.clock, Metrics: h.metrics}
+		Conversations: h.conv.Service, Redis: h.rdb, SettingsVersions: h.settingsFaults, Clock: h.clock, Metrics: h.metrics}
 	if base.apiOptions != nil {
 		base.apiOptions(&opts)
 	}

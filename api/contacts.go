@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +17,7 @@ func (a *API) registerContacts(authed *echo.Group) {
 	authed.PUT("/contacts/:id", a.editContact, a.require(auth.PermEditContacts))
 	authed.PUT("/contacts/:id/portfolio", a.setPortfolio, a.require(auth.PermPortfolio))
 	authed.DELETE("/contacts/:id/portfolio", a.clearPortfolio, a.require(auth.PermPortfolio))
+	authed.POST("/contacts/:id/erase", a.eraseContact, a.require(auth.PermErase))
 }
 
 // ContactView is a contact as the API shows it.
@@ -94,4 +96,26 @@ func (a *API) clearPortfolio(c echo.Context) error {
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "portfolio.remove", Target: c.Param("id"), IP: c.RealIP()})
 	return a.contactView(c)
+}
+
+// erasedView says what an erasure removed.
+type erasedView struct {
+	Conversations int `json:"conversations"`
+	Messages      int `json:"messages"`
+}
+
+// eraseContact erases a customer's data from the system of record, at
+// their request: the contact, every conversation and message of theirs,
+// and their search terms, all at once or (on failure) none. It cannot be
+// undone; the audit log keeps who did it and how much went.
+func (a *API) eraseContact(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	e, err := a.conv.EraseContact(ctx, id)
+	if err != nil {
+		return a.contactError(c, err)
+	}
+	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "contact.erase", Target: id,
+		Outcome: fmt.Sprintf("erased %d conversations, %d messages", e.Conversations, e.Messages), IP: c.RealIP()})
+	return c.JSON(http.StatusOK, erasedView{Conversations: e.Conversations, Messages: e.Messages})
 }

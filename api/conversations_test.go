@@ -20,11 +20,12 @@ import (
 	"switchboard/api"
 	"switchboard/auth"
 	"switchboard/channels"
+	"switchboard/conversations"
+	"switchboard/events"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/routing"
 	"switchboard/settings"
-	"switchboard/store"
 )
 
 // convWorld is a harness with settings, two operators serving "sales", one
@@ -77,25 +78,67 @@ hsm_templates:
 }
 
 // query makes a query whose customer last wrote at lastInbound, in state
-// with assignee, of type typ.
-func (w *convWorld) query(t *testing.T, from string, lastInbound time.Time, typ, state, assignee string) string {
+// with assignee, of type typ, straight in the database (routing would
+// decide its own state), and announces it as the service would.
+func (w *convWorld) query(t testing.TB, from string, lastInbound time.Time, typ, state, assignee string) string {
 	t.Helper()
-	ctx := context.Background()
 	m := &channels.Inbound{Channel: "wa-main", Kind: "whatsapp_cloud", ID: "wamid." + from, From: from, ProfileName: "Cliente " + from,
 		Timestamp: lastInbound, Type: channels.TypeText, Text: "oi"}
+	res := w.inbound(t, m)
+	w.decide(t, routing.Query{ID: res.QueryID, Channel: "wa-main", State: state, Type: typ, Assignee: assignee, Cycle: 1})
+	return res.QueryID
+}
+
+// inbound records a customer message in the database, without routing
+// it, and announces it.
+func (w *convWorld) inbound(t testing.TB, m *channels.Inbound) conversations.InboundResult {
+	t.Helper()
+	ctx := context.Background()
 	body, _ := json.Marshal(m)
-	res, err := w.store.ApplyInbound(ctx, m, body)
+	res, err := w.conv.DB.Conversations().ApplyInbound(ctx, m, body, w.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.Touch(ctx, res.QueryID, lastInbound); err != nil {
+	w.publish(t, res.Event)
+	return res
+}
+
+// decide stores q as the conversation's routing state, whatever it was,
+// and announces the change.
+func (w *convWorld) decide(t testing.TB, q routing.Query) {
+	t.Helper()
+	ctx := context.Background()
+	repo := w.conv.DB.Conversations()
+	st, err := repo.RoutingState(ctx, q.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	q := routing.Query{ID: res.QueryID, Channel: "wa-main", State: state, Type: typ, Assignee: assignee, Cycle: 1}
-	if err := w.store.ApplyRouting(ctx, q, 0, 1<<30, w.clock.Now()); err != nil {
+	ev, err := repo.ApplyDecision(ctx, conversations.Decision{Query: q, ExpectVersion: st.Version, Capacity: 1 << 30, Now: w.clock.Now()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return res.QueryID
+	w.publish(t, ev)
+}
+
+// publish announces ev, if any, on the events channel, as the service does.
+func (w *convWorld) publish(t testing.TB, ev *conversations.Event) {
+	t.Helper()
+	if ev == nil {
+		return
+	}
+	if err := events.NewPublisher(w.rdb).Publish(context.Background(), *ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// history reads a conversation's whole history (up to 500 messages), oldest first.
+func (w *convWorld) history(t testing.TB, id string) []conversations.Message {
+	t.Helper()
+	h, err := w.conv.Service.History(context.Background(), id, conversations.HistoryRange{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Messages
 }
 
 func (w *convWorld) listIDs(t *testing.T, token string) []string {
@@ -170,7 +213,7 @@ func TestReplyWindowEdge(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"window_closed"`) {
 		t.Fatalf("reply at 24:00:00: %d %s", r.status, r.body)
 	}
-	hist, _ := w.store.History(context.Background(), id)
+	hist := w.history(t, id)
 	if len(hist) != 2 || hist[1].Text != "still in time" {
 		t.Fatalf("history = %+v, want the inbound and the one reply in time", hist)
 	}
@@ -226,8 +269,7 @@ func TestConcurrentReplyClaimsOnce(t *testing.T) {
 	if won != 1 || lost != len(ops)-1 {
 		t.Fatalf("statuses %v: want one 202 and %d 409", statuses, len(ops)-1)
 	}
-	hist, _ := w.store.History(context.Background(), id)
-	if len(hist) != 2 {
+	if hist := w.history(t, id); len(hist) != 2 {
 		t.Fatalf("%d messages in history, want the inbound and one reply", len(hist))
 	}
 }
@@ -250,7 +292,7 @@ func TestTransferReturnClose(t *testing.T) {
 	if r := w.do(t, "GET", "/api/v1/conversations/"+id, w.anaT, nil); r.status != http.StatusNotFound {
 		t.Fatalf("ana still sees the transferred query: %d", r.status)
 	}
-	if n, _ := w.store.OperatorLoad(ctx, w.bruno.ID); n != 1 {
+	if n, _ := w.conv.Service.OperatorLoad(ctx, w.bruno.ID); n != 1 {
 		t.Fatalf("bruno's load = %d", n)
 	}
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/close", w.brunoT, map[string]string{"reason": "because"}); r.status != http.StatusUnprocessableEntity {
@@ -259,17 +301,17 @@ func TestTransferReturnClose(t *testing.T) {
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/close", w.brunoT, map[string]string{"reason": "solved"}); r.status != 200 {
 		t.Fatalf("close: %d %s", r.status, r.body)
 	}
-	if n, _ := w.store.OperatorLoad(ctx, w.bruno.ID); n != 0 {
+	if n, _ := w.conv.Service.OperatorLoad(ctx, w.bruno.ID); n != 0 {
 		t.Fatalf("bruno's load after close = %d", n)
 	}
-	c, _ := w.store.Contact(ctx, store.ContactID("wa-main", "5511911110001"))
+	c, _ := w.conv.Service.Contact(ctx, conversations.ContactID("wa-main", "5511911110001"))
 	if c.OpenQuery != "" {
 		t.Fatalf("contact still has open query %s after close", c.OpenQuery)
 	}
 	// The customer writes again: a new query.
 	m := &channels.Inbound{Channel: "wa-main", ID: "wamid.again", From: "5511911110001", Timestamp: w.clock.Now(), Type: "text", Text: "voltei"}
 	body, _ := json.Marshal(m)
-	res, err := w.store.ApplyInbound(ctx, m, body)
+	res, err := w.conv.Service.ApplyInbound(ctx, m, body)
 	if err != nil || !res.NewQuery || res.QueryID == id {
 		t.Fatalf("after close: %+v, %v; want a new query", res, err)
 	}
@@ -291,9 +333,9 @@ func TestPresenceOnlineDispatches(t *testing.T) {
 	if r := w.do(t, "PUT", "/api/v1/me/presence", w.anaT, map[string]string{"presence": "online"}); r.status != 200 {
 		t.Fatalf("online: %d", r.status)
 	}
-	roster, _ := w.store.Roster(context.Background(), []string{w.ana.ID})
-	if roster[w.ana.ID].Presence != routing.PresenceOnline {
-		t.Fatalf("presence = %q", roster[w.ana.ID].Presence)
+	pres, _ := w.conv.Presence.Presence(context.Background(), []string{w.ana.ID})
+	if pres[w.ana.ID] != routing.PresenceOnline {
+		t.Fatalf("presence = %q", pres[w.ana.ID])
 	}
 	if n, err := asynqTasks(w, queue.QueueRouting); err != nil || n != 1 {
 		t.Fatalf("dispatch tasks queued = %d (%v), want 1", n, err)
@@ -380,18 +422,16 @@ func TestHistoryShowsAProviderWindowRefusal(t *testing.T) {
 	w := newConvWorld(t)
 	ctx := context.Background()
 	id := w.query(t, "5511911110009", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
-	late, err := w.store.RecordOutbound(ctx, id, "hola de nuevo")
-	if err != nil {
+	repo := w.conv.DB.Conversations()
+	for msgID, text := range map[string]string{"sb-late": "hola de nuevo", "sb-other": "otra"} {
+		if _, _, err := repo.RecordOutbound(ctx, id, msgID, text, nil, w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.conv.Service.MarkFailed(ctx, id, "sb-late", channels.StatusError{Code: 63016, Title: channels.WindowClosedTitle, Message: "outside the allowed window"}); err != nil {
 		t.Fatal(err)
 	}
-	other, err := w.store.RecordOutbound(ctx, id, "otra")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.store.MarkFailed(ctx, id, late, channels.StatusError{Code: 63016, Title: channels.WindowClosedTitle, Message: "outside the allowed window"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.store.MarkFailed(ctx, id, other, channels.StatusError{Code: 500, Title: "send failed", Message: "provider down"}); err != nil {
+	if err := w.conv.Service.MarkFailed(ctx, id, "sb-other", channels.StatusError{Code: 500, Title: "send failed", Message: "provider down"}); err != nil {
 		t.Fatal(err)
 	}
 	r := w.do(t, "GET", "/api/v1/conversations/"+id+"/messages", w.anaT, nil)

@@ -39,7 +39,7 @@ func TestTemplateSendOutsideTheWindow(t *testing.T) {
 	if r.status != http.StatusAccepted {
 		t.Fatalf("template at 24:00:01: %d %s", r.status, r.body)
 	}
-	hist, _ := w.store.History(context.Background(), id)
+	hist := w.history(t, id)
 	last2 := hist[len(hist)-1]
 	if last2.Template == nil || last2.Template.Name != "payment_reminder_v2" || strings.Join(last2.Template.Params, "|") != "Ana|$120" ||
 		last2.Text != "Hola Ana, tu pago de $120 vence mañana." {
@@ -70,8 +70,8 @@ func TestBulkDerivation(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, op := range []string{w.bruno.ID, w.carla.ID} {
-		ids, _ := w.store.AssignedTo(ctx, op)
-		load, _ := w.store.OperatorLoad(ctx, op)
+		ids, _ := w.conv.DB.Conversations().AssignedTo(ctx, op)
+		load, _ := w.conv.Service.OperatorLoad(ctx, op)
 		if len(ids) != n/2 || load != n/2 {
 			t.Fatalf("%s has %d queries (load %d), want %d", op, len(ids), load, n/2)
 		}
@@ -82,7 +82,7 @@ func TestBulkDerivation(t *testing.T) {
 			seen[id] = op
 		}
 	}
-	if ids, _ := w.store.AssignedTo(ctx, w.ana.ID); len(ids) != 0 {
+	if ids, _ := w.conv.DB.Conversations().AssignedTo(ctx, w.ana.ID); len(ids) != 0 {
 		t.Fatalf("ana still has %d", len(ids))
 	}
 	if r := w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.ana.ID, "group": "team"}); r.body != `{"moved":0}`+"\n" {
@@ -153,7 +153,7 @@ func TestContactEditAndPortfolio(t *testing.T) {
 	coord := w.createUser(t, "Coord", "+5511900000008", auth.RoleCoordinator)
 	coordT := w.loginAs(t, coord.Phone)
 	id := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StatePending, "")
-	q, _ := w.store.Query(ctx, id)
+	q, _ := w.conv.Service.Query(ctx, id)
 	if r := w.do(t, "PUT", "/api/v1/contacts/"+q.ContactID, w.anaT, map[string]string{"display_name": "X"}); r.status != http.StatusForbidden {
 		t.Fatalf("operator editing a contact: %d", r.status)
 	}
@@ -167,14 +167,14 @@ func TestContactEditAndPortfolio(t *testing.T) {
 	if r := w.do(t, "PUT", "/api/v1/contacts/"+q.ContactID+"/portfolio", coordT, map[string]string{"operator": w.bruno.ID}); r.status != 200 {
 		t.Fatalf("portfolio: %d %s", r.status, r.body)
 	}
-	c, _ := w.store.Contact(ctx, q.ContactID)
+	c, _ := w.conv.Service.Contact(ctx, q.ContactID)
 	if c.PortfolioOwner != w.bruno.ID || c.DisplayName != "Dona Maria" {
 		t.Fatalf("contact = %+v", c)
 	}
 	if r := w.do(t, "DELETE", "/api/v1/contacts/"+q.ContactID+"/portfolio", coordT, nil); r.status != 200 {
 		t.Fatalf("remove from portfolio: %d", r.status)
 	}
-	if c, _ := w.store.Contact(ctx, q.ContactID); c.PortfolioOwner != "" {
+	if c, _ := w.conv.Service.Contact(ctx, q.ContactID); c.PortfolioOwner != "" {
 		t.Fatalf("still in a portfolio: %+v", c)
 	}
 	if r := w.do(t, "PUT", "/api/v1/contacts/nope", coordT, map[string]string{"display_name": "X"}); r.status != http.StatusNotFound {
@@ -193,16 +193,16 @@ func TestClaimAndReturn(t *testing.T) {
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/claim", w.anaT, nil); r.status != 200 || !strings.Contains(r.body, `"assignee":"`+w.ana.ID+`"`) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
-	if ids, _ := w.store.Pool(ctx, "sales", 10); len(ids) != 0 {
+	if ids, _ := w.conv.DB.Conversations().Pool(ctx, "sales", 10); len(ids) != 0 {
 		t.Fatalf("claimed query still in the pool: %v", ids)
 	}
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/return", w.anaT, nil); r.status != 200 || !strings.Contains(r.body, `"state":"pending"`) {
 		t.Fatalf("return: %d %s", r.status, r.body)
 	}
-	if ids, _ := w.store.Pool(ctx, "sales", 10); len(ids) != 1 || ids[0] != id {
+	if ids, _ := w.conv.DB.Conversations().Pool(ctx, "sales", 10); len(ids) != 1 || ids[0] != id {
 		t.Fatalf("returned query not back in the pool: %v", ids)
 	}
-	if n, _ := w.store.OperatorLoad(ctx, w.ana.ID); n != 0 {
+	if n, _ := w.conv.Service.OperatorLoad(ctx, w.ana.ID); n != 0 {
 		t.Fatalf("ana's load after return = %d", n)
 	}
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id+"/return", w.anaT, nil); r.status != http.StatusForbidden {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -46,6 +47,26 @@ func unavailable(err error) bool {
 				return true
 			}
 		}
+	}
+	return databaseUnavailable(err)
+}
+
+// databaseUnavailable reports whether err is the database saying it cannot
+// serve now: a connection database/sql gave up on, or a PostgreSQL error
+// of the connection class (08), a server shutting down or starting up
+// (57P01-57P03, as in a failover) or out of connections (53300).
+// PostgreSQL drivers expose an error's code as SQLState.
+func databaseUnavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var pe interface{ SQLState() string }
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch code := pe.SQLState(); {
+	case strings.HasPrefix(code, "08"), code == "57P01", code == "57P02", code == "57P03", code == "53300":
+		return true
 	}
 	return false
 }

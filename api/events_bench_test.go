@@ -24,14 +24,15 @@ import (
 	"switchboard/auth"
 	"switchboard/channels"
 	"switchboard/clock"
+	"switchboard/conversations"
+	"switchboard/events"
 	"switchboard/gateway"
 	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 	"switchboard/metrics"
+	"switchboard/presence"
 	"switchboard/queue"
-	"switchboard/routing"
 	"switchboard/settings"
-	"switchboard/store"
 )
 
 // Figures of BenchmarkEventDelivery.
@@ -43,8 +44,9 @@ const (
 
 // BenchmarkEventDelivery opens one event stream for each of 100 operators
 // who all serve the "sales" pool, then applies b.N inbound messages to
-// pending sales conversations at 200 a second, through the store's real
-// script (which publishes the event, as the worker does). Every stream may
+// pending sales conversations at 200 a second, through the conversations
+// service as the worker calls it (it records each in the database, then
+// publishes its event). Every stream may
 // see every message, so each message is 100 deliveries. It reports the
 // delay from the script call to each stream's client reading the event:
 // p50, p99 and max in milliseconds, and deliveries missing after a drain.
@@ -67,13 +69,16 @@ func BenchmarkEventDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := store.New(rdb, clk)
+	codes.wait = login.Wait // codes are sent in the background
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
-	// The settings cache of `switchboard serve`.
+	m := metrics.New(prometheus.NewRegistry())
+	// The service as `switchboard serve` wires it, with its settings cache.
+	conv := conversations.New(conversations.Options{Repository: db.Conversations(), Events: events.NewPublisher(rdb),
+		Tasks: queue.Tasks{Client: queue.NewClient(client, time.Hour)}, Presence: presence.New(rdb),
+		Settings: settings.NewWatcher(db.Settings(), time.Second), Clock: clk, Metrics: m, Logger: logger})
 	a := api.New(api.Options{Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
-		Store: st, Settings: settings.NewWatcher(db.Settings(), time.Second), SettingsVersions: db.Settings(), Queue: queue.NewClient(client, time.Hour),
-		Clock: clk, Metrics: metrics.New(prometheus.NewRegistry())})
+		Conversations: conv, Redis: rdb, SettingsVersions: db.Settings(), Clock: clk, Metrics: m})
 	srv := httptest.NewServer(gateway.New(gateway.Options{API: a, Redis: pinger{rdb}, Gatherer: prometheus.NewRegistry(), Logger: logger}))
 	defer srv.Close()
 	defer a.Close()
@@ -104,7 +109,8 @@ func BenchmarkEventDelivery(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	// Pending sales conversations the messages go to.
+	// Pending sales conversations the messages go to: the settings route
+	// every first message to the sales pool.
 	from := func(c int) string { return fmt.Sprintf("55219%08d", c) }
 	inbound := func(id string, c int) *channels.Inbound {
 		return &channels.Inbound{Channel: "wa-main", Kind: "whatsapp_cloud", ID: id, From: from(c),
@@ -113,13 +119,12 @@ func BenchmarkEventDelivery(b *testing.B) {
 	for c := range benchContacts {
 		m := inbound(fmt.Sprintf("wamid.setup.%d", c), c)
 		body, _ := json.Marshal(m)
-		res, err := st.ApplyInbound(ctx, m, body)
+		res, err := conv.ApplyInbound(ctx, m, body)
 		if err != nil {
 			b.Fatal(err)
 		}
-		q := routing.Query{ID: res.QueryID, Channel: "wa-main", State: routing.StatePending, Type: "sales", Cycle: 1}
-		if err := st.ApplyRouting(ctx, q, 0, 1, time.Now()); err != nil {
-			b.Fatal(err)
+		if st, err := conv.State(ctx, res.QueryID); err != nil || st.Query.State != "pending" || st.Query.Type != "sales" {
+			b.Fatalf("setup conversation %s routed to %+v (%v), want the sales pool", res.QueryID, st, err)
 		}
 	}
 
@@ -179,7 +184,7 @@ func BenchmarkEventDelivery(b *testing.B) {
 		m := inbound(fmt.Sprintf("wamid.bench.%d", i), i%benchContacts)
 		body, _ := json.Marshal(m)
 		sent[i].Store(time.Now().UnixNano())
-		if _, err := st.ApplyInbound(ctx, m, body); err != nil {
+		if _, err := conv.ApplyInbound(ctx, m, body); err != nil {
 			b.Fatal(err)
 		}
 	}

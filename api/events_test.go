@@ -14,8 +14,8 @@ import (
 
 	"switchboard/api"
 	"switchboard/auth"
+	"switchboard/events"
 	"switchboard/routing"
-	"switchboard/store"
 )
 
 // within is how long a test waits for a stream to do what it should: a
@@ -189,11 +189,11 @@ func eventSubscribers(t *testing.T, rdb *redis.Client) int {
 		}
 		return n
 	}
-	m, err := rdb.PubSubNumSub(ctx, store.EventsChannel).Result()
+	m, err := rdb.PubSubNumSub(ctx, events.Channel).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return int(m[store.EventsChannel])
+	return int(m[events.Channel])
 }
 
 // Every stream of the process shares one Redis subscription, and each
@@ -264,7 +264,7 @@ func TestEventStreamDecidesEventsWithoutStateByReadingTheQuery(t *testing.T) {
 		`{"type":"message","query_id":"` + mine + `","message_id":"wamid.legacy1","direction":"inbound"}`,
 		`{"type":"message","query_id":"` + pool + `","message_id":"wamid.legacy2","direction":"inbound"}`,
 	} {
-		if err := w.rdb.Publish(ctx, store.EventsChannel, ev).Err(); err != nil {
+		if err := w.rdb.Publish(ctx, events.Channel, ev).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}

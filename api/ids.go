@@ -12,8 +12,9 @@ import (
 	"switchboard/httperror"
 )
 
-// Formats of the ids the store makes (store.ContactID: 10 bytes of a
-// hash in hex; a query id is its contact's id, '-' and a sequence number).
+// Formats of the ids Switchboard makes (conversations.ContactID: 10 bytes
+// of a hash in hex; a query id is its contact's id, '-' and a sequence
+// number).
 var (
 	contactIDFormat = regexp.MustCompile(`^[0-9a-f]{20}$`)
 	queryIDFormat   = regexp.MustCompile(`^[0-9a-f]{20}-[1-9][0-9]{0,18}$`)

@@ -60,6 +60,7 @@ var routePermissions = map[string]string{
 	"PUT /api/v1/contacts/:id":                 string(auth.PermEditContacts),
 	"PUT /api/v1/contacts/:id/portfolio":       string(auth.PermPortfolio),
 	"DELETE /api/v1/contacts/:id/portfolio":    string(auth.PermPortfolio),
+	"POST /api/v1/contacts/:id/erase":          string(auth.PermErase),
 	"PUT /api/v1/settings":                     string(auth.PermSettings),
 	"GET /api/v1/canned-responses":             "authenticated",
 	"POST /api/v1/conversations/:id/templates": string(auth.PermReply),
@@ -192,7 +193,7 @@ func TestLoginThroughWhatsApp(t *testing.T) {
 	wlog := slog.New(slog.NewJSONHandler(workerLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := worker.NewServer(h.rdb, worker.ServerOptions{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: wlog})
 	w := worker.New(worker.Options{Channels: channels.Set{"wa-main": ch}, Metrics: metrics.New(prometheus.NewRegistry()), Logger: wlog,
-		Queue: q, OTP: worker.OTPTemplate{Name: "login_code", Language: "pt_BR"}})
+		Conversations: h.conv.Service, OTP: worker.OTPTemplate{Name: "login_code", Language: "pt_BR"}})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ const (
 	PermRefer        Permission = "conversations.refer"       // refer any query to any operator
 	PermDeriveBulk   Permission = "derivations.bulk"          // move all of an operator's queries at once
 	PermEditContacts Permission = "contacts.edit"
+	PermErase        Permission = "contacts.erase"   // erase a customer's data at their request (admin only)
 	PermPortfolio    Permission = "portfolio.manage" // add or remove contacts to or from portfolios
 	PermReports      Permission = "reports.view"
 	PermSettings     Permission = "settings.manage" // knowledge base, templates, hours, query types, reasons
@@ -50,6 +51,7 @@ var Catalogue = map[Permission]string{
 	PermRefer:        "refer any query to any operator",
 	PermDeriveBulk:   "move all of an operator's active queries at once",
 	PermEditContacts: "edit contacts",
+	PermErase:        "erase a contact with their conversations and messages, for good",
 	PermPortfolio:    "add or remove contacts to or from portfolios",
 	PermReports:      "view reports",
 	PermSettings:     "manage the knowledge base, templates, hours, query types and resolution reasons",

@@ -51,14 +51,15 @@ const DefaultMaxEventStreams = 5
 
 // Config is the whole configuration of one Switchboard process.
 type Config struct {
-	HTTP     HTTP      `yaml:"http"`
-	Redis    Redis     `yaml:"redis"`
-	Database Database  `yaml:"database"`
-	Worker   Worker    `yaml:"worker"`
-	Queue    Queue     `yaml:"queue"`
-	Log      Log       `yaml:"log"`
-	Auth     Auth      `yaml:"auth"`
-	Channels []Channel `yaml:"channels"`
+	HTTP      HTTP      `yaml:"http"`
+	Redis     Redis     `yaml:"redis"`
+	Database  Database  `yaml:"database"`
+	Worker    Worker    `yaml:"worker"`
+	Queue     Queue     `yaml:"queue"`
+	Retention Retention `yaml:"retention"`
+	Log       Log       `yaml:"log"`
+	Auth      Auth      `yaml:"auth"`
+	Channels  []Channel `yaml:"channels"`
 	// ShutdownGrace bounds a graceful stop: HTTP draining and then the
 	// worker pool's draining share it.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
@@ -155,6 +156,41 @@ type Queue struct {
 	// DedupeWindow is how long a provider message id is remembered, so a
 	// redelivery inside it is recognised as a duplicate.
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
+}
+
+// Retention says how long customers' words are kept.
+type Retention struct {
+	// Messages is how long the message bodies of a closed conversation
+	// are kept after its newest message: a number of days ("365d") or a
+	// Go duration ("720h"); empty keeps them. Read it with MessagesFor.
+	Messages string `yaml:"messages"`
+}
+
+// MessagesFor is Messages as a duration; 0 keeps messages. Validation
+// has refused a value it cannot read.
+func (r Retention) MessagesFor() time.Duration {
+	d, _ := parseDays(r.Messages)
+	return d
+}
+
+// parseDays reads "30d" or a Go duration; "" is 0.
+func parseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	if num, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(num)
+		if err != nil {
+			return 0, fmt.Errorf("want a number of days like 365d or a duration like 720h, got %q", v)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("want a number of days like 365d or a duration like 720h, got %q", v)
+	}
+	return d, nil
 }
 
 // Auth configures CS staff login.
@@ -457,6 +493,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Queue.DedupeWindow < time.Minute {
 		bad("queue.dedupe_window", "must be at least 1m, got %s", c.Queue.DedupeWindow)
+	}
+	if r, err := parseDays(c.Retention.Messages); err != nil {
+		bad("retention.messages", "%v", err)
+	} else if r != 0 && r < 24*time.Hour {
+		bad("retention.messages", "must be at least 1d (or unset to keep messages), got %s", r)
 	}
 	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)

@@ -310,3 +310,25 @@ func TestDatabaseMistakesNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+// Retention is written in days or as a duration; unset keeps messages.
+func TestRetentionMessages(t *testing.T) {
+	cfg, err := config.Parse(nil, env(nil))
+	if err != nil || cfg.Retention.MessagesFor() != 0 {
+		t.Fatalf("default: %v, %v; want 0 (keep)", cfg.Retention.MessagesFor(), err)
+	}
+	for doc, want := range map[string]time.Duration{
+		"retention:\n  messages: 365d\n": 365 * 24 * time.Hour,
+		"retention:\n  messages: 720h\n": 720 * time.Hour,
+	} {
+		cfg, err := config.Parse([]byte(doc), env(nil))
+		if err != nil || cfg.Retention.MessagesFor() != want {
+			t.Fatalf("%q: %v, %v; want %v", doc, cfg.Retention.MessagesFor(), err, want)
+		}
+	}
+	for _, doc := range []string{"retention:\n  messages: 10x\n", "retention:\n  messages: 1h\n"} {
+		if _, err := config.Parse([]byte(doc), env(nil)); err == nil || !strings.Contains(err.Error(), "retention.messages") {
+			t.Fatalf("%q: %v, want an error naming retention.messages", doc, err)
+		}
+	}
+}

@@ -126,6 +126,7 @@ type server struct {
 	asynq     *worker.Server
 	mux       *asynq.ServeMux
 	client    *asynq.Client
+	queue     *queue.Client
 	inspector *asynq.Inspector
 	// api is the /api/v1 API, nil in a worker-only process; its
 	// background work is flushed once HTTP has stopped.
@@ -196,6 +197,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 	// redis.wait_replicas, a webhook is answered only once replicas hold it.
 	s.client = asynq.NewClientFromRedisClient(conn.Acked)
 	qc := queue.NewClient(s.client, cfg.Queue.DedupeWindow)
+	s.queue = qc
 	for _, l := range listeners {
 		qc.HoldChannels(l.ID())
 	}
@@ -244,12 +246,13 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 			Logger:          logger,
 		})
 		s.mux = worker.New(worker.Options{
-			Conversations: conv,
-			Channels:      chans,
-			Metrics:       m,
-			Logger:        logger,
-			OTP:           worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
-			Limiter:       ratelimit.New(conn.Client),
+			Conversations:  conv,
+			Channels:       chans,
+			Metrics:        m,
+			Logger:         logger,
+			OTP:            worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
+			Limiter:        ratelimit.New(conn.Client),
+			RetainMessages: cfg.Retention.MessagesFor(),
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(conv, logger))
 		if err := s.newHolds(listeners, qc, m); err != nil {
@@ -392,6 +395,9 @@ func (s *server) run(ctx context.Context) error {
 	var holds sync.WaitGroup
 	for _, h := range s.holds {
 		holds.Go(func() { h.Run(holdCtx) })
+	}
+	if s.asynq != nil && s.cfg.Retention.MessagesFor() > 0 {
+		holds.Go(func() { worker.RunRetention(holdCtx, s.queue, s.logger) })
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)

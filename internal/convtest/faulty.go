@@ -42,6 +42,15 @@ func (r *Rule) Fired() int {
 	return r.fired
 }
 
+// With makes the rule fail calls with err instead of ErrInjected: what a
+// driver reports when the connection drops, say.
+func (r *Rule) With(err error) *Rule {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	return r
+}
+
 // NewFaulty wraps repo.
 func NewFaulty(repo conversations.Repository) *Faulty { return &Faulty{Repository: repo} }
 
