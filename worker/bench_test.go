@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,13 +12,33 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"switchboard/channels"
+	"switchboard/channels/whatsapp"
+	"switchboard/internal/convtest"
+	"switchboard/internal/dbtest"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
+	"switchboard/repository"
+	"switchboard/settings"
 	"switchboard/worker"
 )
 
 // benchWorkers is the worker pool's concurrency in both benchmarks.
 const benchWorkers = 20
+
+// newEnvOn is newEnv (no Graph API, the system clock) on the convtest
+// options o: a chosen database, say.
+func newEnvOn(b testing.TB, o convtest.Options) *env {
+	b.Helper()
+	ch, err := whatsapp.New("wa-main", whatsapp.Config{
+		PhoneNumberID: "100000000000001", AppSecret: "s", VerifyToken: "v",
+		AccessToken: "graph-token", APIBaseURL: "http://127.0.0.1:1/v21.0",
+	}, &http.Client{Timeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &env{Env: convtest.New(b, o), chans: channels.Set{"wa-main": ch}}
+}
 
 // enqueueInbound queues n messages from 500 customers.
 func enqueueInbound(b *testing.B, e *env, n int) {
@@ -34,20 +55,30 @@ func enqueueInbound(b *testing.B, e *env, n int) {
 // BenchmarkInboundPipeline measures messages/s through the worker pool's
 // whole inbound path: decode the task, apply the message to the database,
 // route the query (settings, roster, decision, atomic apply) and schedule
-// its session timer. The database is SQLite, or PostgreSQL when
-// SWITCHBOARD_TEST_POSTGRES is set. Queueing is not timed. Compare with BenchmarkNoopTasks
-// from the same run: `go test -run '^$' -bench 'Pipeline|Noop' -benchtime 5000x ./worker/`.
+// its session timer. It runs once per engine: sqlite, and postgres when
+// SWITCHBOARD_TEST_POSTGRES is set (skipped, saying so, when not).
+// Queueing is not timed. Compare with BenchmarkNoopTasks from the same
+// run: `go test -run '^$' -bench 'Pipeline|Noop' -benchtime 5000x ./worker/`.
+//
+// Settings are re-read at most once a second, as `switchboard serve`
+// does; convtest's watcher re-reads them on every message, which a test
+// wants and a throughput figure does not.
 func BenchmarkInboundPipeline(b *testing.B) {
-	e := newEnv(b, "", nil)
-	e.ApplySettings(b, strings.ReplaceAll(routingDoc, "CAP", "50"))
-	e.online(b, "ana", "bruno", "carla")
-	enqueueInbound(b, e, b.N)
-	b.ResetTimer()
-	e.startWorker(b, benchWorkers)
-	start := time.Now()
-	eventually(b, "all messages", func() bool { return e.inboundProcessed() == float64(b.N) })
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	for _, engine := range []repository.Dialect{repository.Postgres, repository.SQLite} {
+		b.Run(string(engine), func(b *testing.B) {
+			e := newEnvOn(b, convtest.Options{DB: dbtest.OpenEngine(b, engine)})
+			e.Settings = settings.NewWatcher(e.DB.Settings(), time.Second)
+			e.ApplySettings(b, strings.ReplaceAll(routingDoc, "CAP", "50"))
+			e.online(b, "ana", "bruno", "carla")
+			enqueueInbound(b, e, b.N)
+			b.ResetTimer()
+			e.startWorker(b, benchWorkers)
+			start := time.Now()
+			eventually(b, "all messages", func() bool { return e.inboundProcessed() == float64(b.N) })
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
 }
 
 // BenchmarkNoopTasks measures asynq's own rate on this machine: tasks of
