@@ -48,6 +48,10 @@ type Options struct {
 	API Routes
 	// Redis is checked by /readyz.
 	Redis Pinger
+	// Database, the system of record, is checked by /readyz: a process
+	// that cannot read conversations, accounts or settings serves errors.
+	// serve always sets it; nil (tests of other handlers) is not checked.
+	Database Pinger
 	// Channels reports the connections this process holds (linked
 	// devices), for /readyz; nil when it holds none.
 	Channels func() map[string]ChannelState
@@ -85,6 +89,13 @@ func New(o Options) *echo.Echo {
 		if err := o.Redis.Ping(ctx); err != nil {
 			o.Logger.Warn("not ready: redis unreachable", "err", err)
 			body["status"], body["redis"], status = "unavailable", "unreachable", http.StatusServiceUnavailable
+		}
+		if o.Database != nil {
+			body["database"] = "ok"
+			if err := o.Database.Ping(ctx); err != nil {
+				o.Logger.Warn("not ready: database unreachable", "err", err)
+				body["status"], body["database"], status = "unavailable", "unreachable", http.StatusServiceUnavailable
+			}
 		}
 		if o.Channels != nil {
 			states := map[string]string{}

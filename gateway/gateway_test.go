@@ -102,6 +102,39 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
+// /readyz checks the database beside Redis, and says which one fails.
+func TestReadinessChecksTheDatabase(t *testing.T) {
+	var dbErr error
+	logs := &logbuf.Buffer{}
+	e := gateway.New(gateway.Options{
+		Redis:    pingFunc(func(context.Context) error { return nil }),
+		Database: pingFunc(func(context.Context) error { return dbErr }),
+		Gatherer: prometheus.NewRegistry(),
+		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	readyz := func() (int, map[string]any) {
+		rec := serve(e, "GET", "/readyz", "127.0.0.1:1", nil)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("/readyz body %q: %v", rec.Body, err)
+		}
+		return rec.Code, body
+	}
+	if code, body := readyz(); code != http.StatusOK || body["database"] != "ok" || body["redis"] != "ok" || body["status"] != "ok" {
+		t.Fatalf("/readyz with both up = %d %v", code, body)
+	}
+	dbErr = errors.New("ping database db:5432/switchboard: connection refused")
+	if code, body := readyz(); code != http.StatusServiceUnavailable || body["database"] != "unreachable" || body["redis"] != "ok" || body["status"] != "unavailable" {
+		t.Fatalf("/readyz with the database down = %d %v, want 503 naming the database", code, body)
+	}
+	if !strings.Contains(logs.String(), "not ready: database unreachable") || !strings.Contains(logs.String(), "connection refused") {
+		t.Fatalf("the log does not say why the process is not ready:\n%s", logs)
+	}
+	if rec := serve(e, "GET", "/healthz", "127.0.0.1:1", nil); rec.Code != http.StatusOK {
+		t.Fatalf("/healthz with the database down = %d, want 200: the process is alive, restarting it would not help", rec.Code)
+	}
+}
+
 func TestReadinessReportsHeldChannels(t *testing.T) {
 	states := map[string]gateway.ChannelState{}
 	e := gateway.New(gateway.Options{

@@ -133,10 +133,15 @@ func (d *DB) SQL() *sql.DB { return d.db }
 // Close closes the connection pool.
 func (d *DB) Close() error { return d.db.Close() }
 
-// Ping checks the database answers, for readiness.
+// Ping checks the database answers with Switchboard's schema, for
+// readiness. It reads the schema's version table, not only the
+// connection: a server that answers while the schema is gone (dropped,
+// restored elsewhere, search_path naming another) fails every request.
 func (d *DB) Ping(ctx context.Context) error {
-	if err := d.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", err)
+	var one int
+	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ping database %s: %w", d.where, err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package repository_test
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -60,4 +62,44 @@ func TestMigrateFromManyReplicasAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Ping, which readiness relies on, fails when the database no longer
+// answers: closed, or, on PostgreSQL, reachable but without Switchboard's
+// schema (every query would fail, though the server accepts connections).
+func TestPingFailsWhenTheDatabaseCannotServe(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		if err := db.Ping(ctx); err != nil {
+			t.Fatalf("Ping on a migrated database: %v", err)
+		}
+		db.Close()
+		if err := db.Ping(ctx); err == nil {
+			t.Fatal("Ping on a closed database succeeded")
+		}
+	})
+	t.Run("postgres schema dropped", func(t *testing.T) {
+		u := dbtest.Schema(t)
+		db, err := repository.Open(ctx, repository.Options{URL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Ping(ctx); err != nil {
+			t.Fatalf("Ping on a migrated schema: %v", err)
+		}
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, "DROP SCHEMA "+pu.Query().Get("search_path")+" CASCADE"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "schema_migrations") {
+			t.Fatalf("Ping once the schema is dropped: %v, want an error naming the missing table", err)
+		}
+	})
 }

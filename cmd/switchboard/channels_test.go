@@ -21,12 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/channels"
 	"switchboard/channels/webchat"
-	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/conversations"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
-	"switchboard/store"
 
 	"github.com/hibiken/asynq"
 )
@@ -145,7 +145,8 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 	twAPI := tw.server(t, func(string) string { return `{"sid":"SM00000000000000000000000000000001","status":"queued"}` })
 	siteSrv := site.server(t, func(string) string { return `{"id":"site-reply-1"}` })
 	dir := t.TempDir()
-	base, _, _ := start(t, everyChannelYAML(redistest.URL(rdb), tgAPI.URL, twAPI.URL, siteSrv.URL, filepath.Join(dir, "wa.db")), nil, roleAll)
+	d := testDatabase(t)
+	base, _, _ := start(t, everyChannelYAML(redistest.URL(rdb), tgAPI.URL, twAPI.URL, siteSrv.URL, filepath.Join(dir, "wa.db"))+databaseYAML(d), nil, roleAll)
 
 	// Telegram: a private message, with the secret token header.
 	update := []byte(`{"update_id":900001,"message":{"message_id":1376,"from":{"id":5213748901,"is_bot":false,"first_name":"Ana","last_name":"Lima"},"chat":{"id":5213748901,"first_name":"Ana","type":"private"},"date":` + nowTS() + `,"text":"hola, quiero pagar"}}`)
@@ -181,7 +182,7 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 		t.Fatalf("replayed webchat request: %d, want 401", code)
 	}
 
-	st := store.New(rdb, clock.System{})
+	recs := records(t, d)
 	ctx := context.Background()
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
@@ -189,15 +190,15 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 	for _, c := range []struct{ channel, from string }{
 		{"tg-support", "5213748901"}, {"twilio-wa", "5511900000002"}, {"web", "visitor-42"},
 	} {
-		var contact *store.Contact
+		var contact *conversations.Contact
 		eventually(t, "the "+c.channel+" conversation", func() bool {
 			var err error
-			contact, err = st.Contact(ctx, store.ContactID(c.channel, c.from))
+			contact, err = recs.Contact(ctx, conversations.ContactID(c.channel, c.from))
 			return err == nil && contact.OpenQuery != ""
 		})
-		msgID, err := st.RecordOutbound(ctx, contact.OpenQuery, "Gracias, ya le ayudamos")
-		if err != nil {
-			t.Fatal(err)
+		msgID := "sb-reply-" + c.channel
+		if created, _, err := recs.RecordOutbound(ctx, contact.OpenQuery, msgID, "Gracias, ya le ayudamos", nil, time.Now()); err != nil || !created {
+			t.Fatalf("record the %s reply: created %v, %v", c.channel, created, err)
 		}
 		if err := qc.EnqueueOutbound(ctx, queue.Outbound{Channel: c.channel, QueryID: contact.OpenQuery, MessageID: msgID}); err != nil {
 			t.Fatal(err)
@@ -226,15 +227,17 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 		{"tg-support", "5213748901", "5213748901:77"}, {"twilio-wa", "5511900000002", "SM00000000000000000000000000000001"}, {"web", "visitor-42", "site-reply-1"},
 	} {
 		eventually(t, c.channel+" send recorded", func() bool {
-			contact, err := st.Contact(ctx, store.ContactID(c.channel, c.from))
+			contact, err := recs.Contact(ctx, conversations.ContactID(c.channel, c.from))
 			if err != nil {
 				return false
 			}
-			msgs, err := st.History(ctx, contact.OpenQuery)
+			msgs, err := history(ctx, recs, contact.OpenQuery)
 			if err != nil {
 				return false
 			}
-			return slices.ContainsFunc(msgs, func(m store.Message) bool { return m.ProviderID == c.providerID })
+			return slices.ContainsFunc(msgs, func(m conversations.Message) bool {
+				return m.ProviderID == c.providerID && m.Status == channels.StatusSent
+			})
 		})
 	}
 

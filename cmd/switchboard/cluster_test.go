@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"switchboard/clock"
-	"switchboard/store"
+	"switchboard/conversations"
+	"switchboard/queue"
 )
 
 // On a Redis Cluster, the gateway queues across the shards and workers
-// apply messages with their scripts in Switchboard's one slot: a webhook
-// becomes a conversation, and a redelivery is dropped.
+// apply the messages to the database: a webhook becomes a conversation,
+// and a redelivery is dropped, not recorded twice.
 func TestServeOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three Redis processes")
@@ -61,23 +62,30 @@ func TestServeOnRedisCluster(t *testing.T) {
 	yaml := strings.Replace(channelYAML("redis://unused:1/0", "http://127.0.0.1:1/v21.0"),
 		"redis:\n  url: \"redis://unused:1/0\"\n",
 		fmt.Sprintf("redis:\n  cluster:\n    addrs: [%q, %q, %q]\n", addrs[0], addrs[1], addrs[2]), 1)
-	base, _, _ := start(t, yaml, secretEnv, roleAll)
+	d := testDatabase(t)
+	base, _, _ := start(t, yaml+databaseYAML(d), secretEnv, roleAll)
 	body, sig, from := customerText(1)
 	for range 2 { // the second is a provider's redelivery
 		if code := post(t, base+"/webhooks/wa-main", body, sig); code != 200 {
 			t.Fatalf("webhook on a cluster: %d", code)
 		}
 	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	defer cc.Close()
-	st := store.New(cc, clock.System{})
-	var c *store.Contact
+	recs := records(t, d)
+	var c *conversations.Contact
 	waitFor(t, "the message to be applied", 30*time.Second, func() bool {
 		var err error
-		c, err = st.Contact(ctx, store.ContactID("wa-main", from))
+		c, err = recs.Contact(ctx, conversations.ContactID("wa-main", from))
 		return err == nil && c.OpenQuery != ""
 	})
-	hist, err := st.History(ctx, c.OpenQuery)
+	// The redelivery is dropped by the queue's dedupe or, had it got
+	// through, by the database: once nothing inbound is left to run, the
+	// message is there once.
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer cc.Close()
+	insp := asynq.NewInspectorFromRedisClient(cc)
+	defer insp.Close()
+	waitDrained(t, insp, queue.QueueInbound, 30*time.Second)
+	hist, err := history(ctx, recs, c.OpenQuery)
 	if err != nil || len(hist) != 1 {
 		t.Fatalf("history = %d messages (%v), want the one message once", len(hist), err)
 	}

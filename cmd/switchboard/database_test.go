@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"switchboard/config"
 	"switchboard/internal/dbtest"
 	"switchboard/internal/logbuf"
+	"switchboard/internal/redistest"
 	"switchboard/repository"
 )
 
@@ -330,4 +333,67 @@ func inScratchDir(t *testing.T) string {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	return dir
+}
+
+// /readyz fails while the database does not answer, whatever the role:
+// the process would fail every API request and every message it took.
+// It says which dependency failed, and /healthz stays 200 (the process is
+// alive; restarting it would not bring the database back).
+func TestReadyzFailsWhenTheDatabaseDoesNotAnswer(t *testing.T) {
+	rdb := redistest.Client(t)
+	yaml := channelYAML(redistest.URL(rdb), "http://127.0.0.1:1/v21.0")
+	readyz := func(t *testing.T, base string) (int, map[string]any) {
+		t.Helper()
+		code, raw := get(t, base+"/readyz")
+		var body map[string]any
+		if err := json.Unmarshal([]byte(raw), &body); err != nil {
+			t.Fatalf("/readyz = %d %q: %v", code, raw, err)
+		}
+		return code, body
+	}
+	wantDown := func(t *testing.T, base string, logs *logbuf.Buffer) {
+		t.Helper()
+		code, body := readyz(t, base)
+		if code != http.StatusServiceUnavailable || body["status"] != "unavailable" || body["database"] != "unreachable" || body["redis"] != "ok" {
+			t.Fatalf("/readyz with the database gone = %d %v, want 503 naming the database", code, body)
+		}
+		if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+			t.Fatalf("/healthz with the database gone = %d, want 200", code)
+		}
+		if !strings.Contains(logs.String(), "not ready: database unreachable") {
+			t.Fatalf("the log does not say the database is why:\n%s", logs)
+		}
+	}
+
+	t.Run("closed", func(t *testing.T) {
+		cfg, err := config.Parse([]byte(yaml+databaseYAML(testDatabase(t))), func(k string) (string, bool) { v, ok := secretEnv[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &logbuf.Buffer{}
+		logger := slog.New(slog.NewJSONHandler(logs, nil))
+		db := openTestDB(t, cfg.Database, true)
+		base, _ := serveOn(t, cfg, db, roleAll, logger)
+		if code, body := readyz(t, base); code != http.StatusOK || body["database"] != "ok" || body["redis"] != "ok" {
+			t.Fatalf("/readyz with the database up = %d %v", code, body)
+		}
+		db.Close()
+		wantDown(t, base, logs)
+	})
+
+	t.Run("postgres schema dropped", func(t *testing.T) {
+		d := config.Database{URL: dbtest.Schema(t)}
+		base, _, logs := start(t, yaml+databaseYAML(d), secretEnv, roleGateway)
+		if code, body := readyz(t, base); code != http.StatusOK || body["database"] != "ok" {
+			t.Fatalf("/readyz with the database up = %d %v", code, body)
+		}
+		u, err := url.Parse(d.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := recordsDB(t, d).SQL().ExecContext(context.Background(), "DROP SCHEMA "+u.Query().Get("search_path")+" CASCADE"); err != nil {
+			t.Fatal(err)
+		}
+		wantDown(t, base, logs)
+	})
 }

@@ -243,7 +243,7 @@ func obsExported(t *testing.T) map[string]map[string]bool {
 	collectors := append(rec.collectors,
 		queue.NewCollector(nil, logger),
 		metrics.NewLinkedCollector(nil, nil),
-		worker.NewRoutingCollector(nil, nil, logger))
+		worker.NewRoutingCollector(nil, logger))
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	varLabels := regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
 	for _, c := range collectors {

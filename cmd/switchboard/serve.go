@@ -181,10 +181,10 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 	s.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
 	reg.MustRegister(queue.NewCollector(s.inspector, logger))
 
-	// Every role serves /healthz, /readyz and /metrics, so probes and
-	// scrapes work the same for gateways and workers; only gateways take
-	// webhooks.
-	opts := gateway.Options{Redis: conn, Gatherer: reg, Logger: logger}
+	// Every role serves /healthz, /readyz (Redis and the database) and
+	// /metrics, so probes and scrapes work the same for gateways and
+	// workers; only gateways take webhooks.
+	opts := gateway.Options{Redis: conn, Database: db, Gatherer: reg, Logger: logger}
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, _ := net.ParseCIDR(p) // validated at load
 		opts.TrustedProxies = append(opts.TrustedProxies, n)

@@ -6,11 +6,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,28 +24,47 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/channels"
-	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/conversations"
 	"switchboard/internal/dbtest"
 	"switchboard/internal/logbuf"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
-	"switchboard/store"
+	"switchboard/repository"
 )
 
-// start runs a server from yaml until the test ends, and returns its base URL.
+// start runs a server from yaml until the test ends, and returns its base
+// URL. It keeps its records in the database yaml names, migrated at start
+// as serve does; a yaml naming none gets a fresh one of its own
+// (testDatabase), never switchboard.db in the source tree.
 func start(t *testing.T, yaml string, env map[string]string, role string) (url string, stop func() error, logs *logbuf.Buffer) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Database.URL == "" && cfg.Database.Path == config.DefaultDatabasePath {
+		cfg.Database = testDatabase(t)
+	}
 	logs = &logbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	db, err := openDatabase(context.Background(), cfg.Database, true, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop = serveOn(t, cfg, db, role, logger)
+	return url, stop, logs
+}
+
+// serveOn runs a server of role on cfg and db until the test ends, and
+// returns its base URL; the server closes db when it stops.
+func serveOn(t *testing.T, cfg *config.Config, db *repository.DB, role string, logger *slog.Logger) (url string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := newServer(ctx, cfg, dbtest.Open(t), role, logger, prometheus.NewRegistry())
+	srv, err := newServer(ctx, cfg, db, role, logger, prometheus.NewRegistry())
 	if err != nil {
 		cancel()
+		db.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -69,7 +91,81 @@ func start(t *testing.T, yaml string, env map[string]string, role string) (url s
 		}
 	}
 	t.Cleanup(func() { _ = stop() })
-	return "http://" + addr, stop, logs
+	return "http://" + addr, stop
+}
+
+// testDatabase names a fresh, empty database for servers under test: a
+// PostgreSQL schema of its own when SWITCHBOARD_TEST_POSTGRES is set (as
+// in CI), else a SQLite file in the test's temporary directory. Servers
+// given its databaseYAML share it, as replicas share production's.
+func testDatabase(t *testing.T) config.Database {
+	t.Helper()
+	if os.Getenv(dbtest.EnvPostgres) != "" {
+		return config.Database{URL: dbtest.Schema(t)}
+	}
+	return config.Database{Path: filepath.Join(t.TempDir(), "switchboard.db")}
+}
+
+// databaseYAML is the configuration's database section naming d.
+func databaseYAML(d config.Database) string {
+	if d.URL != "" {
+		return fmt.Sprintf("database:\n  url: %q\n", d.URL)
+	}
+	return fmt.Sprintf("database:\n  path: %q\n", d.Path)
+}
+
+// records opens d beside the servers that use it, for the test to read
+// the conversations they recorded there: call it once a server has
+// started, and so migrated d.
+func records(t *testing.T, d config.Database) *repository.Conversations {
+	t.Helper()
+	return recordsDB(t, d).Conversations()
+}
+
+// recordsDB opens d for the test, until it ends.
+func recordsDB(t *testing.T, d config.Database) *repository.DB {
+	t.Helper()
+	db, err := repository.Open(context.Background(), repository.Options{URL: d.URL, Path: d.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitDrained waits until no task of queue is waiting, running or due for
+// a retry: every message taken has been applied, the redeliveries too.
+func waitDrained(t *testing.T, insp *asynq.Inspector, queue string, d time.Duration) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(d)
+	for {
+		q, err := insp.GetQueueInfo(queue)
+		if err == nil && q.Pending == 0 && q.Active == 0 && q.Retry == 0 && q.Scheduled == 0 {
+			return
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = fmt.Sprintf("%d pending, %d active, %d to retry, %d scheduled", q.Pending, q.Active, q.Retry, q.Scheduled)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s queue did not drain within %s: %s", queue, d, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// history is every message of a conversation, oldest first.
+func history(ctx context.Context, recs *repository.Conversations, queryID string) ([]conversations.Message, error) {
+	page, err := recs.History(ctx, queryID, conversations.HistoryRange{Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	if page.More {
+		return nil, fmt.Errorf("conversation %s has more than 500 messages", queryID)
+	}
+	return page.Messages, nil
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -154,20 +250,23 @@ func post(t *testing.T, url string, body []byte, sig string) int {
 }
 
 // A webhook posted to a gateway-only process is queued, not processed; a
-// worker-only process processes it and takes no webhooks.
+// worker-only process, on the same Redis and database, processes it and
+// takes no webhooks.
 func TestRolesRunApart(t *testing.T) {
 	rdb := redistest.Client(t)
-	yaml := channelYAML(redistest.URL(rdb), "http://127.0.0.1:1/v21.0")
+	d := testDatabase(t)
+	yaml := channelYAML(redistest.URL(rdb), "http://127.0.0.1:1/v21.0") + databaseYAML(d)
 	gw, _, _ := start(t, yaml, secretEnv, roleGateway)
 	body, sig := signedText("wamid.roles")
 	if code := post(t, gw+"/webhooks/wa-main", body, sig); code != 200 {
 		t.Fatalf("gateway: %d, want 200", code)
 	}
-	st := store.New(rdb, clock.System{})
-	cid := store.ContactID("wa-main", "5511900000001")
+	recs := records(t, d)
+	ctx := context.Background()
+	cid := conversations.ContactID("wa-main", "5511900000001")
 	time.Sleep(500 * time.Millisecond)
-	if _, err := st.Contact(context.Background(), cid); err == nil {
-		t.Fatal("a gateway-only process processed the message")
+	if _, err := recs.Contact(ctx, cid); !errors.Is(err, conversations.ErrNotFound) {
+		t.Fatalf("after a gateway-only process took the webhook, the contact reads %v; want not found (nothing processed it)", err)
 	}
 
 	wk, _, _ := start(t, yaml, secretEnv, roleWorker)
@@ -177,16 +276,14 @@ func TestRolesRunApart(t *testing.T) {
 	if code, _ := get(t, wk+"/readyz"); code != 200 {
 		t.Fatalf("worker /readyz = %d", code)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := st.Contact(context.Background(), cid)
-		if err == nil && c.OpenQuery != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the worker-only process did not process the queued message")
-		}
-		time.Sleep(50 * time.Millisecond)
+	var c *conversations.Contact
+	eventually(t, "the worker-only process to process the queued message", func() bool {
+		var err error
+		c, err = recs.Contact(ctx, cid)
+		return err == nil && c.OpenQuery != ""
+	})
+	if msgs, err := history(ctx, recs, c.OpenQuery); err != nil || len(msgs) != 1 || msgs[0].Inbound == nil || msgs[0].Inbound.Text != "hola" {
+		t.Fatalf("history = %+v (%v), want the customer's one message", msgs, err)
 	}
 }
 
@@ -205,29 +302,27 @@ func TestGracefulShutdownDrainsInFlightWork(t *testing.T) {
 		fmt.Fprint(w, `{"messaging_product":"whatsapp","messages":[{"id":"wamid.slow"}]}`)
 	}))
 	defer graph.Close()
-	url, stop, _ := start(t, channelYAML(redistest.URL(rdb), graph.URL+"/v21.0"), secretEnv, roleAll)
+	d := testDatabase(t)
+	url, stop, _ := start(t, channelYAML(redistest.URL(rdb), graph.URL+"/v21.0")+databaseYAML(d), secretEnv, roleAll)
 
 	// An outbound send in flight.
 	ctx := context.Background()
-	st := store.New(rdb, clock.System{})
+	recs := records(t, d)
 	first, sig1 := signedText("wamid.first")
 	if code := post(t, url+"/webhooks/wa-main", first, sig1); code != 200 {
 		t.Fatalf("first webhook: %d", code)
 	}
-	cid := store.ContactID("wa-main", "5511900000001")
+	cid := conversations.ContactID("wa-main", "5511900000001")
 	var qid string
-	for deadline := time.Now().Add(20 * time.Second); qid == ""; {
-		if c, err := st.Contact(ctx, cid); err == nil {
+	eventually(t, "the first message to be processed", func() bool {
+		if c, err := recs.Contact(ctx, cid); err == nil {
 			qid = c.OpenQuery
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("first message not processed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	msgID, err := st.RecordOutbound(ctx, qid, "reply")
-	if err != nil {
-		t.Fatal(err)
+		return qid != ""
+	})
+	const msgID = "sb-drain-reply"
+	if created, _, err := recs.RecordOutbound(ctx, qid, msgID, "reply", nil, time.Now()); err != nil || !created {
+		t.Fatalf("record the reply: created %v, %v", created, err)
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
@@ -278,7 +373,7 @@ func TestGracefulShutdownDrainsInFlightWork(t *testing.T) {
 
 	// After exit: the in-flight send completed and was recorded once, and
 	// the in-flight webhook's message is durably queued.
-	m, err := st.Message(ctx, qid, msgID)
+	m, err := recs.Message(ctx, qid, msgID)
 	if err != nil {
 		t.Fatal(err)
 	}
