@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -51,8 +52,8 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO contacts (id, channel, external_id, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET channel = excluded.channel
-			RETURNING profile_name, display_name, last_inbound_at, last_inbound_order`,
-			cid, m.Channel, m.From, nowMS).Scan(&profile, &display, &lastAt, &lastOrder)
+			RETURNING profile_name, display_name, last_inbound_at, last_inbound_order, portfolio_owner`,
+			cid, m.Channel, m.From, nowMS).Scan(&profile, &display, &lastAt, &lastOrder, &res.PortfolioOwner)
 		if err != nil {
 			return fmt.Errorf("upsert contact: %w", err)
 		}
@@ -118,11 +119,12 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 // open conversation, filling res and ev; false when there is none.
 func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, at int64, order string, nowMS int64,
 	res *conversations.InboundResult, ev *conversations.Event) (bool, error) {
+	st := &conversations.RoutingState{}
 	// Only this transaction (holding the contact) changes the
 	// conversation's last inbound message, so it may be read here and
 	// compared in Go.
-	var qid, lastOrder string
-	var lastAt int64
+	var qid, lastOrder, raw string
+	var lastAt, outbound, assignedOutbound int64
 	err := tx.QueryRowContext(ctx, `SELECT id, last_inbound_at, last_inbound_order FROM conversations
 		WHERE contact_id = $1 AND state <> 'closed'`, cid).Scan(&qid, &lastAt, &lastOrder)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -146,8 +148,9 @@ func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, a
 			activity_at = CASE WHEN activity_at < $3 THEN $3 ELSE activity_at END,
 			last_inbound_at = $4, last_inbound_order = $5
 		WHERE id = $1 AND state <> 'closed'
-		RETURNING state, assignee, query_type, channel`,
-		qid, nowMS, at, lastAt, lastOrder).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+		RETURNING state, assignee, query_type, channel, routing, version, outbound_count, assigned_outbound, effects`,
+		qid, nowMS, at, lastAt, lastOrder).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel,
+		&raw, &st.Version, &outbound, &assignedOutbound, &st.Effects)
 	if errors.Is(err, sql.ErrNoRows) {
 		res.Late = false
 		return false, nil
@@ -155,7 +158,20 @@ func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, a
 	if err != nil {
 		return false, fmt.Errorf("update open conversation: %w", err)
 	}
-	res.QueryID, ev.QueryID = qid, qid
+	// The routing state as RoutingState would read it after commit.
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &st.Query); err != nil {
+			return false, fmt.Errorf("decode routing state of %s: %w", qid, err)
+		}
+	}
+	st.Query.ID = qid
+	if st.Query.Channel == "" {
+		st.Query.Channel = ev.Channel
+	}
+	st.LastInboundAt = fromMS(lastAt)
+	st.AnsweredSinceAssignment = outbound > assignedOutbound
+	st.ContactID = cid
+	res.QueryID, ev.QueryID, res.Routing = qid, qid, st
 	return true, nil
 }
 
@@ -177,6 +193,9 @@ func (c *Conversations) openConversation(ctx context.Context, tx *sql.Tx, cid, c
 		return fmt.Errorf("create conversation: %w", err)
 	}
 	res.QueryID, res.NewQuery = qid, true
+	// Never routed: RoutingState's zero state but for the id and channel.
+	res.Routing = &conversations.RoutingState{Query: routing.Query{ID: qid, Channel: channel},
+		LastInboundAt: fromMS(at), ContactID: cid}
 	ev.QueryID, ev.State, ev.Channel = qid, routing.StatePending, channel
 	return nil
 }
