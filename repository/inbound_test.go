@@ -473,3 +473,27 @@ func TestApplyInboundReturnsRoutingState(t *testing.T) {
 		same("conversation after a closed one", res)
 	})
 }
+
+// Messages of one time and arrival are ordered by their ids byte by byte,
+// whatever the database's collation ("B" before "a"), on both engines.
+func TestProviderOrderTiesCompareIDsAsBytes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		r := db.Conversations()
+		if res := apply(t, r, inbound("wamid.a", "5511912349101", t0, 7, "um")); res.Late {
+			t.Fatalf("first message late: %+v", res)
+		}
+		if res := apply(t, r, inbound("wamid.B", "5511912349101", t0, 7, "dois")); !res.Late {
+			t.Fatalf("wamid.B after wamid.a not late: %+v", res)
+		}
+		if res := apply(t, r, inbound("wamid.B", "5511912349102", t0, 7, "um")); res.Late {
+			t.Fatalf("first message late: %+v", res)
+		}
+		res := apply(t, r, inbound("wamid.a", "5511912349102", t0, 7, "dois"))
+		if res.Late || res.Routing == nil || !res.Routing.LastInboundAt.Equal(t0) {
+			t.Fatalf("wamid.a after wamid.B: %+v, want not late", res)
+		}
+		if got := column[string](t, db, `SELECT last_inbound_order FROM contacts WHERE id = $1`, res.ContactID); got != "0000000000000000007:wamid.a" {
+			t.Fatalf("contact's last order %q, want wamid.a's", got)
+		}
+	})
+}
