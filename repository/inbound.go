@@ -71,24 +71,27 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 		}
 		moved := lastOrder == order
 
-		var routed bool
-		err = tx.QueryRowContext(ctx, `SELECT conversation_id, routed FROM messages WHERE contact_id = $1 AND id = $2`,
-			cid, m.ID).Scan(&res.QueryID, &routed)
-		if err == nil {
-			res.Duplicate, res.Routed = true, routed
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("look for a duplicate: %w", err)
-		}
-
+		// Most messages continue the open conversation: its UPDATE, which
+		// matches no row for a message applied before, comes first, and
+		// only when it matched none is the message looked up (a
+		// duplicate) or a conversation opened.
 		ev := &conversations.Event{Type: conversations.EventMessage, MessageID: m.ID, Direction: conversations.DirectionInbound}
-		found, err := c.addToOpen(ctx, tx, cid, at, order, nowMS, &res, ev)
+		found, err := c.addToOpen(ctx, tx, cid, m.ID, at, order, nowMS, &res, ev)
 		if err != nil {
 			return err
 		}
 		first := false
 		if !found {
+			var routed bool
+			err = tx.QueryRowContext(ctx, `SELECT conversation_id, routed FROM messages WHERE contact_id = $1 AND id = $2`,
+				cid, m.ID).Scan(&res.QueryID, &routed)
+			if err == nil {
+				res.Duplicate, res.Routed = true, routed
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("look for a duplicate: %w", err)
+			}
 			seq, err := c.openConversation(ctx, tx, cid, m.Channel, at, order, nowMS, &res, ev)
 			if err != nil {
 				return err
@@ -132,8 +135,9 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 }
 
 // addToOpen adds an inbound message's counts and times to the contact's
-// open conversation, filling res and ev; false when there is none.
-func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, at int64, order string, nowMS int64,
+// open conversation, filling res and ev; false when there is none or the
+// message is in the contact's history already (a duplicate).
+func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid, msgID string, at int64, order string, nowMS int64,
 	res *conversations.InboundResult, ev *conversations.Event) (bool, error) {
 	st := &conversations.RoutingState{}
 	// Only this transaction (holding the contact) changes the
@@ -143,7 +147,8 @@ func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, a
 	// activity_at too, hence the maximum in SQL. SET's expressions all
 	// read the row as it was, so the last inbound time and order move
 	// together, forward only; they are this message's afterwards unless
-	// it is late.
+	// it is late. The statement starts after the upsert locked the
+	// contact, so it sees every message applied before.
 	newer := c.newerSQL("$4", "$5", "last_inbound_at", "last_inbound_order")
 	var qid, lastOrder, raw string
 	var lastAt, outbound, assignedOutbound int64
@@ -155,9 +160,10 @@ func (c *Conversations) addToOpen(ctx context.Context, tx *sql.Tx, cid string, a
 			last_inbound_at = CASE WHEN `+newer+` THEN $4 ELSE last_inbound_at END,
 			last_inbound_order = CASE WHEN `+newer+` THEN $5 ELSE last_inbound_order END
 		WHERE contact_id = $1 AND state <> 'closed'
+			AND NOT EXISTS (SELECT 1 FROM messages WHERE contact_id = $1 AND id = $6)
 		RETURNING id, last_inbound_at, last_inbound_order, state, assignee, query_type, channel,
 			routing, version, outbound_count, assigned_outbound, effects`,
-		cid, nowMS, at, at, order).Scan(&qid, &lastAt, &lastOrder, &ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel,
+		cid, nowMS, at, at, order, msgID).Scan(&qid, &lastAt, &lastOrder, &ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel,
 		&raw, &st.Version, &outbound, &assignedOutbound, &st.Effects)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
