@@ -59,13 +59,13 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 			"contacts.last_inbound_at", "contacts.last_inbound_order")
 		var profile, display, lastOrder string
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO contacts (id, channel, external_id, created_at, last_inbound_at, last_inbound_order)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			INSERT INTO contacts (id, channel, external_id, created_at, last_inbound_at, last_inbound_order, profile_name)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (id) DO UPDATE SET channel = excluded.channel,
 				last_inbound_at = CASE WHEN `+newer+` THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
 				last_inbound_order = CASE WHEN `+newer+` THEN excluded.last_inbound_order ELSE contacts.last_inbound_order END
 			RETURNING profile_name, display_name, last_inbound_order, portfolio_owner`,
-			cid, m.Channel, m.From, nowMS, at, order).Scan(&profile, &display, &lastOrder, &res.PortfolioOwner)
+			cid, m.Channel, m.From, nowMS, at, order, m.ProfileName).Scan(&profile, &display, &lastOrder, &res.PortfolioOwner)
 		if err != nil {
 			return fmt.Errorf("upsert contact: %w", err)
 		}
@@ -109,7 +109,8 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 			return fmt.Errorf("insert message: %w", err)
 		}
 
-		// The profile name moves forward with the newest message time.
+		// The profile name moves forward with the newest message time (a
+		// new contact has its first message's already).
 		if moved {
 			name := profile
 			if m.ProfileName != "" {
