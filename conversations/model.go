@@ -127,6 +127,15 @@ type InboundResult struct {
 	Routed bool
 	// Event is what to announce once applied; nil for a duplicate.
 	Event *Event
+	// PortfolioOwner is the contact's portfolio owner as the message found
+	// it ("" for none).
+	PortfolioOwner string
+	// Routing is the conversation's routing state as the message left it,
+	// what RoutingState would read right after: routing's first decision
+	// on the message starts from it instead of reading it again (a
+	// decision stored meanwhile makes that one fail with ErrConflict, and
+	// the next attempt reads). nil for a duplicate.
+	Routing *RoutingState
 }
 
 // StatusResult says what applying a delivery report did.
@@ -262,7 +271,9 @@ type Repository interface {
 	// contact, finds or creates the contact's one open conversation,
 	// adds the message to history in provider order and moves the
 	// times forward. Applying a message again changes nothing and reports
-	// Duplicate.
+	// Duplicate. The result carries the contact's portfolio owner and,
+	// unless a duplicate, the conversation's routing state after the
+	// message, so routing it needs neither read again.
 	ApplyInbound(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (InboundResult, error)
 	Contact(ctx context.Context, id string) (*Contact, error)
 	// EditContact sets the staff's display name and notes.

@@ -46,6 +46,12 @@ var errContention = errors.New("routing: the query kept changing concurrently")
 // decideFunc makes a decision from the state read just before.
 type decideFunc func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision
 
+// prepareFunc runs on each attempt's state before the decision: it may
+// read what the decision will need, and reports whether the decision may
+// consult the roster (presence and loads); when not, decide gets an empty
+// roster and neither is read.
+type prepareFunc func(ctx context.Context, st *RoutingState) (needRoster bool, err error)
+
 // route decides and applies one routing change, optimistically: read the
 // state, decide in pure code, apply only if the state is unchanged and the
 // chosen operator still has room, else decide again.
@@ -60,19 +66,44 @@ type decideFunc func(rs *routing.Settings, st *RoutingState, r routing.Roster) r
 // inbound is the provider id of the customer message being routed ("" for
 // a timer or dispatch): the stored decision marks it routed.
 func (s *Service) route(ctx context.Context, comp *settings.Compiled, queryID, inbound string, decide decideFunc) (*routing.Decision, error) {
+	return s.routeFrom(ctx, comp, queryID, inbound, nil, nil, decide)
+}
+
+// routeFrom is route with two savings for a caller that knows more: first,
+// when not nil, is the state the first attempt decides from instead of
+// reading it (one the caller has just written, as ApplyInbound returns it;
+// a decision stored since makes that attempt conflict and the next one
+// reads), and prepare, when not nil, runs before each decision (see
+// prepareFunc).
+func (s *Service) routeFrom(ctx context.Context, comp *settings.Compiled, queryID, inbound string, first *RoutingState,
+	prepare prepareFunc, decide decideFunc) (*routing.Decision, error) {
 	rs := comp.Routing
 	operators := slices.Sorted(maps.Keys(rs.Operators))
 	for range maxDecisionAttempts {
-		st, err := s.repo.RoutingState(ctx, queryID)
-		if err != nil {
-			return nil, err
+		st := first
+		first = nil
+		if st == nil {
+			var err error
+			if st, err = s.repo.RoutingState(ctx, queryID); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.carryOutPending(ctx, st); err != nil {
 			return nil, err
 		}
-		roster, err := s.roster(ctx, operators)
-		if err != nil {
-			return nil, err
+		needRoster := true
+		if prepare != nil {
+			var err error
+			if needRoster, err = prepare(ctx, st); err != nil {
+				return nil, err
+			}
+		}
+		roster := routing.Roster{}
+		if needRoster {
+			var err error
+			if roster, err = s.roster(ctx, operators); err != nil {
+				return nil, err
+			}
 		}
 		d := decide(rs, st, roster)
 		continued := d.Query == st.Query && d.Outcome == routing.OutcomeContinued
@@ -355,10 +386,6 @@ func (s *Service) routeInbound(ctx context.Context, res InboundResult, m *channe
 	if err != nil || comp == nil {
 		return err
 	}
-	contact, err := s.repo.Contact(ctx, res.ContactID)
-	if err != nil {
-		return err
-	}
 	msg := routing.Message{Channel: m.Channel, Text: m.Text, At: m.Timestamp}
 	if m.Reply != nil {
 		msg.ReplyID = m.Reply.ID
@@ -366,14 +393,33 @@ func (s *Service) routeInbound(ctx context.Context, res InboundResult, m *channe
 	if m.Referral != nil {
 		msg.ReferralSourceID, msg.CTWAClickID = m.Referral.SourceID, m.Referral.CTWAClickID
 	}
-	_, err = s.route(ctx, comp, res.QueryID, m.ID, func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
-		if st.Query.State == routing.StateClosed && contact.OpenQuery != "" && contact.OpenQuery != st.Query.ID {
+	// The contact is read only for a conversation closed since the
+	// message was applied: ApplyInbound returned its portfolio owner, and
+	// the conversation it left was open.
+	var openQuery string
+	prepare := func(ctx context.Context, st *RoutingState) (bool, error) {
+		openQuery = ""
+		if st.Query.State == routing.StateClosed {
+			contact, err := s.repo.Contact(ctx, res.ContactID)
+			if err != nil {
+				return false, err
+			}
+			openQuery = contact.OpenQuery
+			if openQuery != "" && openQuery != st.Query.ID {
+				return false, nil // continued below
+			}
+		}
+		// A message that continues its routing needs no roster.
+		return !routing.Continues(st.Query), nil
+	}
+	_, err = s.routeFrom(ctx, comp, res.QueryID, m.ID, res.Routing, prepare, func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
+		if st.Query.State == routing.StateClosed && openQuery != "" && openQuery != st.Query.ID {
 			// Closed after the message was applied, and the customer has
 			// written since: their open conversation serves them, and
 			// this one cannot be reopened beside it.
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: st.Query}
 		}
-		return routing.OnMessage(rs, st.Query, routing.Contact{PortfolioOwner: contact.PortfolioOwner}, r, msg)
+		return routing.OnMessage(rs, st.Query, routing.Contact{PortfolioOwner: res.PortfolioOwner}, r, msg)
 	})
 	return err
 }

@@ -412,3 +412,88 @@ func TestFirstMessagesOfANewContactRacingAllApply(t *testing.T) {
 		}
 	})
 }
+
+// ApplyInbound returns the routing state RoutingState reads right after
+// it, and the contact's portfolio owner, so routing need not read them.
+func TestApplyInboundReturnsRoutingState(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		r := db.Conversations()
+		ctx := context.Background()
+		same := func(what string, res conversations.InboundResult) {
+			t.Helper()
+			st, err := r.RoutingState(ctx, res.QueryID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Routing == nil {
+				t.Fatalf("%s: no routing state returned", what)
+			}
+			got, want := *res.Routing, *st
+			if got.Query != want.Query || got.Version != want.Version || got.Effects != want.Effects ||
+				!got.LastInboundAt.Equal(want.LastInboundAt) || got.ContactID != want.ContactID ||
+				got.AnsweredSinceAssignment != want.AnsweredSinceAssignment {
+				t.Fatalf("%s: ApplyInbound returned %+v, RoutingState reads %+v", what, got, want)
+			}
+		}
+		const phone = "5511912349001"
+		res := apply(t, r, inbound("wamid.rs1", phone, t0.Add(-time.Minute), 1, "hola"))
+		same("new conversation", res)
+		if res.PortfolioOwner != "" {
+			t.Fatalf("portfolio owner %q, want none", res.PortfolioOwner)
+		}
+		if err := r.SetPortfolioOwner(ctx, res.ContactID, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		q := routing.Query{ID: res.QueryID, Channel: channel, State: routing.StateAssigned, Type: "sales", Assignee: "ana", Cycle: 1}
+		if _, err := r.ApplyDecision(ctx, conversations.Decision{Query: q, Capacity: 10, Now: t0, Effects: `{"timers":[]}`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-rs1", "oi", nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		res = apply(t, r, inbound("wamid.rs2", phone, t0, 2, "sigo"))
+		same("continued conversation", res)
+		if res.PortfolioOwner != "ana" || !res.Routing.AnsweredSinceAssignment || res.Routing.Version != 1 {
+			t.Fatalf("continued: owner %q, state %+v", res.PortfolioOwner, res.Routing)
+		}
+		// A late message keeps the newer last inbound time.
+		res = apply(t, r, inbound("wamid.rs0", phone, t0.Add(-2*time.Minute), 0, "antes"))
+		same("late message", res)
+		if !res.Late {
+			t.Fatalf("late message not late: %+v", res)
+		}
+		if dup := apply(t, r, inbound("wamid.rs2", phone, t0, 2, "sigo")); !dup.Duplicate || dup.Routing != nil || dup.PortfolioOwner != "ana" {
+			t.Fatalf("duplicate = %+v", dup)
+		}
+		closeQuery(t, r, res.QueryID)
+		res = apply(t, r, inbound("wamid.rs3", phone, t0.Add(time.Minute), 3, "de novo"))
+		if !res.NewQuery {
+			t.Fatalf("after close: %+v, want a new conversation", res)
+		}
+		same("conversation after a closed one", res)
+	})
+}
+
+// Messages of one time and arrival are ordered by their ids byte by byte,
+// whatever the database's collation ("B" before "a"), on both engines.
+func TestProviderOrderTiesCompareIDsAsBytes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		r := db.Conversations()
+		if res := apply(t, r, inbound("wamid.a", "5511912349101", t0, 7, "um")); res.Late {
+			t.Fatalf("first message late: %+v", res)
+		}
+		if res := apply(t, r, inbound("wamid.B", "5511912349101", t0, 7, "dois")); !res.Late {
+			t.Fatalf("wamid.B after wamid.a not late: %+v", res)
+		}
+		if res := apply(t, r, inbound("wamid.B", "5511912349102", t0, 7, "um")); res.Late {
+			t.Fatalf("first message late: %+v", res)
+		}
+		res := apply(t, r, inbound("wamid.a", "5511912349102", t0, 7, "dois"))
+		if res.Late || res.Routing == nil || !res.Routing.LastInboundAt.Equal(t0) {
+			t.Fatalf("wamid.a after wamid.B: %+v, want not late", res)
+		}
+		if got := column[string](t, db, `SELECT last_inbound_order FROM contacts WHERE id = $1`, res.ContactID); got != "0000000000000000007:wamid.a" {
+			t.Fatalf("contact's last order %q, want wamid.a's", got)
+		}
+	})
+}

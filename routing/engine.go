@@ -134,13 +134,30 @@ type Decision struct {
 	NoReplyAt time.Time
 }
 
+// Continues reports whether a customer's message on q joins its current
+// routing (its pool or its operator): then OnMessage decides from q and
+// the settings alone, consulting neither the contact nor the roster, so a
+// caller may pass it an empty Roster.
+func Continues(q Query) bool {
+	if newCycle(q) {
+		return false
+	}
+	return q.Type != "" && !q.AwaitingMenu
+}
+
+// newCycle reports whether a message on q starts a new routing cycle.
+func newCycle(q Query) bool {
+	return q.State == "" || q.State == StateInactive || q.State == StateClosed
+}
+
 // OnMessage decides what a customer's message does to its query.
 func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 	now := m.At
 	if q.Channel == "" {
 		q.Channel = m.Channel
 	}
-	if q.State == "" || q.State == StateInactive || q.State == StateClosed {
+	routed := Continues(q)
+	if newCycle(q) {
 		// A new cycle: routing starts afresh; only the portfolio brings
 		// the old operator back.
 		q = Query{
@@ -151,7 +168,6 @@ func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 		}
 	}
 	d := Decision{Query: q, SessionExpiresAt: now.Add(s.window(q))}
-	routed := q.Type != "" && !q.AwaitingMenu
 	if routed {
 		// Already in a pool or with an operator: the message joins it.
 		d.Outcome, d.Type = OutcomeContinued, q.Type
