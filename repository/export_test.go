@@ -4,7 +4,7 @@ import "switchboard/conversations"
 
 // ListQuery exposes List's statement, for tests that EXPLAIN it.
 func ListQuery(f conversations.Filter) (string, []any) {
-	q, a, _ := listQuery(f)
+	q, a, _ := listQuery(f, false)
 	return q, a
 }
 
