@@ -101,7 +101,8 @@ var states = []string{routing.StatePending, routing.StateAssigned, routing.State
 
 // listQuery builds List's statement for f, its arguments, and the page
 // size; "" when f can match nothing. walk says that f's search is
-// common (commonSearch).
+// common (commonSearch): a statement of one branch then checks each
+// conversation against the set of the search's contacts.
 //
 // The rows are the union of branches, each a conjunction of equalities
 // an index of conversations starts with (state; query_type and state;
