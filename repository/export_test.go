@@ -11,3 +11,10 @@ func ListQuery(f conversations.Filter) (string, []any) {
 // ContactTerms exposes the search terms of a contact, for tests that
 // seed contacts in bulk.
 var ContactTerms = contactTerms
+
+// ListQueryWalk is List's statement for a search commonSearch finds
+// common.
+func ListQueryWalk(f conversations.Filter) (string, []any) {
+	q, a, _ := listQuery(f, true)
+	return q, a
+}
