@@ -2,6 +2,7 @@ package repository_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,5 +60,33 @@ func TestMigrateFromManyReplicasAtOnce(t *testing.T) {
 				t.Fatalf("replicas applied %d migrations in all, want each of the %d once", total, latest)
 			}
 		})
+	}
+}
+
+// Switchboard's PostgreSQL connections run without parallel query unless
+// the URL sets it.
+func TestOpenTurnsParallelQueryOff(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.Schema(t) // skips without PostgreSQL
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct{ url, want string }{
+		{url, "0"},
+		{url + sep + "max_parallel_workers_per_gather=1", "1"},
+	} {
+		db, err := repository.Open(ctx, repository.Options{URL: c.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := db.SQL().QueryRowContext(ctx, "SHOW max_parallel_workers_per_gather").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if got != c.want {
+			t.Errorf("%s: max_parallel_workers_per_gather = %s, want %s", c.url, got, c.want)
+		}
 	}
 }
