@@ -2,6 +2,7 @@ package repository_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,17 @@ func TestListPlansUseIndexes(t *testing.T) {
 			{"search by phone", conversations.Filter{Search: "+55 11 4321"}},
 			{"search in operator's view", conversations.Filter{Search: "ana", Viewer: viewer}},
 		}
+		// A common word's statement (commonSearch) reads conversations by
+		// activity against the set of the word's contacts, and answers
+		// what the planner's own choice answers.
+		for _, f := range []conversations.Filter{{Search: "joana"}, {Search: "joana", After: cursor}, {Search: "ana ferraz"}} {
+			q, a := repository.ListQueryWalk(f)
+			t.Logf("common word %q, walked:\n%s", f.Search, explain(t, db, q, a))
+			pq, pa := repository.ListQuery(f)
+			if got, want := listIDs(t, db, q, a), listIDs(t, db, pq, pa); !slices.Equal(got, want) || len(want) == 0 {
+				t.Errorf("search %q walked: %v, want %v", f.Search, got, want)
+			}
+		}
 		for _, c := range cases {
 			q, a := repository.ListQuery(c.f)
 			plan := explain(t, db, q, a)
@@ -139,4 +151,36 @@ func fullScan(d repository.Dialect, plan, table string) bool {
 		}
 	}
 	return false
+}
+
+// listIDs runs a list statement and returns the conversation ids it
+// answers, in order.
+func listIDs(t *testing.T, db *repository.DB, q string, a []any) []string {
+	t.Helper()
+	rows, err := db.SQL().Query(q, a...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for rows.Next() {
+		dest := make([]any, len(cols))
+		for i := range dest {
+			dest[i] = new(any)
+		}
+		var id string
+		dest[3] = &id // display_name, profile_name, external_id, then u.id
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -24,7 +24,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, without cgo
@@ -58,6 +59,10 @@ type DB struct {
 	where string
 }
 
+// maxParallel is the PostgreSQL setting Open turns off by default: see
+// there.
+const maxParallel = "max_parallel_workers_per_gather"
+
 // Options say which database to open.
 type Options struct {
 	// URL is a postgres:// (or postgresql://) URL; empty opens Path.
@@ -80,10 +85,21 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			return nil, errors.New("database.url: want postgres://user:password@host:5432/database")
 		}
 		d.dialect, d.where = Postgres, u.Host+u.Path
-		d.db, err = sql.Open("pgx", o.URL)
-		if err != nil {
-			return nil, fmt.Errorf("open database %s: %w", d.where, err)
+		cfg, perr := pgx.ParseConfig(o.URL)
+		if perr != nil {
+			return nil, fmt.Errorf("open database %s: %w", d.where, perr)
 		}
+		// No parallel query on Switchboard's connections, unless the URL
+		// sets max_parallel_workers_per_gather itself (as a parameter or
+		// in options=-c...). Its statements are short OLTP reads of an
+		// index range cut at a page; a parallel plan pays for starting
+		// its workers (14 to 19 ms of a 20 ms search on two cores,
+		// BENCHMARKS.md, issue 12) to save a few milliseconds of scan.
+		if _, ok := cfg.RuntimeParams[maxParallel]; !ok &&
+			!strings.Contains(cfg.RuntimeParams["options"], maxParallel) {
+			cfg.RuntimeParams[maxParallel] = "0"
+		}
+		d.db = stdlib.OpenDB(*cfg)
 		n := o.MaxConns
 		if n <= 0 {
 			n = 20

@@ -103,3 +103,31 @@ func TestPingFailsWhenTheDatabaseCannotServe(t *testing.T) {
 		}
 	})
 }
+
+// Switchboard's PostgreSQL connections run without parallel query unless
+// the URL sets it.
+func TestOpenTurnsParallelQueryOff(t *testing.T) {
+	ctx := context.Background()
+	base := dbtest.Schema(t) // skips without PostgreSQL
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct{ url, want string }{
+		{base, "0"},
+		{base + sep + "max_parallel_workers_per_gather=1", "1"},
+	} {
+		db, err := repository.Open(ctx, repository.Options{URL: c.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := db.SQL().QueryRowContext(ctx, "SHOW max_parallel_workers_per_gather").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if got != c.want {
+			t.Errorf("%s: max_parallel_workers_per_gather = %s, want %s", c.url, got, c.want)
+		}
+	}
+}

@@ -41,7 +41,10 @@ CREATE TABLE contact_terms (
     contact_id TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     PRIMARY KEY (term, contact_id)
 );
-CREATE INDEX contact_terms_contact ON contact_terms (contact_id);
+-- (contact_id, term), not contact_id alone: a search that walks
+-- conversations by activity checks each one's contact for a word from
+-- this index's range, without reading the table's rows.
+CREATE INDEX contact_terms_contact ON contact_terms (contact_id, term);
 
 -- Conversations ("queries"). routing is the routing.Query as JSON; state,
 -- query_type and assignee repeat its fields for indexes and are written in
