@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchboard/clock"
+	"switchboard/internal/convtest"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -20,7 +21,7 @@ func TestCloseCancelsTheSessionTimers(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "2"))
+	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "2"))
 	e.online(t, "ana")
 
 	m := text("wamid.c1", "5511900000001", start, 1)

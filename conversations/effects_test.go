@@ -54,7 +54,7 @@ func TestRoutingEffectsSurviveAFault(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			noon := noonAfter(time.Now())
 			e := newEnv(t, clock.NewFake(noon))
-			e.ApplySettings(t, outOfHoursDoc)
+			e.ApplySettings(t, convtest.OutOfHoursDoc)
 			svc := e.Service
 			var fault fired
 			if tc.redis != nil {
@@ -112,7 +112,7 @@ func TestRedeliveryRoutesDespiteARoutingStateReadFault(t *testing.T) {
 			noon := noonAfter(time.Now())
 			e := newEnv(t, clock.NewFake(noon))
 			ctx := context.Background()
-			e.ApplySettings(t, outOfHoursDoc)
+			e.ApplySettings(t, convtest.OutOfHoursDoc)
 			m := text("wamid.redeliver", "5511900000011", noon, 1)
 			if routed {
 				e.Repo.FailAfter("ApplyDecision", 1)
@@ -193,7 +193,7 @@ func TestAutoReplyOutsideTheWindowIsNotSent(t *testing.T) {
 	noon := noonAfter(time.Now())
 	e := newEnv(t, clock.NewFake(noon))
 	m := text("wamid.late", "5511900000013", noon.Add(-25*time.Hour), 1)
-	e.ApplySettings(t, outOfHoursDoc)
+	e.ApplySettings(t, convtest.OutOfHoursDoc)
 	e.mustDeliver(t, m)
 	qid := e.openQuery(t, m.From)
 	if st := e.state(t, qid); !st.Query.QueuedUntilOpen {

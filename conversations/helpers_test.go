@@ -25,19 +25,6 @@ import (
 	"switchboard/routing"
 )
 
-const routingDoc = `
-default_query_type: sales
-query_types:
-  - id: sales
-    keywords: [comprar]
-    operators: [ana, bruno, carla]
-    strategy: round_robin
-operators:
-  - {id: ana, capacity: CAP}
-  - {id: bruno, capacity: CAP}
-  - {id: carla, capacity: CAP}
-`
-
 const oneOperatorDoc = `
 default_query_type: sales
 query_types:
@@ -46,21 +33,8 @@ operators:
   - {id: ana, capacity: 1}
 `
 
-// outOfHoursDoc opens one minute a day at 00:00 UTC: closed at noon.
-const outOfHoursDoc = `
-timezone: UTC
-opening_hours:
-  weekly: {mon: ["00:00-00:01"], tue: ["00:00-00:01"], wed: ["00:00-00:01"], thu: ["00:00-00:01"], fri: ["00:00-00:01"], sat: ["00:00-00:01"], sun: ["00:00-00:01"]}
-  out_of_hours: {reply: closed, queue_until_open: true}
-default_query_type: sales
-query_types:
-  - {id: sales, strategy: claim}
-templates:
-  - {id: closed, language: en, text: "We are closed. We open at {{next_open}}."}
-`
-
 // noonAfter is the first noon (UTC) after from: closed under
-// outOfHoursDoc, with the next opening at the following midnight, which is
+// convtest.OutOfHoursDoc, with the next opening at the following midnight, which is
 // after from too. asynq schedules by the real clock, so a test's fake
 // clock must not lie before the real now, or the timers it schedules
 // would already be due, and pending rather than scheduled.
@@ -69,7 +43,7 @@ func noonAfter(from time.Time) time.Time {
 	return time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC)
 }
 
-// openingAfter is the opening that follows noonAfter's noon under outOfHoursDoc.
+// openingAfter is the opening that follows noonAfter's noon under convtest.OutOfHoursDoc.
 func openingAfter(noon time.Time) time.Time {
 	return time.Date(noon.Year(), noon.Month(), noon.Day()+1, 0, 0, 0, 0, time.UTC)
 }

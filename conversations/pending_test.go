@@ -141,7 +141,7 @@ func TestLatePendingReplyIsNotSent(t *testing.T) {
 func TestWindowRejectionIsCountedOncePerDecision(t *testing.T) {
 	noon := noonAfter(time.Now())
 	e := newEnv(t, clock.NewFake(noon))
-	e.ApplySettings(t, outOfHoursDoc)
+	e.ApplySettings(t, convtest.OutOfHoursDoc)
 	fault := e.Repo.FailBefore("ApplyDecision", 1)
 	m := text("wamid.late2", "5511900000023", noon.Add(-25*time.Hour), 1)
 	if failed := e.mustDeliver(t, m); failed != 1 {

@@ -15,6 +15,7 @@ import (
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/conversations"
+	"switchboard/internal/convtest"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -103,7 +104,7 @@ func (e *env) checkOwners(t *testing.T, qids []string, capacity int) int {
 func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "3"))
+	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "3"))
 	e.online(t, "ana", "bruno", "carla")
 
 	now := time.Now().Truncate(time.Second)
@@ -137,7 +138,7 @@ func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 	for c := 30; c < 50; c++ {
 		feed(r, fmt.Sprintf("55119000%05d", c), 2)
 		if c == 35 {
-			e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "5"))
+			e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "5"))
 		}
 	}
 	r.wait()
@@ -170,7 +171,7 @@ func TestSessionEndReleasesOnceAndFreesTheOperator(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
 	e.online(t, "ana")
 
 	// Two customers; ana (capacity 1) gets the first, the second waits.
@@ -241,7 +242,7 @@ func TestOutOfHoursReplyIsSentOnce(t *testing.T) {
 // the query waits, queued, for the release at opening time.
 func testOutOfHoursReplyIsSentOnce(t *testing.T, noon time.Time) {
 	e := newEnv(t, clock.NewFake(noon))
-	e.ApplySettings(t, outOfHoursDoc)
+	e.ApplySettings(t, convtest.OutOfHoursDoc)
 	r := e.startReplicas(t, 1, 4)
 	for i := range 3 {
 		r.work <- text(fmt.Sprintf("wamid.ooh%d", i), "5511900000009", noon.Add(time.Duration(i)*time.Minute), int64(i))
@@ -276,7 +277,7 @@ func TestOperatorComingOnlineTakesTheOldestWaitingQuery(t *testing.T) {
 	clk := clock.NewFake(now)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
 	var qids []string
 	for i, from := range []string{"5511900000101", "5511900000102"} {
 		e.mustDeliver(t, text(fmt.Sprintf("wamid.wait%d", i), from, clk.Now(), int64(i)))

@@ -18,39 +18,14 @@ import (
 
 	"switchboard/clock"
 	"switchboard/conversations"
+	"switchboard/internal/convtest"
 	"switchboard/internal/redistest"
 	"switchboard/queue"
 	"switchboard/routing"
 )
 
-const routingDoc = `
-default_query_type: sales
-query_types:
-  - id: sales
-    keywords: [comprar]
-    operators: [ana, bruno, carla]
-    strategy: round_robin
-operators:
-  - {id: ana, capacity: CAP}
-  - {id: bruno, capacity: CAP}
-  - {id: carla, capacity: CAP}
-`
-
-// outOfHoursDoc opens one minute a day at 00:00 UTC: closed at noon.
-const outOfHoursDoc = `
-timezone: UTC
-opening_hours:
-  weekly: {mon: ["00:00-00:01"], tue: ["00:00-00:01"], wed: ["00:00-00:01"], thu: ["00:00-00:01"], fri: ["00:00-00:01"], sat: ["00:00-00:01"], sun: ["00:00-00:01"]}
-  out_of_hours: {reply: closed, queue_until_open: true}
-default_query_type: sales
-query_types:
-  - {id: sales, strategy: claim}
-templates:
-  - {id: closed, language: en, text: "We are closed. We open at {{next_open}}."}
-`
-
 // noonAfter is the first noon (UTC) after from: closed under
-// outOfHoursDoc, with the next opening at the following midnight, which is
+// convtest.OutOfHoursDoc, with the next opening at the following midnight, which is
 // after from too. asynq schedules by the real clock, so a test's fake
 // clock must not lie before the real now, or the release it schedules
 // would already be due.
@@ -111,7 +86,7 @@ func TestRoutingTimersAndDispatchRunThroughTheQueue(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, "", clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
 	e.startWorker(t, 4)
 	froms := []string{"5511900000101", "5511900000102"}
 	for i, from := range froms {
@@ -198,7 +173,7 @@ func TestRoutingEffectsReachTheProviderOnceDespiteFaults(t *testing.T) {
 			clk := clock.NewFake(noon)
 			e := newEnv(t, fake.srv.URL, clk)
 			ctx := context.Background()
-			e.ApplySettings(t, outOfHoursDoc)
+			e.ApplySettings(t, convtest.OutOfHoursDoc)
 			var fault interface{ Fired() int }
 			if tc.redis != nil {
 				l := redistest.Once(tc.redis)
@@ -268,7 +243,7 @@ func TestInboundSurvivesADatabaseFault(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, "", nil)
 			ctx := context.Background()
-			e.ApplySettings(t, strings.ReplaceAll(routingDoc, "CAP", "1"))
+			e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
 			fault := e.Repo.FailBefore("ApplyInbound", 1)
 			if after {
 				fault = e.Repo.FailAfter("ApplyInbound", 1)

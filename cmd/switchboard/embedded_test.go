@@ -82,7 +82,7 @@ func TestEmbeddedDefaultReachesTheProvider(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// serve and the commands it tells the person to run share the
-	// placeholder database in the working directory.
+	// default database (switchboard.db) in the working directory.
 	inScratchDir(t)
 	db, err := openDatabase(ctx, cfg.Database, true, logger, nil)
 	if err != nil {
