@@ -116,8 +116,14 @@ func (s *Service) routeFrom(ctx context.Context, comp *settings.Compiled, queryI
 			return nil, err
 		}
 		if continued {
-			// Nothing to store; the session timer may still need arming.
-			// A retry decides the same again from the same state.
+			// Nothing to store. The session timer was armed with the
+			// decision that made the query pending or assigned, and
+			// re-arms itself when it fires before the window moved on,
+			// so a message that continues the session leaves it be:
+			// arming it again would cost every message a Redis round
+			// trip to be refused. A retry decides the same again from
+			// the same state.
+			eff.Timers = slices.DeleteFunc(eff.Timers, func(t timer) bool { return t.Type == TimerSessionEnd })
 			if err := s.carryOut(ctx, st, eff); err != nil {
 				return nil, err
 			}
