@@ -36,6 +36,7 @@ const (
 	PermSettings     Permission = "settings.manage" // knowledge base, templates, hours, query types, reasons
 	PermChannels     Permission = "channels.manage"
 	PermUsers        Permission = "users.manage"
+	PermGroups       Permission = "groups.manage" // create, rename, delete agent groups and set their members
 	PermRoles        Permission = "roles.manage"
 	PermAudit        Permission = "audit.view"
 )
@@ -56,7 +57,8 @@ var Catalogue = map[Permission]string{
 	PermReports:      "view reports",
 	PermSettings:     "manage the knowledge base, templates, hours, query types and resolution reasons",
 	PermChannels:     "manage channels",
-	PermUsers:        "manage users and groups",
+	PermUsers:        "manage users",
+	PermGroups:       "manage agent groups and their members",
 	PermRoles:        "manage custom roles",
 	PermAudit:        "read the audit log",
 }
@@ -83,7 +85,7 @@ type Role struct {
 var (
 	operatorPerms    = []Permission{PermReply, PermClose}
 	supervisorPerms  = append(slices.Clone(operatorPerms), PermViewAll, PermReports, PermTransfer, PermReturn)
-	coordinatorPerms = append(slices.Clone(supervisorPerms), PermRefer, PermSettings, PermEditContacts, PermPortfolio, PermSelfAssign)
+	coordinatorPerms = append(slices.Clone(supervisorPerms), PermRefer, PermSettings, PermEditContacts, PermPortfolio, PermSelfAssign, PermGroups)
 )
 
 // BuiltIn are the roles every installation has.
