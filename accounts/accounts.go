@@ -34,13 +34,19 @@ type User struct {
 	Email string `json:"email,omitempty"`
 	Role  string `json:"role"`
 	// Grants are permissions given to this user on top of the role.
-	Grants     []string  `json:"grants,omitempty"`
-	Groups     []string  `json:"groups,omitempty"`
-	QueryTypes []string  `json:"query_types,omitempty"`
-	Capacity   int       `json:"capacity"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Grants []string `json:"grants,omitempty"`
+	// Groups are the agent groups the user belongs to (see Group).
+	Groups []string `json:"groups,omitempty"`
+	// QueryTypes are the query types routing gives the user, besides
+	// those the settings give the user's groups or name the user for.
+	QueryTypes []string `json:"query_types,omitempty"`
+	// Channels, if set, limits the channels whose customers routing gives
+	// the user.
+	Channels  []string  `json:"channels,omitempty"`
+	Capacity  int       `json:"capacity"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Errors callers tell apart.
@@ -49,6 +55,7 @@ var (
 	ErrPhoneTaken     = errors.New("phone number already belongs to another user")
 	ErrInvalidPhone   = errors.New("invalid phone number: want E.164, like +5511912345678")
 	ErrInvalidAccount = errors.New("invalid user")
+	ErrUnknownGroup   = errors.New("no such agent group")
 )
 
 // NormalizePhone turns a phone number as people type it ("+55 (11)
@@ -171,6 +178,18 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 	}
 	slices.Sort(u.Grants)
 	u.Grants = slices.Compact(u.Grants)
+	for _, l := range []struct {
+		key  string
+		list *[]string
+	}{{"groups", &u.Groups}, {"query_types", &u.QueryTypes}, {"channels", &u.Channels}} {
+		for i, v := range *l.list {
+			if !listItem.MatchString(v) {
+				errs = append(errs, fmt.Errorf("%s[%d]: want lower-case letters, digits, '-' or '_', got %q", l.key, i, v))
+			}
+		}
+		slices.Sort(*l.list)
+		*l.list = slices.Compact(*l.list)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidAccount, err)
 	}
@@ -194,6 +213,10 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 	}
 	return &u, nil
 }
+
+// listItem is the shape of a group, query type or channel id an account
+// lists (ids as the settings document and the groups API make them).
+var listItem = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // idFormat is what Create makes: "u_" and 16 hex digits.
 var idFormat = regexp.MustCompile(`^u_[0-9a-f]{16}$`)

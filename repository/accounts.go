@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,26 +22,68 @@ var _ accounts.Repository = (*Accounts)(nil)
 // Accounts returns the CS accounts' storage.
 func (d *DB) Accounts() *Accounts { return &Accounts{db: d} }
 
-const accountColumns = `id, phone, name, email, role, status, grants, group_ids, query_types, capacity, created_at, updated_at`
+const accountColumns = `id, phone, name, email, role, status, grants, channels, query_types, capacity, created_at, updated_at`
 
-// Insert stores a new user; the phone number's UNIQUE index refuses a
-// second user with one number, however the writers race.
+// Insert stores a new user and their group memberships; the phone
+// number's UNIQUE index refuses a second user with one number, however the
+// writers race.
 func (a *Accounts) Insert(ctx context.Context, u *accounts.User) error {
-	grants, groups, types, err := encodeAccountLists(u)
+	lists, err := encodeAccountLists(u)
 	if err != nil {
 		return err
 	}
-	_, err = a.db.db.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		u.ID, u.Phone, u.Name, u.Email, u.Role, u.Status, grants, groups, types, u.Capacity,
-		u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())
-	if isPhoneTaken(err) {
-		return accounts.ErrPhoneTaken
-	}
+	return a.write(ctx, u, `INSERT INTO accounts (`+accountColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append([]any{u.ID, u.Phone, u.Name, u.Email, u.Role, u.Status},
+		append(lists, u.Capacity, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())...), "insert account")
+}
+
+// Update replaces the user with u's id, their group memberships with it,
+// so a change of phone number is refused by the UNIQUE index if another
+// user took it.
+func (a *Accounts) Update(ctx context.Context, u *accounts.User) error {
+	lists, err := encodeAccountLists(u)
 	if err != nil {
-		return fmt.Errorf("insert account: %w", err)
+		return err
 	}
-	return nil
+	return a.write(ctx, u, `UPDATE accounts SET phone = $2, name = $3, email = $4, role = $5, status = $6,
+		grants = $7, channels = $8, query_types = $9, capacity = $10, created_at = $11, updated_at = $12 WHERE id = $1`,
+		append([]any{u.ID, u.Phone, u.Name, u.Email, u.Role, u.Status},
+			append(lists, u.Capacity, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())...), "update account")
+}
+
+// write runs an account's INSERT or UPDATE, replaces its memberships by
+// u.Groups and counts the staff change, in one transaction.
+func (a *Accounts) write(ctx context.Context, u *accounts.User, query string, args []any, what string) error {
+	return a.db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if isPhoneTaken(err) {
+			return accounts.ErrPhoneTaken
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := affectedOne(res, accounts.ErrNotFound, what); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_group_members WHERE account_id = $1`, u.ID); err != nil {
+			return fmt.Errorf("%s: groups: %w", what, err)
+		}
+		for _, g := range u.Groups {
+			var ok int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM agent_groups WHERE id = $1`, g).Scan(&ok)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: %q", accounts.ErrUnknownGroup, g)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: group %s: %w", what, g, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, g, u.ID); err != nil {
+				return fmt.Errorf("%s: group %s: %w", what, g, err)
+			}
+		}
+		return bumpStaff(ctx, tx)
+	})
 }
 
 // Get returns the user with that id.
@@ -54,62 +97,74 @@ func (a *Accounts) ByPhone(ctx context.Context, phone string) (*accounts.User, e
 	return a.one(ctx, `SELECT `+accountColumns+` FROM accounts WHERE phone = $1`, phone)
 }
 
+// one reads the account query finds, with its groups.
 func (a *Accounts) one(ctx context.Context, query string, arg string) (*accounts.User, error) {
-	u, err := scanAccount(a.db.db.QueryRowContext(ctx, query, arg))
+	u, err := scanAccount(a.db.db.QueryRowContext(ctx, query, arg), nil, nil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, accounts.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read account: %w", err)
 	}
+	rows, err := a.db.db.QueryContext(ctx, `SELECT group_id FROM agent_group_members WHERE account_id = $1 ORDER BY group_id`, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read account %s's groups: %w", u.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, fmt.Errorf("read account %s's groups: %w", u.ID, err)
+		}
+		u.Groups = append(u.Groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read account %s's groups: %w", u.ID, err)
+	}
 	return u, nil
 }
 
 // List returns every user.
 func (a *Accounts) List(ctx context.Context) ([]*accounts.User, error) {
-	rows, err := a.db.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts`)
+	users, err := a.list(ctx, `SELECT `+accountColumns+` FROM accounts`)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return users, nil
+}
+
+// list reads the accounts query finds, after the extra columns its
+// first destinations take, and their groups, in one statement (one
+// snapshot): a LEFT JOIN on the memberships, an account's rows together.
+func (a *Accounts) list(ctx context.Context, query string, first ...any) ([]*accounts.User, error) {
+	rows, err := a.db.db.QueryContext(ctx, `SELECT l.*, m.group_id FROM (`+query+`) l
+		LEFT JOIN agent_group_members m ON m.account_id = l.id ORDER BY l.id, m.group_id`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*accounts.User
 	for rows.Next() {
-		u, err := scanAccount(rows)
+		var group sql.NullString
+		u, err := scanAccount(rows, first, []any{&group})
 		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
+			return nil, err
 		}
-		out = append(out, u)
+		if len(out) == 0 || out[len(out)-1].ID != u.ID {
+			out = append(out, u)
+		}
+		if group.Valid {
+			last := out[len(out)-1]
+			last.Groups = append(last.Groups, group.String)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list accounts: %w", err)
-	}
-	return out, nil
-}
-
-// Update replaces the user with u's id in one statement, so a change of
-// phone number is refused by the UNIQUE index if another user took it.
-func (a *Accounts) Update(ctx context.Context, u *accounts.User) error {
-	grants, groups, types, err := encodeAccountLists(u)
-	if err != nil {
-		return err
-	}
-	res, err := a.db.db.ExecContext(ctx, `UPDATE accounts SET phone = $2, name = $3, email = $4, role = $5, status = $6,
-		grants = $7, group_ids = $8, query_types = $9, capacity = $10, created_at = $11, updated_at = $12 WHERE id = $1`,
-		u.ID, u.Phone, u.Name, u.Email, u.Role, u.Status, grants, groups, types, u.Capacity,
-		u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())
-	if isPhoneTaken(err) {
-		return accounts.ErrPhoneTaken
-	}
-	if err != nil {
-		return fmt.Errorf("update account: %w", err)
-	}
-	return affectedOne(res, accounts.ErrNotFound, "update account")
+	return out, rows.Err()
 }
 
 // Delete removes the user with that id; their group memberships go with
 // them (ON DELETE CASCADE).
 func (a *Accounts) Delete(ctx context.Context, id string) error {
-	res, err := a.db.db.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id)
+	res, err := a.db.execStaff(ctx, `DELETE FROM accounts WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete account: %w", err)
 	}
@@ -135,18 +190,21 @@ func affectedOne(res sql.Result, none error, what string) error {
 	return nil
 }
 
-// scanAccount reads one account from a *sql.Row or *sql.Rows.
-func scanAccount(s interface{ Scan(dest ...any) error }) (*accounts.User, error) {
+// scanAccount reads one account from a *sql.Row or *sql.Rows, between
+// the destinations of the columns a query puts before accountColumns and
+// of those it puts after them.
+func scanAccount(s interface{ Scan(dest ...any) error }, before, after []any) (*accounts.User, error) {
 	var u accounts.User
-	var grants, groups, types string
+	var grants, channels, types string
 	var created, updated int64
-	if err := s.Scan(&u.ID, &u.Phone, &u.Name, &u.Email, &u.Role, &u.Status, &grants, &groups, &types, &u.Capacity, &created, &updated); err != nil {
+	dest := append(slices.Clone(before), &u.ID, &u.Phone, &u.Name, &u.Email, &u.Role, &u.Status, &grants, &channels, &types, &u.Capacity, &created, &updated)
+	if err := s.Scan(append(dest, after...)...); err != nil {
 		return nil, err
 	}
 	for _, l := range []struct {
 		raw string
 		dst *[]string
-	}{{grants, &u.Grants}, {groups, &u.Groups}, {types, &u.QueryTypes}} {
+	}{{grants, &u.Grants}, {channels, &u.Channels}, {types, &u.QueryTypes}} {
 		if err := decodeJSONList(l.raw, l.dst); err != nil {
 			return nil, fmt.Errorf("account %s: %w", u.ID, err)
 		}
@@ -155,17 +213,18 @@ func scanAccount(s interface{ Scan(dest ...any) error }) (*accounts.User, error)
 	return &u, nil
 }
 
-func encodeAccountLists(u *accounts.User) (grants, groups, types string, err error) {
-	if grants, err = encodeJSONList(u.Grants); err != nil {
-		return "", "", "", err
+// encodeAccountLists is an account's list columns, in accountColumns'
+// order: grants, channels, query types.
+func encodeAccountLists(u *accounts.User) ([]any, error) {
+	var out []any
+	for _, l := range [][]string{u.Grants, u.Channels, u.QueryTypes} {
+		raw, err := encodeJSONList(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raw)
 	}
-	if groups, err = encodeJSONList(u.Groups); err != nil {
-		return "", "", "", err
-	}
-	if types, err = encodeJSONList(u.QueryTypes); err != nil {
-		return "", "", "", err
-	}
-	return grants, groups, types, nil
+	return out, nil
 }
 
 // encodeJSONList writes a list column: a JSON array, [] when empty.

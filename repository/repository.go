@@ -172,7 +172,8 @@ func (d *DB) provider(logger *slog.Logger) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithTableName("schema_migrations")}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithTableName("schema_migrations"),
+		goose.WithGoMigrations(groupsMigration)}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}

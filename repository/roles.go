@@ -10,7 +10,8 @@ import (
 	"switchboard/auth"
 )
 
-// Roles stores the custom roles in the roles table; it is the
+// Roles stores the custom roles in the roles table (every write counts as
+// a staff change: a role decides whether its accounts may be assigned); it is the
 // auth.RoleRepository. Every write increments a role's revision, and the
 // conditional writes compare it in their WHERE clause, so of two changes
 // decided on one revision exactly one lands.
@@ -70,7 +71,7 @@ func (r *Roles) Put(ctx context.Context, name string, perms []auth.Permission) e
 	if err != nil {
 		return err
 	}
-	_, err = r.db.db.ExecContext(ctx, `INSERT INTO roles (name, permissions, revision) VALUES ($1, $2, 1)
+	_, err = r.db.execStaff(ctx, `INSERT INTO roles (name, permissions, revision) VALUES ($1, $2, 1)
 		ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, revision = roles.revision + 1`, name, raw)
 	if err != nil {
 		return fmt.Errorf("store role: %w", err)
@@ -88,10 +89,10 @@ func (r *Roles) Replace(ctx context.Context, name string, revision int64, perms 
 	}
 	var res sql.Result
 	if revision == 0 {
-		res, err = r.db.db.ExecContext(ctx, `INSERT INTO roles (name, permissions, revision) VALUES ($1, $2, 1)
+		res, err = r.db.execStaff(ctx, `INSERT INTO roles (name, permissions, revision) VALUES ($1, $2, 1)
 			ON CONFLICT (name) DO NOTHING`, name, raw)
 	} else {
-		res, err = r.db.db.ExecContext(ctx, `UPDATE roles SET permissions = $2, revision = revision + 1
+		res, err = r.db.execStaff(ctx, `UPDATE roles SET permissions = $2, revision = revision + 1
 			WHERE name = $1 AND revision = $3`, name, raw, revision)
 	}
 	if err != nil {
@@ -102,7 +103,7 @@ func (r *Roles) Replace(ctx context.Context, name string, revision int64, perms 
 
 // Delete removes a role, whatever its revision.
 func (r *Roles) Delete(ctx context.Context, name string) (bool, error) {
-	res, err := r.db.db.ExecContext(ctx, `DELETE FROM roles WHERE name = $1`, name)
+	res, err := r.db.execStaff(ctx, `DELETE FROM roles WHERE name = $1`, name)
 	if err != nil {
 		return false, fmt.Errorf("delete role: %w", err)
 	}
@@ -111,7 +112,7 @@ func (r *Roles) Delete(ctx context.Context, name string) (bool, error) {
 
 // DeleteIf removes a role only if it is still at revision.
 func (r *Roles) DeleteIf(ctx context.Context, name string, revision int64) (bool, error) {
-	res, err := r.db.db.ExecContext(ctx, `DELETE FROM roles WHERE name = $1 AND revision = $2`, name, revision)
+	res, err := r.db.execStaff(ctx, `DELETE FROM roles WHERE name = $1 AND revision = $2`, name, revision)
 	if err != nil {
 		return false, fmt.Errorf("delete role: %w", err)
 	}

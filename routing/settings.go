@@ -44,7 +44,8 @@ type Settings struct {
 	// Types are the query types in the order they were configured, which
 	// is the order keyword rules are tried in.
 	Types []*QueryType
-	// Operators are the operators the rules may name, by id.
+	// Operators are the accounts routing may assign, by id, filled in by
+	// WithStaff; empty in the compiled settings.
 	Operators map[string]*OperatorSettings
 
 	byID map[string]*QueryType
@@ -70,8 +71,13 @@ type QueryType struct {
 	// folded (lower case, no accents).
 	Keywords    []string
 	EntryPoints []EntryPoint
-	// Operators are the ids of everyone who serves the type: those named
-	// directly, then the members of its groups, without repeats.
+	// Groups and Accounts are the agent groups and the accounts the
+	// settings name as serving the type, besides the accounts that list
+	// the type themselves.
+	Groups   []string
+	Accounts []string
+	// Operators are the ids of everyone who serves the type, filled in
+	// from the accounts by WithStaff; empty in the compiled settings.
 	Operators []string
 	Strategy  Strategy
 	// NoReplyTimeout returns an assigned query nobody answered to the pool
@@ -93,8 +99,8 @@ type EntryPoint struct {
 	Text string
 }
 
-// OperatorSettings is what the settings say about an operator; live state
-// (presence, load) comes with each decision in the Roster.
+// OperatorSettings is what an operator's account says routing needs; live
+// state (presence, load) comes with each decision in the Roster.
 type OperatorSettings struct {
 	ID       string
 	Name     string

@@ -1,0 +1,66 @@
+package repository
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+// groupsMigration is migration 3: the groups an account listed in its
+// group_ids column become rows of agent_groups (named by their id until a
+// coordinator renames them) and memberships in agent_group_members, the
+// one place memberships live from now on; then the column goes. It is Go,
+// not SQL, because the two engines read JSON with different functions.
+var groupsMigration = goose.NewGoMigration(3,
+	&goose.GoFunc{RunTx: moveGroupIDs},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `ALTER TABLE accounts ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]'`)
+		return err
+	}})
+
+// moveGroupIDs is groupsMigration's up step.
+func moveGroupIDs(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, group_ids FROM accounts`)
+	if err != nil {
+		return fmt.Errorf("read group ids: %w", err)
+	}
+	members := map[string][]string{}
+	for rows.Next() {
+		var id, raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return fmt.Errorf("read group ids: %w", err)
+		}
+		var groups []string
+		if err := json.Unmarshal([]byte(raw), &groups); err != nil {
+			rows.Close()
+			return fmt.Errorf("account %s: decode group ids %q: %w", id, raw, err)
+		}
+		members[id] = groups
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read group ids: %w", err)
+	}
+	now := time.Now().UnixMilli()
+	for account, groups := range members {
+		for _, g := range groups {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_groups (id, name, created_at, updated_at)
+				VALUES ($1, $1, $2, $2) ON CONFLICT DO NOTHING`, g, now); err != nil {
+				return fmt.Errorf("create group %s: %w", g, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id)
+				VALUES ($1, $2) ON CONFLICT DO NOTHING`, g, account); err != nil {
+				return fmt.Errorf("add %s to group %s: %w", account, g, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE accounts DROP COLUMN group_ids`); err != nil {
+		return fmt.Errorf("drop accounts.group_ids: %w", err)
+	}
+	return nil
+}
