@@ -75,8 +75,8 @@ func (a *API) settingsNow(ctx context.Context) *settings.Compiled {
 	return c
 }
 
-// serves reports whether u serves query type typ, by their account or
-// by the routing settings.
+// serves reports whether u serves query type typ: by their account's own
+// types, their groups, or the settings naming them.
 func serves(u *accounts.User, comp *settings.Compiled, typ string) bool {
 	if typ == "" {
 		return false
@@ -85,11 +85,16 @@ func serves(u *accounts.User, comp *settings.Compiled, typ string) bool {
 		return true
 	}
 	if comp != nil {
-		if t := comp.Routing.Type(typ); t != nil && slices.Contains(t.Operators, u.ID) {
+		if t := comp.Routing.Type(typ); t != nil && t.ServedBy(member(u)) {
 			return true
 		}
 	}
 	return false
+}
+
+// member is u as routing.QueryType.ServedBy reads it.
+func member(u *accounts.User) routing.Member {
+	return routing.Member{ID: u.ID, QueryTypes: u.QueryTypes, Groups: u.Groups}
 }
 
 // visible says whether u may see a query: their own, the pools of the
@@ -191,13 +196,13 @@ func (a *API) summaryView(s conversations.Summary) Conversation {
 	}
 }
 
-// servedTypes lists the query types u serves, by their account or by the
-// routing settings.
+// servedTypes lists the query types u serves, by their account, their
+// groups or the settings naming them.
 func servedTypes(u *accounts.User, comp *settings.Compiled) []string {
 	types := slices.Clone(u.QueryTypes)
 	if comp != nil {
 		for _, t := range comp.Routing.Types {
-			if slices.Contains(t.Operators, u.ID) && !slices.Contains(types, t.ID) {
+			if t.ServedBy(member(u)) && !slices.Contains(types, t.ID) {
 				types = append(types, t.ID)
 			}
 		}

@@ -51,14 +51,8 @@ func newConvWorldWith(t *testing.T, tweak func(*api.Options)) *convWorld {
 	doc := fmt.Sprintf(`
 default_query_type: sales
 query_types:
-  - {id: sales, strategy: claim, operators: [%s, %s]}
-  - {id: claims, strategy: claim, operators: [%s]}
-operators:
-  - {id: %s}
-  - {id: %s}
-  - {id: %s}
-groups:
-  - {id: team, operators: [%s, %s, %s]}
+  - {id: sales, strategy: claim, accounts: [%s, %s]}
+  - {id: claims, strategy: claim, accounts: [%s]}
 resolution_reasons:
   - {id: solved, name: Solved}
 canned_responses:
@@ -66,7 +60,8 @@ canned_responses:
   - {shortcut: /horario, text: "Atendemos das 9h às 18h."}
 hsm_templates:
   - {name: payment_reminder, language: es, category: utility, body: "Hola {{1}}, tu pago de {{2}} vence mañana.", provider_name: payment_reminder_v2}
-`, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID, w.ana.ID, w.bruno.ID, w.carla.ID)
+`, w.ana.ID, w.bruno.ID, w.carla.ID)
+	h.createGroup(t, "team", w.ana.ID, w.bruno.ID, w.carla.ID)
 	if _, err := settings.Apply(context.Background(), h.db.Settings(), []byte(doc), h.clock.Now(), -1, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +70,21 @@ hsm_templates:
 	w.carlaT = h.loginAs(t, w.carla.Phone)
 	w.supT = h.loginAs(t, w.sup.Phone)
 	return w
+}
+
+// createGroup makes an agent group with these members straight in the
+// database.
+func (h *harness) createGroup(t testing.TB, id string, members ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.db.SQL().ExecContext(ctx, `INSERT INTO agent_groups (id, name, created_at, updated_at) VALUES ($1, $1, 0, 0)`, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if _, err := h.db.SQL().ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id) VALUES ($1, $2)`, id, m); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // query makes a query whose customer last wrote at lastInbound, in state

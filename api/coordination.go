@@ -59,6 +59,8 @@ func (a *API) putSettings(c echo.Context) error {
 	switch {
 	case errors.Is(err, settings.ErrConflict):
 		return httperror.Write(c, http.StatusConflict, "conflict", settings.ErrConflict.Error())
+	case errors.Is(err, settings.ErrUnknownStaff):
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
 	case err != nil:
 		return a.internal(c, err)
 	}
@@ -138,10 +140,14 @@ func (a *API) derive(c echo.Context) error {
 	var targets []string
 	if req.To != "" {
 		targets = []string{req.To}
-	} else if comp := a.settingsNow(ctx); comp != nil {
-		for _, g := range comp.Document.Groups {
-			if g.ID == req.Group {
-				targets = slices.DeleteFunc(slices.Clone(g.Operators), func(op string) bool { return op == req.From })
+	} else {
+		users, err := a.users.List(ctx)
+		if err != nil {
+			return a.internal(c, err)
+		}
+		for _, u := range users {
+			if u.ID != req.From && u.Status == accounts.StatusActive && slices.Contains(u.Groups, req.Group) {
+				targets = append(targets, u.ID)
 			}
 		}
 	}

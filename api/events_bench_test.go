@@ -101,10 +101,7 @@ func BenchmarkEventDelivery(b *testing.B) {
 		}
 		ids, tokens = append(ids, u.ID), append(tokens, s.Token)
 	}
-	doc := "default_query_type: sales\nquery_types:\n  - {id: sales, strategy: claim, operators: [" + strings.Join(ids, ", ") + "]}\noperators:\n"
-	for _, id := range ids {
-		doc += "  - {id: " + id + "}\n"
-	}
+	doc := "default_query_type: sales\nquery_types:\n  - {id: sales, strategy: claim, accounts: [" + strings.Join(ids, ", ") + "]}\n"
 	if _, err := settings.Apply(ctx, db.Settings(), []byte(doc), time.Now(), -1, "bench"); err != nil {
 		b.Fatal(err)
 	}

@@ -2,12 +2,10 @@ package conversations_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"switchboard/clock"
-	"switchboard/internal/convtest"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -21,7 +19,7 @@ func TestCloseCancelsTheSessionTimers(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "2"))
+	e.ApplyRouting(t, 2)
 	e.online(t, "ana")
 
 	m := text("wamid.c1", "5511900000001", start, 1)

@@ -158,7 +158,7 @@ func TestSessionTimerReArmSurvivesARedisFault(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, oneOperatorDoc)
+	e.applyOneOperator(t)
 	e.online(t, "ana")
 	m := text("wamid.rearm", "5511900000012", start, 1)
 	end := start.Add(24 * time.Hour)

@@ -25,13 +25,13 @@ import (
 	"switchboard/routing"
 )
 
-const oneOperatorDoc = `
-default_query_type: sales
-query_types:
-  - {id: sales, operators: [ana], strategy: round_robin}
-operators:
-  - {id: ana, capacity: 1}
-`
+// applyOneOperator routes sales round robin to one operator, ana, with
+// capacity 1.
+func (e *env) applyOneOperator(t *testing.T) {
+	t.Helper()
+	e.ApplySettings(t, "default_query_type: sales\nquery_types:\n  - {id: sales, strategy: round_robin}\n")
+	e.Operators(t, 1, []string{"sales"}, "ana")
+}
 
 // noonAfter is the first noon (UTC) after from: closed under
 // convtest.OutOfHoursDoc, with the next opening at the following midnight, which is

@@ -35,7 +35,7 @@ func TestRetriedMessageOnARoutedQueryIsRouted(t *testing.T) {
 			clk := clock.NewFake(start)
 			e := newEnv(t, clk)
 			ctx := context.Background()
-			e.ApplySettings(t, oneOperatorDoc)
+			e.applyOneOperator(t)
 			from := "5511900000021"
 			e.mustDeliver(t, text("wamid.routed1", from, start, 1))
 			qid := e.openQuery(t, from)
@@ -100,7 +100,7 @@ func TestLatePendingReplyIsNotSent(t *testing.T) {
 			now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 			e := newEnv(t, clock.NewFake(now))
 			ctx := context.Background()
-			e.ApplySettings(t, oneOperatorDoc)
+			e.applyOneOperator(t)
 			// The message was applied and its decision stored with a
 			// reply by a worker that died before carrying it out.
 			m := text("wamid.pending1", "5511900000022", now.Add(-tc.sinceInbound), 1)
@@ -167,7 +167,7 @@ func TestRedeliveryToAClosedQueryLeavesTheNewOne(t *testing.T) {
 	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	e := newEnv(t, clock.NewFake(now))
 	ctx := context.Background()
-	e.ApplySettings(t, oneOperatorDoc)
+	e.applyOneOperator(t)
 	a := text("wamid.before-close", "5511900000024", now, 1)
 	body, _ := json.Marshal(a)
 	res, err := e.Repo.ApplyInbound(ctx, a, body, now)

@@ -77,9 +77,10 @@ func (s *Service) route(ctx context.Context, comp *settings.Compiled, queryID, i
 // prepareFunc).
 func (s *Service) routeFrom(ctx context.Context, comp *settings.Compiled, queryID, inbound string, first *RoutingState,
 	prepare prepareFunc, decide decideFunc) (*routing.Decision, error) {
-	rs := comp.Routing
-	operators := slices.Sorted(maps.Keys(rs.Operators))
 	for range maxDecisionAttempts {
+		// The rules alone decide a message that continues its routing;
+		// the staff is read (its version checked) only with the roster.
+		rs := comp.Routing
 		st := first
 		first = nil
 		if st == nil {
@@ -101,7 +102,10 @@ func (s *Service) routeFrom(ctx context.Context, comp *settings.Compiled, queryI
 		roster := routing.Roster{}
 		if needRoster {
 			var err error
-			if roster, err = s.roster(ctx, operators); err != nil {
+			if rs, err = s.staffed(ctx, comp); err != nil {
+				return nil, err
+			}
+			if roster, err = s.roster(ctx, operatorIDs(rs)); err != nil {
 				return nil, err
 			}
 		}
@@ -517,7 +521,10 @@ func (s *Service) Dispatch(ctx context.Context, operator string) error {
 // dispatch gives an operator who has room the longest-waiting queries of
 // the types they serve (claim pools excepted: those are claimed by reply).
 func (s *Service) dispatch(ctx context.Context, comp *settings.Compiled, operator string) error {
-	rs := comp.Routing
+	rs, err := s.staffed(ctx, comp)
+	if err != nil {
+		return err
+	}
 	op := rs.Operators[operator]
 	if op == nil {
 		return nil

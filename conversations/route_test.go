@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,7 +103,7 @@ func (e *env) checkOwners(t *testing.T, qids []string, capacity int) int {
 func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "3"))
+	e.ApplyRouting(t, 3)
 	e.online(t, "ana", "bruno", "carla")
 
 	now := time.Now().Truncate(time.Second)
@@ -133,12 +132,13 @@ func TestManyWorkersRouteEachQueryToOneOwner(t *testing.T) {
 		t.Fatalf("%d queries assigned, want 9 (three operators of capacity 3)", got)
 	}
 
-	// A settings change applied under load: capacity 5 for the next wave.
+	// The accounts changed under load: capacity 5 for the next wave, seen
+	// by every replica's next decision.
 	r = e.startReplicas(t, 3, 8)
 	for c := 30; c < 50; c++ {
 		feed(r, fmt.Sprintf("55119000%05d", c), 2)
 		if c == 35 {
-			e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "5"))
+			e.SetCapacity(t, 5, "ana", "bruno", "carla")
 		}
 	}
 	r.wait()
@@ -171,7 +171,7 @@ func TestSessionEndReleasesOnceAndFreesTheOperator(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
+	e.ApplyRouting(t, 1)
 	e.online(t, "ana")
 
 	// Two customers; ana (capacity 1) gets the first, the second waits.
@@ -277,7 +277,7 @@ func TestOperatorComingOnlineTakesTheOldestWaitingQuery(t *testing.T) {
 	clk := clock.NewFake(now)
 	e := newEnv(t, clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
+	e.ApplyRouting(t, 1)
 	var qids []string
 	for i, from := range []string{"5511900000101", "5511900000102"} {
 		e.mustDeliver(t, text(fmt.Sprintf("wamid.wait%d", i), from, clk.Now(), int64(i)))

@@ -71,9 +71,12 @@ type Service struct {
 	tasks    Scheduler
 	presence Presence
 	settings Settings
+	staff    Staff
 	clock    clock.Clock
 	metrics  *metrics.Metrics
 	logger   *slog.Logger
+
+	staffCache staffCache
 }
 
 // Options are a Service's dependencies.
@@ -85,7 +88,10 @@ type Options struct {
 	// Settings are the routing settings; nil (or none applied) leaves
 	// conversations pending, unrouted.
 	Settings Settings
-	Clock    clock.Clock
+	// Staff are the accounts routing assigns; nil assigns nobody (every
+	// query waits in its pool).
+	Staff Staff
+	Clock clock.Clock
 	// Metrics receives the service's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -103,7 +109,7 @@ func New(o Options) *Service {
 		o.Metrics = metrics.New(prometheus.NewRegistry())
 	}
 	return &Service{repo: o.Repository, events: o.Events, tasks: o.Tasks, presence: o.Presence,
-		settings: o.Settings, clock: o.Clock, metrics: o.Metrics, logger: o.Logger}
+		settings: o.Settings, staff: o.Staff, clock: o.Clock, metrics: o.Metrics, logger: o.Logger}
 }
 
 // publish announces ev if there is one.

@@ -73,3 +73,25 @@ func (s *SettingsVersions) Insert(ctx context.Context, version int64, yaml []byt
 	}
 	return nil
 }
+
+// Missing returns which of the group ids and account ids no row has.
+func (s *SettingsVersions) Missing(ctx context.Context, groups, accounts []string) (missingGroups, missingAccounts []string, err error) {
+	for _, l := range []struct {
+		table string
+		ids   []string
+		out   *[]string
+	}{{"agent_groups", groups, &missingGroups}, {"accounts", accounts, &missingAccounts}} {
+		for _, id := range l.ids {
+			var one int
+			err := s.db.db.QueryRowContext(ctx, `SELECT 1 FROM `+l.table+` WHERE id = $1`, id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				*l.out = append(*l.out, id)
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("look up %s %s: %w", l.table, id, err)
+			}
+		}
+	}
+	return missingGroups, missingAccounts, nil
+}

@@ -39,7 +39,6 @@ query_types:
     menu_key: "1"
     keywords: [pago, pagamento, payment, bayar]
     entry_points: [{channel: wa-main, referral_source_id: "120000000000001"}]
-    operators: [ana]
     groups: [billing]
     strategy: round_robin
     no_reply_timeout: 15m
@@ -54,16 +53,6 @@ query_types:
     name: General
     menu_key: "3"
     strategy: claim
-groups:
-  - {id: billing, operators: [ana, bruno]}
-  - {id: care, operators: [carla, davi]}
-operators:
-  - {id: ana, capacity: 2}
-  - {id: bruno, capacity: 2}
-  - {id: carla, capacity: 4}
-  - {id: davi, capacity: 2}
-  - {id: eva, capacity: 3, channels: [wa-main]}
-  - {id: zed, disabled: true}
 templates:
   - {id: out_of_hours, language: pt, text: "Estamos fora do horário. Respondemos a partir das {{next_open}}."}
   - {id: menu, language: pt, text: "Escolha: 1 Pagamentos, 2 Reclamações, 3 Outros"}
@@ -79,7 +68,20 @@ func compile(t *testing.T, menu bool) *routing.Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Routing
+	return c.Routing.WithStaff(staff)
+}
+
+// staff are the accounts every table below routes to: ana serves payments
+// herself and is in billing with bruno (billing serves payments); carla
+// and davi are care (claims); eva serves nothing and one channel only; zed
+// is disabled.
+var staff = []routing.Member{
+	{ID: "ana", Capacity: 2, QueryTypes: []string{"payments"}, Groups: []string{"billing"}},
+	{ID: "bruno", Capacity: 2, Groups: []string{"billing"}},
+	{ID: "carla", Capacity: 4, Groups: []string{"care"}},
+	{ID: "davi", Capacity: 2, Groups: []string{"care"}},
+	{ID: "eva", Capacity: 3, Channels: []string{"wa-main"}},
+	{ID: "zed", Capacity: 5, Groups: []string{"billing"}, Disabled: true},
 }
 
 var sp = mustLoad("America/Sao_Paulo")

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"switchboard/accounts"
 	"switchboard/internal/strictyaml"
 	"switchboard/routing"
 	"switchboard/templates"
@@ -45,6 +46,11 @@ func Parse(data []byte) (*Compiled, error) {
 			return nil, fmt.Errorf("settings: %w", err)
 		}
 		for _, p := range problems {
+			if p.Msg == "unknown key" {
+				if why, ok := moved(p.Path); ok {
+					p.Msg = why
+				}
+			}
 			errs = append(errs, p)
 		}
 	}
@@ -53,6 +59,21 @@ func Parse(data []byte) (*Compiled, error) {
 		return nil, errors.Join(append(errs, err)...)
 	}
 	return c, nil
+}
+
+// moved says where a key of an older document lives now, for the error
+// that refuses it.
+func moved(path string) (string, bool) {
+	switch {
+	case path == "operators":
+		return "removed: operators are accounts now; create them with `switchboard users create --query-types T --capacity N` " +
+			"or POST /api/v1/users, and list account ids under query_types[].accounts", true
+	case path == "groups":
+		return "removed: agent groups are managed with `switchboard groups` or /api/v1/groups; list their ids under query_types[].groups", true
+	case strings.HasPrefix(path, "query_types[") && strings.HasSuffix(path, "].operators"):
+		return "removed: list account ids under accounts (operators are accounts now)", true
+	}
+	return "", false
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -70,7 +91,6 @@ func Compile(doc *Document) (*Compiled, error) {
 		FreeEntryWindow: doc.Session.FreeEntryPointWindow,
 		Menu:            routing.Menu{Enabled: doc.Menu.Enabled, Prompt: doc.Menu.Prompt, MaxAttempts: doc.Menu.MaxAttempts},
 		DefaultType:     doc.DefaultType,
-		Operators:       map[string]*routing.OperatorSettings{},
 	}
 
 	// Opening hours.
@@ -99,40 +119,6 @@ func Compile(doc *Document) (*Compiled, error) {
 	}
 	if s.FreeEntryWindow < s.SessionWindow {
 		bad("session.free_entry_point_window", "must not be shorter than session.window (%s), got %s", s.SessionWindow, s.FreeEntryWindow)
-	}
-
-	// Operators and groups.
-	for i, op := range doc.Operators {
-		key := fmt.Sprintf("operators[%d]", i)
-		switch {
-		case !idPattern.MatchString(op.ID):
-			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", op.ID)
-		case s.Operators[op.ID] != nil:
-			bad(key+".id", "%q is defined twice", op.ID)
-		}
-		if op.Capacity < 0 || op.Capacity > 1000 {
-			bad(key+".capacity", "must be between 0 and 1000, got %d", op.Capacity)
-		}
-		capacity := op.Capacity
-		if capacity == 0 {
-			capacity = 5
-		}
-		s.Operators[op.ID] = &routing.OperatorSettings{ID: op.ID, Name: op.Name, Capacity: capacity, Channels: op.Channels, Disabled: op.Disabled}
-	}
-	groups := map[string][]string{}
-	for i, g := range doc.Groups {
-		key := fmt.Sprintf("groups[%d]", i)
-		if !idPattern.MatchString(g.ID) {
-			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", g.ID)
-		} else if _, dup := groups[g.ID]; dup {
-			bad(key+".id", "%q is defined twice", g.ID)
-		}
-		for j, op := range g.Operators {
-			if s.Operators[op] == nil {
-				bad(fmt.Sprintf("%s.operators[%d]", key, j), "unknown operator %q", op)
-			}
-		}
-		groups[g.ID] = g.Operators
 	}
 
 	// Query types.
@@ -178,26 +164,19 @@ func Compile(doc *Document) (*Compiled, error) {
 			}
 			t.EntryPoints = append(t.EntryPoints, routing.EntryPoint{Channel: ep.Channel, ReferralSourceID: ep.ReferralSourceID, CTWAClickID: ep.CTWAClickID, Text: routing.Fold(ep.Text)})
 		}
-		for j, op := range qt.Operators {
-			if s.Operators[op] == nil {
-				bad(fmt.Sprintf("%s.operators[%d]", key, j), "unknown operator %q", op)
-			} else if !slices.Contains(t.Operators, op) {
-				t.Operators = append(t.Operators, op)
-			}
-		}
 		for j, g := range qt.Groups {
-			members, ok := groups[g]
-			if !ok {
-				bad(fmt.Sprintf("%s.groups[%d]", key, j), "unknown group %q", g)
-			}
-			for _, op := range members {
-				if !slices.Contains(t.Operators, op) {
-					t.Operators = append(t.Operators, op)
-				}
+			if !idPattern.MatchString(g) {
+				bad(fmt.Sprintf("%s.groups[%d]", key, j), "want a group id (`switchboard groups list`), got %q", g)
+			} else if !slices.Contains(t.Groups, g) {
+				t.Groups = append(t.Groups, g)
 			}
 		}
-		if len(t.Operators) == 0 && t.Strategy != routing.StrategyClaim {
-			bad(key, "strategy %s needs operators or groups", t.Strategy)
+		for j, a := range qt.Accounts {
+			if !accounts.ValidID(a) {
+				bad(fmt.Sprintf("%s.accounts[%d]", key, j), "want an account id like u_0123456789abcdef (`switchboard users list`), got %q", a)
+			} else if !slices.Contains(t.Accounts, a) {
+				t.Accounts = append(t.Accounts, a)
+			}
 		}
 		s.Types = append(s.Types, t)
 		s.Finish() // re-index so duplicates are caught

@@ -1,5 +1,5 @@
 // Package settings is the routing configuration as coordinators write it:
-// one YAML document (opening hours, query types, groups, operators, menu,
+// one YAML document (opening hours, query types and who serves them, menu,
 // auto-reply texts) applied with `switchboard apply -f`. It is decoded
 // strictly, validated with errors that name the bad key, and compiled into
 // routing.Settings; the YAML shape stays here and the runtime rules stay in
@@ -18,8 +18,6 @@ type Document struct {
 	Menu         Menu         `yaml:"menu"`
 	DefaultType  string       `yaml:"default_query_type"`
 	QueryTypes   []QueryType  `yaml:"query_types"`
-	Groups       []Group      `yaml:"groups"`
-	Operators    []Operator   `yaml:"operators"`
 	Templates    []Template   `yaml:"templates"`
 	// CannedResponses are the knowledge base operators reuse in a chat.
 	CannedResponses []CannedResponse `yaml:"canned_responses"`
@@ -67,13 +65,16 @@ type Menu struct {
 
 // QueryType is one query origin.
 type QueryType struct {
-	ID             string        `yaml:"id"`
-	Name           string        `yaml:"name"`
-	MenuKey        string        `yaml:"menu_key"`
-	Keywords       []string      `yaml:"keywords"`
-	EntryPoints    []EntryPoint  `yaml:"entry_points"`
-	Operators      []string      `yaml:"operators"`
+	ID          string       `yaml:"id"`
+	Name        string       `yaml:"name"`
+	MenuKey     string       `yaml:"menu_key"`
+	Keywords    []string     `yaml:"keywords"`
+	EntryPoints []EntryPoint `yaml:"entry_points"`
+	// Groups and Accounts serve the type besides the accounts that list
+	// it themselves: agent group ids (`switchboard groups list`) and
+	// account ids (`switchboard users list`).
 	Groups         []string      `yaml:"groups"`
+	Accounts       []string      `yaml:"accounts"`
 	Strategy       string        `yaml:"strategy"`
 	NoReplyTimeout time.Duration `yaml:"no_reply_timeout"`
 }
@@ -84,21 +85,6 @@ type EntryPoint struct {
 	ReferralSourceID string `yaml:"referral_source_id"`
 	CTWAClickID      string `yaml:"ctwa_clid"`
 	Text             string `yaml:"text"`
-}
-
-// Group is a named set of operators.
-type Group struct {
-	ID        string   `yaml:"id"`
-	Operators []string `yaml:"operators"`
-}
-
-// Operator is a CS operator as routing knows them, until accounts exist.
-type Operator struct {
-	ID       string   `yaml:"id"`
-	Name     string   `yaml:"name"`
-	Capacity int      `yaml:"capacity"`
-	Channels []string `yaml:"channels"`
-	Disabled bool     `yaml:"disabled"`
 }
 
 // Template is an auto-reply text.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/accounts"
 	"switchboard/internal/dbtest"
 	"switchboard/repository"
 	"switchboard/routing"
@@ -37,11 +38,12 @@ func TestParseGood(t *testing.T) {
 	s := c.Routing
 	p := s.Type("payments")
 	if p == nil || p.Strategy != routing.StrategyRoundRobin || p.NoReplyTimeout != 15*time.Minute ||
-		strings.Join(p.Operators, ",") != "ana,bruno" || p.EntryPoints[0].ReferralSourceID != "120000000000001" {
+		strings.Join(p.Groups, ",") != "billing" || strings.Join(p.Accounts, ",") != "u_00000000000000a1" ||
+		len(p.Operators) != 0 || p.EntryPoints[0].ReferralSourceID != "120000000000001" {
 		t.Fatalf("payments = %+v", p)
 	}
 	if s.Type("general").Strategy != routing.StrategyClaim || s.DefaultType != "general" || !s.QueueUntilOpen ||
-		s.FreeEntryWindow != 72*time.Hour || s.Operators["bruno"].Capacity != 3 || s.Hours.Location().String() != "America/Sao_Paulo" {
+		s.FreeEntryWindow != 72*time.Hour || s.Hours.Location().String() != "America/Sao_Paulo" {
 		t.Fatalf("settings = %+v", s)
 	}
 	txt := c.Templates.Pick("out_of_hours", "es")
@@ -58,8 +60,11 @@ func TestErrorsNameKeys(t *testing.T) {
 		{"unknown nested key", "strategy: round_robin", "stratgy: round_robin"},
 		{"mistyped value", "max_attempts: 2", "max_attempts: two"},
 		{"unknown strategy", "strategy: round_robin", "strategy: random"},
-		{"unknown operator", "operators: [ana]\n", "operators: [anna]\n"},
-		{"unknown group", "groups: [billing]", "groups: [biling]"},
+		{"operators section", "templates:\n", "operators:\n  - {id: ana, capacity: 5}\ntemplates:\n"},
+		{"groups section", "templates:\n", "groups:\n  - {id: billing, operators: [ana]}\ntemplates:\n"},
+		{"operators of a type", "accounts: [u_00000000000000a1]", "operators: [ana]"},
+		{"bad account id", "accounts: [u_00000000000000a1]", "accounts: [ana]"},
+		{"bad group id", "groups: [billing]", "groups: [Billing]"},
 		{"unknown default", "default_query_type: general", "default_query_type: nope"},
 		{"bad interval", `"14:00-18:00"`, `"14:00-1800"`},
 		{"unknown template variable", "{{next_open}}", "{{next_opne}}"},
@@ -72,8 +77,11 @@ func TestErrorsNameKeys(t *testing.T) {
 		"unknown nested key":        "query_types[0].stratgy: unknown key (line 28)",
 		"mistyped value":            "menu.max_attempts: cannot unmarshal !!str `two` into int (line 18)",
 		"unknown strategy":          `query_types[0].strategy: must be claim, round_robin or least_loaded, got "random"`,
-		"unknown operator":          `query_types[0].operators[0]: unknown operator "anna"`,
-		"unknown group":             `query_types[0].groups[0]: unknown group "biling"`,
+		"operators section":         "operators: removed: operators are accounts now; create them with `switchboard users create",
+		"groups section":            "groups: removed: agent groups are managed with `switchboard groups` or /api/v1/groups",
+		"operators of a type":       "query_types[0].operators: removed: list account ids under accounts (operators are accounts now) (line 26)",
+		"bad account id":            `query_types[0].accounts[0]: want an account id like u_0123456789abcdef`,
+		"bad group id":              "query_types[0].groups[0]: want a group id (`switchboard groups list`), got \"Billing\"",
 		"unknown default":           `default_query_type: unknown query type "nope"`,
 		"bad interval":              `opening_hours.weekly.mon[1]: "14:00-1800" is not HH:MM-HH:MM`,
 		"unknown template variable": "templates[0].text: unknown variable {{next_opne}}",
@@ -111,8 +119,47 @@ func TestEveryMistakeAtOnce(t *testing.T) {
 	}
 }
 
+// seedStaff creates the group and the account good.yaml names, as a
+// coordinator does before naming them in the settings.
+func seedStaff(t *testing.T, db *repository.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO agent_groups (id, name, created_at, updated_at) VALUES ('billing', 'Billing', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	u := &accounts.User{ID: "u_00000000000000a1", Name: "Ana", Phone: "+5511912340001", Role: "operator", Status: accounts.StatusActive,
+		Capacity: 5, CreatedAt: t0, UpdatedAt: t0}
+	if err := db.Accounts().Insert(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A document naming a group or an account that does not exist is refused
+// with the keys that name them, and nothing is stored; once they exist it
+// applies.
+func TestApplyRefusesUnknownGroupsAndAccounts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		repo := db.Settings()
+		ctx := context.Background()
+		_, err := settings.Apply(ctx, repo, good(t), t0, 0, "cli")
+		for _, want := range []string{`query_types[0].groups[0]: no agent group "billing"`, `query_types[0].accounts[0]: no account "u_00000000000000a1"`} {
+			if !errors.Is(err, settings.ErrUnknownStaff) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("apply = %v, want ErrUnknownStaff naming %q", err, want)
+			}
+		}
+		if _, err := settings.Load(ctx, repo); !errors.Is(err, settings.ErrNone) {
+			t.Fatalf("a refused apply left something stored: %v", err)
+		}
+		seedStaff(t, db)
+		if v, err := settings.Apply(ctx, repo, good(t), t0, 0, "cli"); err != nil || v != 1 {
+			t.Fatalf("apply with the staff created: %d, %v", v, err)
+		}
+	})
+}
+
 func TestApplyIsVersionedAndWatched(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		seedStaff(t, db)
 		repo := db.Settings()
 		ctx := context.Background()
 		w := settings.NewWatcher(repo, 0)
@@ -164,6 +211,7 @@ func TestApplyIsVersionedAndWatched(t *testing.T) {
 // applies, the others are told someone else did, on both engines.
 func TestConcurrentAppliesFromOneVersionApplyOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		seedStaff(t, db)
 		repo := db.Settings()
 		ctx := context.Background()
 		if _, err := settings.Apply(ctx, repo, good(t), t0, 0, "cli"); err != nil {
@@ -239,6 +287,7 @@ func (c *countingSettings) LatestVersion(ctx context.Context) (int64, error) {
 // interval too.
 func TestWatcherAsksOncePerInterval(t *testing.T) {
 	db := dbtest.Open(t)
+	seedStaff(t, db)
 	repo := &countingSettings{Repository: db.Settings()}
 	ctx := context.Background()
 	w := settings.NewWatcher(repo, time.Hour)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -39,6 +40,9 @@ type Repository interface {
 	// fails with ErrConflict; the database decides, so of two writers
 	// inserting one version exactly one succeeds.
 	Insert(ctx context.Context, version int64, yaml []byte, at time.Time, by string) error
+	// Missing returns which of the agent group ids and account ids do
+	// not exist, so a document naming one is refused before it applies.
+	Missing(ctx context.Context, groups, accounts []string) (missingGroups, missingAccounts []string, err error)
 }
 
 // unchecked is how many times Apply without a version check tries to
@@ -51,7 +55,7 @@ const unchecked = 5
 // reviewed diff is what gets applied; with expectVersion < 0 it applies
 // over whatever version is stored.
 func Apply(ctx context.Context, repo Repository, data []byte, now time.Time, expectVersion int64, by string) (int64, error) {
-	if _, err := Parse(data); err != nil {
+	if _, err := Validate(ctx, repo, data); err != nil {
 		return 0, err
 	}
 	if expectVersion >= 0 {
@@ -155,4 +159,57 @@ func (w *Watcher) Current(ctx context.Context) (*Compiled, error) {
 	c.Routing.Version = st.Version
 	w.current, w.version = c, st.Version
 	return c, nil
+}
+
+// Validate is Parse, and then checks that the groups and accounts the
+// document names exist (ErrUnknownStaff): what Apply checks before it
+// stores, for a dry run.
+func Validate(ctx context.Context, repo Repository, data []byte) (*Compiled, error) {
+	c, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStaff(ctx, repo, c.Document); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ErrUnknownStaff is a document naming an agent group or account that
+// does not exist: a validation error, like Parse's.
+var ErrUnknownStaff = errors.New("settings: unknown group or account")
+
+// checkStaff refuses a document whose query types name a group or an
+// account that does not exist, naming each key; a typo would otherwise
+// leave the type served by nobody.
+func checkStaff(ctx context.Context, repo Repository, doc *Document) error {
+	var groups, accounts []string
+	for _, qt := range doc.QueryTypes {
+		groups = append(groups, qt.Groups...)
+		accounts = append(accounts, qt.Accounts...)
+	}
+	if len(groups) == 0 && len(accounts) == 0 {
+		return nil
+	}
+	mg, ma, err := repo.Missing(ctx, groups, accounts)
+	if err != nil {
+		return fmt.Errorf("check the groups and accounts the settings name: %w", err)
+	}
+	var errs []error
+	for i, qt := range doc.QueryTypes {
+		for j, g := range qt.Groups {
+			if slices.Contains(mg, g) {
+				errs = append(errs, fmt.Errorf("query_types[%d].groups[%d]: no agent group %q (`switchboard groups list`)", i, j, g))
+			}
+		}
+		for j, a := range qt.Accounts {
+			if slices.Contains(ma, a) {
+				errs = append(errs, fmt.Errorf("query_types[%d].accounts[%d]: no account %q (`switchboard users list`)", i, j, a))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrUnknownStaff, errors.Join(errs...))
+	}
+	return nil
 }

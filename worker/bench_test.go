@@ -68,7 +68,7 @@ func BenchmarkInboundPipeline(b *testing.B) {
 		b.Run(string(engine), func(b *testing.B) {
 			e := newEnvOn(b, convtest.Options{DB: dbtest.OpenEngine(b, engine)})
 			e.Settings = settings.NewWatcher(e.DB.Settings(), time.Second)
-			e.ApplySettings(b, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "50"))
+			e.ApplyRouting(b, 50)
 			e.online(b, "ana", "bruno", "carla")
 			enqueueInbound(b, e, b.N)
 			b.ResetTimer()

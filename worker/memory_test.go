@@ -26,18 +26,15 @@ import (
 // benchmark); `make test` leaves them out.
 const EnvBench = "SWITCHBOARD_BENCH"
 
-// memoryDoc routes every conversation to one of three operators, with
-// room for a batch of conversations (memoryBatch), so each is assigned and
+// memoryDoc routes every conversation to one of three operators
+// (the test creates their accounts), with room for a batch of conversations
+// (memoryBatch), so each is assigned and
 // arms a session timer, and offers the resolution reason the
 // conversations are closed with.
 const memoryDoc = `
 default_query_type: sales
 query_types:
-  - {id: sales, name: Sales, operators: [ana, bruno, carla], strategy: round_robin}
-operators:
-  - {id: ana, capacity: 1000}
-  - {id: bruno, capacity: 1000}
-  - {id: carla, capacity: 1000}
+  - {id: sales, name: Sales, strategy: round_robin}
 resolution_reasons:
   - {id: solved, name: Solved}
 `
@@ -108,6 +105,7 @@ func closedConversationsMemory(t *testing.T, n int) int64 {
 	e.Settings = settings.NewWatcher(e.DB.Settings(), time.Second)
 	svc := e.NewService(e.Redis)
 	e.ApplySettings(t, memoryDoc)
+	e.Operators(t, 1000, []string{"sales"}, "ana", "bruno", "carla")
 	for _, op := range []string{"ana", "bruno", "carla"} {
 		if err := svc.SetPresence(ctx, op, "online"); err != nil {
 			t.Fatal(err)

@@ -86,7 +86,7 @@ func TestRoutingTimersAndDispatchRunThroughTheQueue(t *testing.T) {
 	clk := clock.NewFake(start)
 	e := newEnv(t, "", clk)
 	ctx := context.Background()
-	e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
+	e.ApplyRouting(t, 1)
 	e.startWorker(t, 4)
 	froms := []string{"5511900000101", "5511900000102"}
 	for i, from := range froms {
@@ -243,7 +243,7 @@ func TestInboundSurvivesADatabaseFault(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, "", nil)
 			ctx := context.Background()
-			e.ApplySettings(t, strings.ReplaceAll(convtest.RoutingDoc, "CAP", "1"))
+			e.ApplyRouting(t, 1)
 			fault := e.Repo.FailBefore("ApplyInbound", 1)
 			if after {
 				fault = e.Repo.FailAfter("ApplyInbound", 1)

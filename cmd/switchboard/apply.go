@@ -56,6 +56,11 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
+	if _, err := settings.Validate(ctx, db.Settings(), data); errors.Is(err, settings.ErrUnknownStaff) {
+		return fmt.Errorf("%s is not valid:\n%w", *file, err)
+	} else if err != nil {
+		return err
+	}
 
 	var current []byte
 	version := int64(0)

@@ -39,6 +39,13 @@ func TestApplyCommand(t *testing.T) {
 		return settings.Load(ctx, db.Settings())
 	}
 
+	// The groups the example names do not exist yet: refused, naming them.
+	code, _, errOut := run("apply", "-f", example, "--dry-run")
+	if code != 1 || !strings.Contains(errOut, `query_types[0].groups[0]: no agent group "billing"`) {
+		t.Fatalf("dry run without the groups: exit %d, %s", code, errOut)
+	}
+	createGroups(t, filepath.Join(dir, "switchboard.db"), "billing", "care")
+
 	code, out, errOut := run("apply", "-f", example, "--dry-run")
 	if code != 0 || !strings.Contains(out, "would apply version 1") || !strings.Contains(out, "+ timezone: America/Sao_Paulo") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
@@ -63,5 +70,25 @@ func TestApplyCommand(t *testing.T) {
 	}
 	if st, err := load(); err != nil || st.Version != 1 || st.AppliedBy != "cli" {
 		t.Fatalf("an invalid apply changed the stored settings: %+v, %v", st, err)
+	}
+}
+
+// createGroups creates agent groups with these ids in the database at
+// path, as a coordinator does before naming them in the settings.
+func createGroups(t *testing.T, path string, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := repository.Open(ctx, repository.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO agent_groups (id, name, created_at, updated_at) VALUES ($1, $1, 0, 0)`, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -207,6 +207,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 		Tasks:      queue.Tasks{Client: qc, Inspector: s.inspector},
 		Presence:   presence.New(conn.Client),
 		Settings:   settings.NewWatcher(db.Settings(), time.Second),
+		Staff:      auth.NewRoster(db.Accounts(), auth.NewRoles(db.Roles())),
 		Metrics:    m,
 		Logger:     logger,
 	})

@@ -2,19 +2,14 @@ package convtest
 
 // Settings documents the routing tests of worker/ and conversations/ share.
 
-// RoutingDoc routes sales round robin over ana, bruno and carla, each with
-// capacity CAP (replace it before applying).
+// RoutingDoc routes sales round robin over whoever serves it: the
+// accounts Env.ApplyRouting creates (ana, bruno and carla).
 const RoutingDoc = `
 default_query_type: sales
 query_types:
   - id: sales
     keywords: [comprar]
-    operators: [ana, bruno, carla]
     strategy: round_robin
-operators:
-  - {id: ana, capacity: CAP}
-  - {id: bruno, capacity: CAP}
-  - {id: carla, capacity: CAP}
 `
 
 // OutOfHoursDoc opens one minute a day at 00:00 UTC: closed at noon.

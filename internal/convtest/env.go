@@ -6,6 +6,7 @@ package convtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"switchboard/accounts"
+	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/conversations"
 	"switchboard/events"
@@ -41,6 +44,8 @@ type Env struct {
 	Service   *conversations.Service
 
 	dedupeWindow time.Duration
+	// phones numbers the accounts Operators creates.
+	phones int
 }
 
 // Options tune an Env; zero values take the defaults.
@@ -114,9 +119,33 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 		Tasks:      queue.Tasks{Client: q, Inspector: e.Inspector},
 		Presence:   presence.New(rdb),
 		Settings:   e.Settings,
+		Staff:      auth.NewRoster(e.DB.Accounts(), auth.NewRoles(e.DB.Roles())),
 		Clock:      e.Clock,
 		Metrics:    e.Metrics,
 	})
+}
+
+// Operators creates an active operator account for each id (the id as
+// given, so tests can name them), serving queryTypes with capacity.
+func (e *Env) Operators(t testing.TB, capacity int, queryTypes []string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		e.phones++
+		u := &accounts.User{ID: id, Name: id, Phone: fmt.Sprintf("+5511977%06d", e.phones), Role: auth.RoleOperator,
+			Status: accounts.StatusActive, QueryTypes: queryTypes, Capacity: capacity, CreatedAt: now, UpdatedAt: now}
+		if err := e.DB.Accounts().Insert(context.Background(), u); err != nil {
+			t.Fatalf("create operator %s: %v", id, err)
+		}
+	}
+}
+
+// ApplyRouting applies RoutingDoc and creates its operators, ana, bruno
+// and carla, serving sales with capacity each.
+func (e *Env) ApplyRouting(t testing.TB, capacity int) {
+	t.Helper()
+	e.ApplySettings(t, RoutingDoc)
+	e.Operators(t, capacity, []string{"sales"}, "ana", "bruno", "carla")
 }
 
 // ApplySettings applies a settings document, failing the test if it is
@@ -125,5 +154,22 @@ func (e *Env) ApplySettings(t testing.TB, yaml string) {
 	t.Helper()
 	if _, err := settings.Apply(context.Background(), e.DB.Settings(), []byte(yaml), time.Now(), -1, "test"); err != nil {
 		t.Fatalf("apply settings: %v", err)
+	}
+}
+
+// SetCapacity changes the capacity of the accounts ids, as a coordinator
+// editing them would.
+func (e *Env) SetCapacity(t testing.TB, capacity int, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range ids {
+		u, err := e.DB.Accounts().Get(ctx, id)
+		if err != nil {
+			t.Fatalf("read account %s: %v", id, err)
+		}
+		u.Capacity = capacity
+		if err := e.DB.Accounts().Update(ctx, u); err != nil {
+			t.Fatalf("update account %s: %v", id, err)
+		}
 	}
 }
