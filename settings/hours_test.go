@@ -1,8 +1,10 @@
 package settings_test
 
 import (
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/settings"
 )
@@ -93,5 +95,36 @@ func TestBadTimezoneReportedOnce(t *testing.T) {
 	_, err := settings.Parse([]byte(doc))
 	if err == nil || strings.Count(err.Error(), "unknown time zone") != 1 {
 		t.Fatalf("error = %v, want one unknown time zone", err)
+	}
+}
+
+// The shipped example shows per-type hours: payments open at 03:00 on a
+// Sunday, when the global plan is closed; claims open at 08:30 on a
+// Tuesday (before the global 09:00) and closed at 19:00, with its own
+// reply.
+func TestShippedExampleHasPerTypeHours(t *testing.T) {
+	b, err := os.ReadFile("../deploy/settings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := settings.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Routing
+	sunday := time.Date(2026, 11, 29, 3, 0, 0, 0, sp)
+	if !s.ScheduleFor("payments").Hours.IsOpen(sunday) || s.Hours.IsOpen(sunday) {
+		t.Error("payments should be open on Sunday 03:00, when the global plan is closed")
+	}
+	morning, evening := time.Date(2026, 11, 24, 8, 30, 0, 0, sp), time.Date(2026, 11, 24, 19, 0, 0, 0, sp)
+	claims := s.ScheduleFor("claims")
+	if !claims.Hours.IsOpen(morning) || s.Hours.IsOpen(morning) || claims.Hours.IsOpen(evening) ||
+		claims.OutOfHoursReply != "claims_closed" || !claims.QueueUntilOpen {
+		t.Errorf("claims: open Tue 08:30 %v (global %v), Tue 19:00 %v, reply %q, queued %v; want true (false), false, claims_closed, true",
+			claims.Hours.IsOpen(morning), s.Hours.IsOpen(morning), claims.Hours.IsOpen(evening), claims.OutOfHoursReply, claims.QueueUntilOpen)
 	}
 }
