@@ -243,12 +243,9 @@ func (s *Service) plan(ctx context.Context, comp *settings.Compiled, st *Routing
 		if err != nil {
 			return effects{}, err
 		}
-		reason := "other"
-		switch r.Template {
-		case comp.Routing.OutOfHoursReply:
-			reason = "out_of_hours"
-		case comp.Routing.Menu.Prompt:
-			reason = "menu"
+		reason := r.Reason
+		if reason == "" {
+			reason = "other"
 		}
 		e.Replies = append(e.Replies, autoReply{ID: replyID(st.Query.ID, version, i), Text: text, Reason: reason})
 	}

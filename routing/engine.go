@@ -114,7 +114,16 @@ type Reply struct {
 	Template string
 	// Vars are the variables routing knows; the sender adds the rest.
 	Vars map[string]string
+	// Reason is why it is sent (ReplyOutOfHours, ReplyMenu), the reason
+	// label of switchboard_auto_replies_total.
+	Reason string
 }
+
+// Reasons of automatic replies.
+const (
+	ReplyOutOfHours = "out_of_hours"
+	ReplyMenu       = "menu"
+)
 
 // Decision is what to do with a query. The worker applies it atomically.
 type Decision struct {
@@ -174,32 +183,33 @@ func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 		if t := s.Type(q.Type); t != nil {
 			d.Strategy = t.Strategy
 		}
-		if q.QueuedUntilOpen && !s.Hours.IsOpen(now) {
-			s.outOfHours(&d, now)
+		if sc := s.ScheduleFor(q.Type); q.QueuedUntilOpen && !sc.Hours.IsOpen(now) {
+			s.outOfHours(&d, sc, now)
 		}
 		return d
 	}
 
-	open := s.Hours.IsOpen(now)
-	typ, origin, prompt := s.chooseType(&d.Query, c, m, open)
+	typ, origin, prompt := s.chooseType(&d.Query, c, m)
 	if prompt {
 		d.Outcome = OutcomeMenuPrompted
-		d.Replies = append(d.Replies, Reply{Template: s.Menu.Prompt})
+		d.Replies = append(d.Replies, Reply{Template: s.Menu.Prompt, Reason: ReplyMenu})
 		return d
 	}
 	d.Query.Type, d.Query.Origin = typ.ID, origin
 	d.Type, d.Strategy = typ.ID, typ.Strategy
-	if !open {
-		s.outOfHours(&d, now)
+	// Once the type is known, its hours decide (its own, or the
+	// settings' for a type without).
+	if sc := s.ScheduleFor(typ.ID); !sc.Hours.IsOpen(now) {
+		s.outOfHours(&d, sc, now)
 		return d
 	}
 	s.assign(&d, typ, c, r, now)
 	return d
 }
 
-// OnRelease routes a query again: when service opens for a query queued
-// until open, or when an operator frees capacity or comes online for a
-// pooled one.
+// OnRelease routes a query again: when its type's hours open for a query
+// queued until open, or when an operator frees capacity or comes online
+// for a pooled one.
 func OnRelease(s *Settings, q Query, c Contact, r Roster, now time.Time) Decision {
 	d := Decision{Query: q, Type: q.Type}
 	typ := s.Type(q.Type)
@@ -211,8 +221,8 @@ func OnRelease(s *Settings, q Query, c Contact, r Roster, now time.Time) Decisio
 		return d
 	}
 	d.Type, d.Strategy = typ.ID, typ.Strategy
-	if !s.Hours.IsOpen(now) {
-		s.outOfHours(&d, now)
+	if sc := s.ScheduleFor(typ.ID); !sc.Hours.IsOpen(now) {
+		s.outOfHours(&d, sc, now)
 		return d
 	}
 	d.Query.QueuedUntilOpen = false
@@ -258,7 +268,11 @@ func (s *Settings) window(q Query) time.Duration {
 // chooseType applies the query-origin rules in order: portfolio, entry
 // point, menu, keywords, default. It reports prompt=true when the menu is
 // to be sent (again); q's menu state is updated.
-func (s *Settings) chooseType(q *Query, c Contact, m Message, open bool) (*QueryType, Origin, bool) {
+//
+// This is the one rule that reads opening hours before a type is chosen:
+// the menu is sent only while at least one type it offers is open, by
+// that type's own hours or the settings'.
+func (s *Settings) chooseType(q *Query, c Contact, m Message) (*QueryType, Origin, bool) {
 	def := s.Type(s.DefaultType)
 	if s.portfolioOwner(c, q.Channel) != "" {
 		return def, OriginPortfolio, false
@@ -273,9 +287,10 @@ func (s *Settings) chooseType(q *Query, c Contact, m Message, open bool) (*Query
 			q.AwaitingMenu, q.MenuAttempts = false, 0
 			return t, OriginMenu, false
 		}
-		// Out of hours nobody can act on the choice now: the keyword and
-		// default rules decide, and nobody is kept waiting on a menu.
-		if open {
+		// With every type it offers closed, nobody can act on the choice
+		// now: the keyword and default rules decide, and nobody is kept
+		// waiting on a menu.
+		if s.menuOpen(m.At) {
 			if !q.AwaitingMenu || q.MenuAttempts < s.Menu.MaxAttempts {
 				if q.AwaitingMenu {
 					q.MenuAttempts++
@@ -362,23 +377,24 @@ func (s *Settings) keyword(text string) *QueryType {
 	return nil
 }
 
-// outOfHours pools the query for opening time (or leaves it not referred)
-// and sends the out-of-hours reply once per closed period.
-func (s *Settings) outOfHours(d *Decision, now time.Time) {
-	next, willOpen := s.Hours.NextOpen(now)
-	if period, ok := s.Hours.ClosedPeriodStart(now); ok && s.OutOfHoursReply != "" && !d.Query.OutOfHoursNotified.Equal(period) {
+// outOfHours pools the query for the opening of sc's hours (or leaves it
+// not referred) and sends sc's out-of-hours reply once per closed period
+// of those hours.
+func (s *Settings) outOfHours(d *Decision, sc Schedule, now time.Time) {
+	next, willOpen := sc.Hours.NextOpen(now)
+	if period, ok := sc.Hours.ClosedPeriodStart(now); ok && sc.OutOfHoursReply != "" && !d.Query.OutOfHoursNotified.Equal(period) {
 		vars := map[string]string{}
 		if willOpen {
-			vars["next_open"] = next.In(s.Hours.Location()).Format("Mon 02/01 15:04")
+			vars["next_open"] = next.In(sc.Hours.Location()).Format("Mon 02/01 15:04")
 		}
-		d.Replies = append(d.Replies, Reply{Template: s.OutOfHoursReply, Vars: vars})
+		d.Replies = append(d.Replies, Reply{Template: sc.OutOfHoursReply, Vars: vars, Reason: ReplyOutOfHours})
 		d.Query.OutOfHoursNotified = period
 	}
 	if d.Outcome == OutcomeContinued {
 		return
 	}
 	d.Query.State, d.Query.Assignee = StatePending, ""
-	if s.QueueUntilOpen && willOpen {
+	if sc.QueueUntilOpen && willOpen {
 		d.Outcome = OutcomeQueuedUntilOpen
 		d.Query.QueuedUntilOpen = true
 		d.ReleaseAt = next

@@ -57,8 +57,11 @@ func AlwaysOpen() *Hours { return &Hours{loc: time.UTC, always: true} }
 // horizon bounds searches for the next opening or closing.
 const horizon = 15 * 24 * time.Hour
 
-// CompileHours validates spec and compiles it. Every error names its key.
-func CompileHours(spec HoursSpec) (*Hours, error) {
+// CompileHours validates spec and compiles it. Every error names its key:
+// the timezone's is "timezone", the plan's are under key, the settings key
+// the plan was written at ("opening_hours", or a query type's
+// "query_types[1].opening_hours").
+func CompileHours(spec HoursSpec, key string) (*Hours, error) {
 	if spec.Timezone == "" && len(spec.Weekly) == 0 && len(spec.Special) == 0 {
 		return AlwaysOpen(), nil
 	}
@@ -76,15 +79,15 @@ func CompileHours(spec HoursSpec) (*Hours, error) {
 	for _, day := range slices.Sorted(mapsKeys(spec.Weekly)) {
 		wd, ok := weekdays[day]
 		if !ok {
-			errs = append(errs, fmt.Errorf("opening_hours.weekly.%s: not a weekday (mon, tue, wed, thu, fri, sat, sun)", day))
+			errs = append(errs, fmt.Errorf("%s.weekly.%s: not a weekday (mon, tue, wed, thu, fri, sat, sun)", key, day))
 			continue
 		}
-		ivs, err := parseIntervals(spec.Weekly[day], "opening_hours.weekly."+day)
+		ivs, err := parseIntervals(spec.Weekly[day], key+".weekly."+day)
 		errs = append(errs, err)
 		h.weekly[wd] = ivs
 	}
 	for i, sd := range spec.Special {
-		key := fmt.Sprintf("opening_hours.special[%d]", i)
+		key := fmt.Sprintf("%s.special[%d]", key, i)
 		d, err := time.ParseInLocation("2006-01-02", sd.Date, loc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.date: want YYYY-MM-DD, got %q", key, sd.Date))

@@ -10,7 +10,7 @@ import (
 
 func compileHours(t *testing.T, spec routing.HoursSpec) *routing.Hours {
 	t.Helper()
-	h, err := routing.CompileHours(spec)
+	h, err := routing.CompileHours(spec, "opening_hours")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestHoursErrorsNameKeys(t *testing.T) {
 			{Date: "2026-12-25", Closed: true, Hours: []string{"09:00-10:00"}},
 			{Date: "2026-12-31"},
 		},
-	})
+	}, "opening_hours")
 	if err == nil {
 		t.Fatal("invalid spec accepted")
 	}

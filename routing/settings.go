@@ -25,13 +25,15 @@ type Settings struct {
 	// Version increases with every applied change; it identifies what a
 	// decision was made under.
 	Version int64
-	// Hours are the opening hours (never nil: the zero spec is 24/7).
+	// Hours are the opening hours (never nil: the zero spec is 24/7): of
+	// every query type without its own, and of a query whose type is not
+	// chosen yet.
 	Hours *Hours
 	// OutOfHoursReply is the template sent once per closed period per
-	// query; empty means none.
+	// query; empty means none. A type may have its own.
 	OutOfHoursReply string
 	// QueueUntilOpen pools an out-of-hours query for when service opens;
-	// false leaves it not referred.
+	// false leaves it not referred. A type may have its own.
 	QueueUntilOpen bool
 	// SessionWindow and FreeEntryWindow are the routing session lengths
 	// from the customer's last message: normally 24h, and 72h when the
@@ -83,6 +85,14 @@ type QueryType struct {
 	// NoReplyTimeout returns an assigned query nobody answered to the pool
 	// (0: never).
 	NoReplyTimeout time.Duration
+	// Hours, when not nil, are the type's own opening hours, which its
+	// queries are served in instead of Settings.Hours.
+	Hours *Hours
+	// OutOfHoursReply and QueueUntilOpen, when not nil, replace the
+	// settings' for the type's queries (a reply of "" sends none). See
+	// Settings.ScheduleFor.
+	OutOfHoursReply *string
+	QueueUntilOpen  *bool
 }
 
 // EntryPoint is a rule that a query arriving through it has a type. Every

@@ -85,7 +85,7 @@ func Compile(doc *Document) (*Compiled, error) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	s := &routing.Settings{
-		OutOfHoursReply: doc.OpeningHours.OutOfHours.Reply,
+		OutOfHoursReply: deref(doc.OpeningHours.OutOfHours.Reply),
 		QueueUntilOpen:  doc.OpeningHours.OutOfHours.QueueUntilOpen == nil || *doc.OpeningHours.OutOfHours.QueueUntilOpen,
 		SessionWindow:   doc.Session.Window,
 		FreeEntryWindow: doc.Session.FreeEntryPointWindow,
@@ -101,7 +101,7 @@ func Compile(doc *Document) (*Compiled, error) {
 	if doc.Timezone == "" && (len(spec.Weekly) > 0 || len(spec.Special) > 0) {
 		bad("timezone", "required with opening_hours")
 	}
-	hours, err := routing.CompileHours(spec)
+	hours, err := routing.CompileHours(spec, "opening_hours")
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -207,6 +207,7 @@ func Compile(doc *Document) (*Compiled, error) {
 	if s.OutOfHoursReply != "" && !texts.Has(s.OutOfHoursReply) {
 		bad("opening_hours.out_of_hours.reply", "no template has id %q", s.OutOfHoursReply)
 	}
+	errs = append(errs, typeHours(doc, s, texts)...)
 	if s.Menu.Enabled {
 		if s.Menu.Prompt == "" {
 			bad("menu.prompt", "required when the menu is enabled")

@@ -30,7 +30,12 @@ type Document struct {
 	DefaultLanguage string `yaml:"default_language"`
 }
 
-// OpeningHours is when service is open.
+// OpeningHours is when service is open: the document's, and a query
+// type's own in the same shape. In a query type, each part it leaves out
+// is the document's: without weekly and special it keeps the document's
+// plan; without out_of_hours.reply or out_of_hours.queue_until_open, the
+// document's behaviour. A type's plan replaces the document's whole (its
+// special dates too) and is in the document's timezone.
 type OpeningHours struct {
 	Weekly     map[string][]string `yaml:"weekly"`
 	Special    []SpecialDay        `yaml:"special"`
@@ -44,10 +49,14 @@ type SpecialDay struct {
 	Hours  []string `yaml:"hours"`
 }
 
-// OutOfHours is what happens to a message outside opening hours.
+// OutOfHours is what happens to a message outside opening hours. A nil
+// field is not set: the default (no reply; queue until open) in the
+// document, the document's value in a query type.
 type OutOfHours struct {
-	Reply          string `yaml:"reply"`
-	QueueUntilOpen *bool  `yaml:"queue_until_open"`
+	// Reply is the id of the template sent once per closed period; ""
+	// sends none.
+	Reply          *string `yaml:"reply"`
+	QueueUntilOpen *bool   `yaml:"queue_until_open"`
 }
 
 // Session is the routing session length.
@@ -77,6 +86,8 @@ type QueryType struct {
 	Accounts       []string      `yaml:"accounts"`
 	Strategy       string        `yaml:"strategy"`
 	NoReplyTimeout time.Duration `yaml:"no_reply_timeout"`
+	// OpeningHours are the type's own, if it has them (see OpeningHours).
+	OpeningHours *OpeningHours `yaml:"opening_hours"`
 }
 
 // EntryPoint is a rule that gives a type to queries arriving through it.

@@ -14,7 +14,7 @@ import (
 
 // Variables an auto-reply text may use.
 const (
-	VarNextOpen    = "next_open"    // when service opens next, in the settings' timezone
+	VarNextOpen    = "next_open"    // when the query's type (its own hours, or the global ones) opens next, in the settings' timezone
 	VarContactName = "contact_name" // the customer's profile name
 	VarQueryType   = "query_type"   // the query type's name
 )
