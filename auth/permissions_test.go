@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -220,4 +222,45 @@ func TestBuiltInRolesAreCanonical(t *testing.T) {
 			t.Errorf("%s's permissions %v are not sorted, each once", name, r.Permissions)
 		}
 	}
+}
+
+// The README's table of built-in roles shows each role's permissions as
+// the code grants them, so an installer choosing a role reads the truth.
+func TestREADMEShowsTheBuiltInRoles(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := regexp.MustCompile("`([a-z_.]+)`")
+	for _, name := range auth.BuiltInNames {
+		var row string
+		for line := range strings.Lines(string(readme)) {
+			if strings.HasPrefix(line, "| `"+name+"` |") {
+				row = strings.TrimSpace(line)
+			}
+		}
+		if row == "" {
+			t.Errorf("README has no row for the %s role", name)
+			continue
+		}
+		cells := strings.Split(strings.Trim(row, "|"), "|")
+		last := cells[len(cells)-1]
+		if name == auth.RoleAdmin {
+			if !strings.Contains(last, "every permission") || len(auth.BuiltIn[name].Permissions) != len(auth.Catalogue) {
+				t.Errorf("admin: README says %q; the role holds %d of %d permissions", last, len(auth.BuiltIn[name].Permissions), len(auth.Catalogue))
+			}
+			continue
+		}
+		var listed []auth.Permission
+		for _, m := range tick.FindAllStringSubmatch(last, -1) {
+			listed = append(listed, auth.Permission(m[1]))
+		}
+		if !slices.Equal(canonicalOf(listed), auth.BuiltIn[name].Permissions) {
+			t.Errorf("README lists %s with %v; it holds %v", name, listed, auth.BuiltIn[name].Permissions)
+		}
+	}
+}
+
+func canonicalOf(perms []auth.Permission) []auth.Permission {
+	return slices.Compact(slices.Sorted(slices.Values(perms)))
 }
