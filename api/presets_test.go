@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,7 +56,8 @@ func TestCollaboratorNeverMessagesCustomers(t *testing.T) {
 	now := w.clock.Now()
 	pool := w.query(t, "5511911110001", now.Add(-4*time.Minute), "sales", routing.StatePending, "")
 	anas := w.query(t, "5511911110002", now.Add(-3*time.Minute), "sales", routing.StateAssigned, w.ana.ID)
-	// Handed to her (by a derivation, say): holding it is no licence to send.
+	// Assigned to her while she had another role, say: holding it is no
+	// licence to send.
 	hers := w.query(t, "5511911110003", now.Add(-2*time.Minute), "claims", routing.StateAssigned, cora.ID)
 	// Outside the window only a template may go: the one send left there.
 	lapsed := w.query(t, "5511911110004", now.Add(-25*time.Hour), "claims", routing.StateInactive, "")
@@ -219,5 +221,60 @@ func TestSupervisorAssignsClosesAndEditsContacts(t *testing.T) {
 	r = w.do(t, "GET", "/api/v1/conversations/"+pool, w.supT, nil)
 	if !strings.Contains(r.body, `"contact_name":"Dona Maria"`) {
 		t.Errorf("the conversation does not show the edited name: %s", r.body)
+	}
+}
+
+// Nobody hands a conversation to a collaborator: the customer would wait
+// on someone who can never reply. A transfer to one, or a derivation
+// naming one, is refused and moves nothing; a derivation over a group
+// passes its collaborators over and spreads the load on the rest.
+func TestNobodyHandsConversationsToACollaborator(t *testing.T) {
+	w := newConvWorld(t)
+	ctx := context.Background()
+	cora := w.createUser(t, "Cora", "+5511900000005", auth.RoleCollaborator)
+	admin := w.createUser(t, "Admin", "+5511900000009", auth.RoleAdmin)
+	adminT := w.loginAs(t, admin.Phone)
+	w.conv.ApplySettings(t, fmt.Sprintf(`
+default_query_type: sales
+query_types:
+  - {id: sales, strategy: claim, operators: [%[1]s, %[2]s]}
+operators:
+  - {id: %[1]s}
+  - {id: %[2]s}
+  - {id: %[3]s}
+groups:
+  - {id: team, operators: [%[2]s, %[3]s]}
+resolution_reasons:
+  - {id: solved, name: Solved}
+`, w.ana.ID, w.bruno.ID, cora.ID))
+	now := w.clock.Now()
+	first := w.query(t, "5511911110001", now, "sales", routing.StateAssigned, w.ana.ID)
+	second := w.query(t, "5511911110002", now, "sales", routing.StateAssigned, w.ana.ID)
+
+	r := w.do(t, "POST", "/api/v1/conversations/"+first+"/transfer", w.supT, map[string]string{"to": cora.ID})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"invalid_target"`) || !strings.Contains(r.body, string(auth.PermReply)) {
+		t.Errorf("supervisor handing a conversation to a collaborator: %d %s, want 422 invalid_target", r.status, r.body)
+	}
+	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.ana.ID, "to": cora.ID})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"invalid_target"`) {
+		t.Errorf("deriving to a collaborator: %d %s, want 422 invalid_target", r.status, r.body)
+	}
+	if ids, _ := w.conv.DB.Conversations().AssignedTo(ctx, w.ana.ID); len(ids) != 2 {
+		t.Fatalf("ana holds %v after the refusals, want both of hers", ids)
+	}
+	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.ana.ID, "group": "team"})
+	if r.status != http.StatusOK || r.body != `{"moved":2}`+"\n" {
+		t.Fatalf("deriving over a team with a collaborator: %d %s", r.status, r.body)
+	}
+	for _, id := range []string{first, second} {
+		q, err := w.conv.Service.Query(ctx, id)
+		if err != nil || q.Assignee != w.bruno.ID {
+			t.Errorf("%s went to %q (%v), want bruno, the team's one operator", id, q.Assignee, err)
+		}
+	}
+	// With no one left who may answer, nothing moves.
+	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.bruno.ID, "group": "team"})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"invalid_target"`) {
+		t.Errorf("deriving bruno's over a team of only a collaborator: %d %s, want 422", r.status, r.body)
 	}
 }
