@@ -474,6 +474,9 @@ func (a *API) transfer(c echo.Context) error {
 	if err != nil || target.Status != accounts.StatusActive {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user with that id")
 	}
+	if ok, err := a.roles.Can(ctx, target, auth.PermReply); err != nil || !ok {
+		return a.cannotAnswer(c, err)
+	}
 	if !serves(target, a.settingsNow(ctx), st.Query.Type) {
 		force, err := a.roles.Can(ctx, caller(c), auth.PermRefer)
 		if err != nil {
@@ -489,6 +492,16 @@ func (a *API) transfer(c echo.Context) error {
 	}
 	a.audit.Record(ctx, auth.Entry{Actor: caller(c).ID, Action: "conversation.transfer", Target: q.ID, IP: c.RealIP()})
 	return c.JSON(http.StatusOK, map[string]string{"state": q.State, "assignee": q.Assignee})
+}
+
+// cannotAnswer refuses to hand conversations to a user who may not
+// answer customers (a collaborator, say): the customer would wait on
+// someone who can never reply. err is the failure to find out, if any.
+func (a *API) cannotAnswer(c echo.Context, err error) error {
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "that user may not answer customers ("+string(auth.PermReply)+")")
 }
 
 type closeRequest struct {

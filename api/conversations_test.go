@@ -325,10 +325,15 @@ func TestTransferReturnClose(t *testing.T) {
 	if err != nil || !res.NewQuery || res.QueryID == id {
 		t.Fatalf("after close: %+v, %v; want a new query", res, err)
 	}
-	// Return: only the assignee.
+	// Return: only the assignee (or one who may refer conversations).
 	id2 := w.query(t, "5511911110002", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
-	if r := w.do(t, "POST", "/api/v1/conversations/"+id2+"/return", w.supT, nil); r.status != http.StatusForbidden {
-		t.Fatalf("supervisor returning ana's query: %d, want 403", r.status)
+	// Bruno sees it and may return queries, his own: not hers.
+	w.bruno.Grants = []string{string(auth.PermReturn), string(auth.PermViewAll)}
+	if _, err := w.users.Update(ctx, *w.bruno); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.do(t, "POST", "/api/v1/conversations/"+id2+"/return", w.brunoT, nil); r.status != http.StatusForbidden {
+		t.Fatalf("bruno returning ana's query: %d, want 403", r.status)
 	}
 	if r := w.do(t, "POST", "/api/v1/conversations/"+id2+"/return", w.anaT, nil); r.status != http.StatusForbidden {
 		t.Fatalf("operator without conversations.return: %d, want 403", r.status)

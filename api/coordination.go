@@ -151,6 +151,7 @@ func (a *API) derive(c echo.Context) error {
 			}
 		}
 	}
+	var answering []string
 	for _, t := range targets {
 		u, err := a.users.Get(ctx, t)
 		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
@@ -159,7 +160,21 @@ func (a *API) derive(c echo.Context) error {
 		if err != nil || u.Status != accounts.StatusActive {
 			return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no active user "+t)
 		}
+		ok, err := a.roles.Can(ctx, u, auth.PermReply)
+		if err != nil {
+			return a.internal(c, err)
+		}
+		// The customers would wait on someone who can never reply: one
+		// named is refused; a group's such members (collaborators in the
+		// team, say) are passed over, so the rest still take the load.
+		if !ok && req.To != "" {
+			return a.cannotAnswer(c, nil)
+		}
+		if ok {
+			answering = append(answering, t)
+		}
 	}
+	targets = answering
 	if len(targets) == 0 {
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_target", "no operators to move the queries to")
 	}

@@ -91,7 +91,7 @@ func TestPermissionMatrix(t *testing.T) {
 
 	phone := 100
 	newPhone := func() string { phone++; return fmt.Sprintf("+55119000%05d", phone) }
-	for _, role := range []string{auth.RoleAdmin, auth.RoleCoordinator, auth.RoleSupervisor, auth.RoleOperator} {
+	for _, role := range auth.BuiltInNames {
 		ph := newPhone()
 		h.createUser(t, "As "+role, ph, role)
 		token := h.loginAs(t, ph)

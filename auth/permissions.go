@@ -69,7 +69,15 @@ const (
 	RoleCoordinator = "coordinator"
 	RoleSupervisor  = "supervisor"
 	RoleOperator    = "operator"
+	// RoleCollaborator reads every conversation and never messages a
+	// customer: someone from another department asked to look at a case.
+	// Writing internal notes joins the role when notes exist.
+	RoleCollaborator = "collaborator"
 )
+
+// BuiltInNames are the built-in roles, most powerful first: the order
+// roles are listed in.
+var BuiltInNames = []string{RoleAdmin, RoleCoordinator, RoleSupervisor, RoleOperator, RoleCollaborator}
 
 // Role is a named set of permissions.
 type Role struct {
@@ -83,17 +91,24 @@ type Role struct {
 }
 
 var (
-	operatorPerms    = []Permission{PermReply, PermClose}
-	supervisorPerms  = append(slices.Clone(operatorPerms), PermViewAll, PermReports, PermTransfer, PermReturn)
-	coordinatorPerms = append(slices.Clone(supervisorPerms), PermRefer, PermSettings, PermEditContacts, PermPortfolio, PermSelfAssign, PermGroups)
+	operatorPerms = []Permission{PermReply, PermClose}
+	// A supervisor sees every conversation, assigns it (refer: to anyone,
+	// whoever holds it), closes it whoever holds it (close with refer) and
+	// edits contacts.
+	supervisorPerms  = append(slices.Clone(operatorPerms), PermViewAll, PermReports, PermTransfer, PermReturn, PermRefer, PermEditContacts)
+	coordinatorPerms = append(slices.Clone(supervisorPerms), PermSettings, PermPortfolio, PermSelfAssign, PermGroups)
+	// A collaborator only reads: nothing that sends, claims, closes or
+	// changes a conversation's state, so they cannot reach a customer.
+	collaboratorPerms = []Permission{PermViewAll}
 )
 
 // BuiltIn are the roles every installation has.
 var BuiltIn = map[string]Role{
-	RoleOperator:    {Name: RoleOperator, Permissions: operatorPerms, BuiltIn: true},
-	RoleSupervisor:  {Name: RoleSupervisor, Permissions: supervisorPerms, BuiltIn: true},
-	RoleCoordinator: {Name: RoleCoordinator, Permissions: coordinatorPerms, BuiltIn: true},
-	RoleAdmin:       {Name: RoleAdmin, Permissions: slices.Sorted(maps.Keys(Catalogue)), BuiltIn: true},
+	RoleOperator:     {Name: RoleOperator, Permissions: canonical(operatorPerms), BuiltIn: true},
+	RoleSupervisor:   {Name: RoleSupervisor, Permissions: canonical(supervisorPerms), BuiltIn: true},
+	RoleCoordinator:  {Name: RoleCoordinator, Permissions: canonical(coordinatorPerms), BuiltIn: true},
+	RoleCollaborator: {Name: RoleCollaborator, Permissions: canonical(collaboratorPerms), BuiltIn: true},
+	RoleAdmin:        {Name: RoleAdmin, Permissions: slices.Sorted(maps.Keys(Catalogue)), BuiltIn: true},
 }
 
 // RoleRepository is what Roles needs stored: the custom roles (the
@@ -178,14 +193,23 @@ func (r *Roles) Exists(ctx context.Context, name string) (bool, error) {
 	return true, nil
 }
 
-// List returns every role, built in first.
+// List returns every role, built in first (in BuiltInNames' order).
 func (r *Roles) List(ctx context.Context) ([]Role, error) {
-	out := []Role{BuiltIn[RoleAdmin], BuiltIn[RoleCoordinator], BuiltIn[RoleSupervisor], BuiltIn[RoleOperator]}
+	out := make([]Role, 0, len(BuiltInNames))
+	for _, name := range BuiltInNames {
+		out = append(out, BuiltIn[name])
+	}
 	custom, err := r.repo.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(custom)) {
+		// A custom role stored before a built-in one took its name is
+		// shadowed (Get answers the built-in one): listing it would show
+		// permissions nobody has.
+		if _, ok := BuiltIn[name]; ok {
+			continue
+		}
 		out = append(out, Role{Name: name, Permissions: custom[name]})
 	}
 	return out, nil

@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -81,10 +83,11 @@ func TestCustomRolesAreStored(t *testing.T) {
 		for _, r := range list {
 			names = append(names, r.Name)
 		}
-		if err != nil || strings.Join(names, ",") != "admin,coordinator,supervisor,operator,auditor,night-shift" {
-			t.Fatalf("List = %v, %v", names, err)
+		want := strings.Join(append(slices.Clone(auth.BuiltInNames), "auditor", "night-shift"), ",")
+		if err != nil || strings.Join(names, ",") != want {
+			t.Fatalf("List = %v, %v; want %s", names, err, want)
 		}
-		if list[4].Permissions == nil {
+		if list[len(auth.BuiltInNames)].Permissions == nil {
 			t.Error("a role without permissions lists them as null, not []")
 		}
 		if err := roles.Put(ctx, auth.Role{Name: auth.RoleAdmin}); !errors.Is(err, auth.ErrBuiltInRole) {
@@ -166,4 +169,98 @@ func TestConcurrentRoleChangesFromOneReadingLandOnce(t *testing.T) {
 			})
 		}
 	})
+}
+
+// A custom role stored under a name that later became a built-in role's
+// (collaborator, say, defined before it was built in) is shadowed: users
+// of that name get the built-in permissions, and the list shows the role
+// once, as it acts.
+func TestBuiltInRoleShadowsAnOlderCustomRole(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *repository.DB) {
+		ctx := context.Background()
+		// Straight on the storage: Roles.Put refuses built-in names.
+		if err := db.Roles().Put(ctx, auth.RoleCollaborator, []auth.Permission{auth.PermReply}); err != nil {
+			t.Fatal(err)
+		}
+		roles := auth.NewRoles(db.Roles())
+		list, err := roles.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []auth.Role
+		for _, r := range list {
+			if r.Name == auth.RoleCollaborator {
+				seen = append(seen, r)
+			}
+		}
+		if len(seen) != 1 || !seen[0].BuiltIn || !slices.Equal(seen[0].Permissions, auth.BuiltIn[auth.RoleCollaborator].Permissions) {
+			t.Fatalf("collaborator listed as %+v, want the built-in role once", seen)
+		}
+		u := &accounts.User{ID: "u_x", Role: auth.RoleCollaborator, Status: accounts.StatusActive}
+		if ok, err := roles.Can(ctx, u, auth.PermReply); ok || err != nil {
+			t.Fatalf("a collaborator may reply by the old custom role: %v, %v", ok, err)
+		}
+	})
+}
+
+// Each built-in role holds every permission once, and only ones the
+// catalogue knows: a role listed with a permission twice, or one no
+// check asks for, would mislead whoever reads it.
+func TestBuiltInRolesAreCanonical(t *testing.T) {
+	if len(auth.BuiltIn) != len(auth.BuiltInNames) {
+		t.Fatalf("%d built-in roles, %d names", len(auth.BuiltIn), len(auth.BuiltInNames))
+	}
+	for _, name := range auth.BuiltInNames {
+		r, ok := auth.BuiltIn[name]
+		if !ok || r.Name != name || !r.BuiltIn {
+			t.Fatalf("built-in role %s = %+v", name, r)
+		}
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !slices.IsSorted(r.Permissions) || len(slices.Compact(slices.Clone(r.Permissions))) != len(r.Permissions) {
+			t.Errorf("%s's permissions %v are not sorted, each once", name, r.Permissions)
+		}
+	}
+}
+
+// The README's table of built-in roles shows each role's permissions as
+// the code grants them, so an installer choosing a role reads the truth.
+func TestREADMEShowsTheBuiltInRoles(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := regexp.MustCompile("`([a-z_.]+)`")
+	for _, name := range auth.BuiltInNames {
+		var row string
+		for line := range strings.Lines(string(readme)) {
+			if strings.HasPrefix(line, "| `"+name+"` |") {
+				row = strings.TrimSpace(line)
+			}
+		}
+		if row == "" {
+			t.Errorf("README has no row for the %s role", name)
+			continue
+		}
+		cells := strings.Split(strings.Trim(row, "|"), "|")
+		last := cells[len(cells)-1]
+		if name == auth.RoleAdmin {
+			if !strings.Contains(last, "every permission") || len(auth.BuiltIn[name].Permissions) != len(auth.Catalogue) {
+				t.Errorf("admin: README says %q; the role holds %d of %d permissions", last, len(auth.BuiltIn[name].Permissions), len(auth.Catalogue))
+			}
+			continue
+		}
+		var listed []auth.Permission
+		for _, m := range tick.FindAllStringSubmatch(last, -1) {
+			listed = append(listed, auth.Permission(m[1]))
+		}
+		if !slices.Equal(canonicalOf(listed), auth.BuiltIn[name].Permissions) {
+			t.Errorf("README lists %s with %v; it holds %v", name, listed, auth.BuiltIn[name].Permissions)
+		}
+	}
+}
+
+func canonicalOf(perms []auth.Permission) []auth.Permission {
+	return slices.Compact(slices.Sorted(slices.Values(perms)))
 }

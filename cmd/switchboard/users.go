@@ -41,7 +41,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "create":
 		fs.StringVar(&u.Name, "name", "", "full name")
 		fs.StringVar(&u.Phone, "phone", "", "phone number in E.164, like +5511912345678 (the login)")
-		fs.StringVar(&u.Role, "role", "", "admin, coordinator, supervisor, operator or a custom role")
+		fs.StringVar(&u.Role, "role", "", strings.Join(auth.BuiltInNames, ", ")+" or a custom role")
 		fs.StringVar(&u.Email, "email", "", "email (optional)")
 		fs.StringVar(&queryTypes, "query-types", "", "query types served, comma-separated")
 		fs.StringVar(&groups, "groups", "", "agent groups, comma-separated")

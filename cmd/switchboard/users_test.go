@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,5 +80,42 @@ func TestUsersCommand(t *testing.T) {
 	}
 	if want := []string{"cli user.delete " + id, "cli user.disable " + id, "cli user.create " + id}; err != nil || strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Fatalf("audit log = %q, %v; want %q", got, err, want)
+	}
+}
+
+// Every built-in role can be given from the command line, and the help
+// of --role names each of them.
+func TestUsersCreateWithEachBuiltInRole(t *testing.T) {
+	inScratchDir(t)
+	rdb := redistest.Client(t)
+	t.Setenv(config.EnvRedisURL, redistest.URL(rdb))
+	t.Setenv(config.EnvConfigPath, "")
+	t.Setenv(config.EnvAuthSecret, "users-test-secret-0123")
+	var help, discard bytes.Buffer
+	run(context.Background(), []string{"users", "create", "-h"}, &discard, &help)
+	for i, role := range auth.BuiltInNames {
+		if !strings.Contains(help.String(), role) {
+			t.Errorf("users create -h does not name the %s role:\n%s", role, help.String())
+		}
+		var out, errOut bytes.Buffer
+		phone := "+551190000010" + strconv.Itoa(i)
+		if code := run(context.Background(), []string{"users", "create", "--name", "As " + role, "--phone", phone, "--role", role}, &out, &errOut); code != 0 {
+			t.Errorf("create a %s: exit %d, %s", role, code, errOut.String())
+		}
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"users", "list", "--json"}, &out, &bytes.Buffer{})
+	var users []accounts.User
+	if err := json.Unmarshal(out.Bytes(), &users); err != nil {
+		t.Fatalf("list: %v %s", err, out.String())
+	}
+	var roles []string
+	for _, u := range users {
+		roles = append(roles, u.Role)
+	}
+	for _, role := range auth.BuiltInNames {
+		if !slices.Contains(roles, role) {
+			t.Errorf("users list shows roles %v, without %s", roles, role)
+		}
 	}
 }
