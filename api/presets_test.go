@@ -237,16 +237,11 @@ func TestNobodyHandsConversationsToACollaborator(t *testing.T) {
 	w.conv.ApplySettings(t, fmt.Sprintf(`
 default_query_type: sales
 query_types:
-  - {id: sales, strategy: claim, operators: [%[1]s, %[2]s]}
-operators:
-  - {id: %[1]s}
-  - {id: %[2]s}
-  - {id: %[3]s}
-groups:
-  - {id: team, operators: [%[2]s, %[3]s]}
+  - {id: sales, strategy: claim, accounts: [%[1]s, %[2]s]}
 resolution_reasons:
   - {id: solved, name: Solved}
-`, w.ana.ID, w.bruno.ID, cora.ID))
+`, w.ana.ID, w.bruno.ID))
+	w.createGroup(t, "helpers", w.bruno.ID, cora.ID)
 	now := w.clock.Now()
 	first := w.query(t, "5511911110001", now, "sales", routing.StateAssigned, w.ana.ID)
 	second := w.query(t, "5511911110002", now, "sales", routing.StateAssigned, w.ana.ID)
@@ -262,7 +257,7 @@ resolution_reasons:
 	if ids, _ := w.conv.DB.Conversations().AssignedTo(ctx, w.ana.ID); len(ids) != 2 {
 		t.Fatalf("ana holds %v after the refusals, want both of hers", ids)
 	}
-	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.ana.ID, "group": "team"})
+	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.ana.ID, "group": "helpers"})
 	if r.status != http.StatusOK || r.body != `{"moved":2}`+"\n" {
 		t.Fatalf("deriving over a team with a collaborator: %d %s", r.status, r.body)
 	}
@@ -273,7 +268,7 @@ resolution_reasons:
 		}
 	}
 	// With no one left who may answer, nothing moves.
-	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.bruno.ID, "group": "team"})
+	r = w.do(t, "POST", "/api/v1/derivations", adminT, map[string]string{"from": w.bruno.ID, "group": "helpers"})
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"invalid_target"`) {
 		t.Errorf("deriving bruno's over a team of only a collaborator: %d %s, want 422", r.status, r.body)
 	}
