@@ -202,12 +202,16 @@ func (s *Groups) List(ctx context.Context) ([]*Group, error) {
 
 // Update applies ch to a group (a new name, a new set of members, or
 // both, in one write) and returns the group as it then is. A change with
-// neither is refused.
+// neither is refused (ErrGroupNotFound first, if there is no such group).
 func (s *Groups) Update(ctx context.Context, id string, ch GroupChange) (*Group, error) {
 	if !ValidGroupID(id) {
 		return nil, ErrGroupNotFound
 	}
 	if ch.Name == nil && ch.Members == nil {
+		// A group that does not exist is that, whatever the change.
+		if _, err := s.Get(ctx, id); err != nil {
+			return nil, err
+		}
 		return nil, invalid(errors.New("give a new name, new members, or both"))
 	}
 	if ch.Name != nil {
