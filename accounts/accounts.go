@@ -209,7 +209,7 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 	u.CreatedAt = s.now()
 	u.UpdatedAt = u.CreatedAt
 	if err := s.repo.Insert(ctx, &u); err != nil {
-		return nil, fmt.Errorf("create user: %w", err)
+		return nil, repoError(err, "create user")
 	}
 	return &u, nil
 }
@@ -279,9 +279,19 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 	u.CreatedAt = old.CreatedAt
 	u.UpdatedAt = s.now()
 	if err := s.repo.Update(ctx, &u); err != nil {
-		return nil, fmt.Errorf("update user %s: %w", u.ID, err)
+		return nil, repoError(err, "update user "+u.ID)
 	}
 	return &u, nil
+}
+
+// repoError is what Create and Update return for a repository's error:
+// a group no agent group has is the caller's mistake (ErrInvalidAccount,
+// naming the group), anything else gets what context.
+func repoError(err error, what string) error {
+	if errors.Is(err, ErrUnknownGroup) {
+		return fmt.Errorf("%w: groups: %w", ErrInvalidAccount, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // Revoker ends every session of a user; auth.Login is one.

@@ -58,6 +58,14 @@ type API struct {
 	hub           *events.Hub
 	maxStreams    int
 	streamRecheck time.Duration
+	// groups keeps the agent groups of the /groups routes.
+	groups *accounts.Groups
+	// staffChanged, if set, is called after every successful group write
+	// (create, rename, set members, delete): it re-checks routing's
+	// assignments, so a query assigned to someone who no longer serves
+	// its type (their group deleted, or they left it) goes back to the
+	// pool. Its error is logged, not answered: the write is committed.
+	staffChanged func(ctx context.Context) error
 }
 
 // Options configure the API.
@@ -83,6 +91,11 @@ type Options struct {
 	// StreamRecheck is how often an event stream re-checks its token
 	// besides on revocation signals (DefaultStreamRecheck if 0).
 	StreamRecheck time.Duration
+	// Groups serves the agent group routes; nil leaves them out.
+	Groups *accounts.Groups
+	// StaffChanged, if set, is called after every successful group write
+	// to re-check routing's assignments (see API.staffChanged).
+	StaffChanged func(ctx context.Context) error
 }
 
 // New returns the API.
@@ -101,7 +114,8 @@ func New(o Options) *API {
 	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
 		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
-		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
+		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
+		groups: o.Groups, staffChanged: o.StaffChanged}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}
@@ -148,6 +162,9 @@ func (a *API) Register(e *echo.Echo) {
 	authed.PATCH("/users/:id", a.updateUser, a.require(auth.PermUsers))
 	authed.POST("/users/:id/disable", a.disableUser, a.require(auth.PermUsers))
 	authed.DELETE("/users/:id", a.deleteUser, a.require(auth.PermUsers))
+	if a.groups != nil {
+		a.registerGroups(authed)
+	}
 
 	authed.GET("/permissions", a.listPermissions, a.require(auth.PermUsers))
 	authed.GET("/roles", a.listRoles, a.require(auth.PermUsers))
@@ -383,6 +400,10 @@ func (a *API) userError(c echo.Context, err error) error {
 	switch {
 	case errors.Is(err, accounts.ErrNotFound):
 		return httperror.Write(c, http.StatusNotFound, "not_found", "no such user")
+	case errors.Is(err, accounts.ErrUnknownGroup):
+		// The store's error names the group: "invalid user: groups: no
+		// such agent group: \"g_...\"".
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_user", err.Error())
 	case errors.Is(err, accounts.ErrPhoneTaken):
 		// The bare reason: the rest of the chain is for the log.
 		return httperror.Write(c, http.StatusConflict, "phone_taken", accounts.ErrPhoneTaken.Error())

@@ -94,6 +94,8 @@ type harness struct {
 	api     *api.API
 	// apiOptions, if set on newHarnessOn's base, adjusts the API's options.
 	apiOptions func(*api.Options)
+	// groups is the agent groups' store the API uses.
+	groups *accounts.Groups
 }
 
 func newHarness(t *testing.T, sender auth.CodeSender) *harness {
@@ -134,8 +136,10 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	}
 	h.metrics = metrics.New(prometheus.NewRegistry())
 	h.conv = convtest.New(t, convtest.Options{DB: h.db, Redis: h.rdb, Clock: h.clock, Metrics: h.metrics})
+	h.groups = accounts.NewGroups(h.db.Groups(), h.clock)
 	opts := api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
-		Conversations: h.conv.Service, Redis: h.rdb, SettingsVersions: h.settingsFaults, Clock: h.clock, Metrics: h.metrics}
+		Conversations: h.conv.Service, Redis: h.rdb, SettingsVersions: h.settingsFaults, Clock: h.clock, Metrics: h.metrics,
+		Groups: h.groups}
 	if base.apiOptions != nil {
 		base.apiOptions(&opts)
 	}

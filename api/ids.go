@@ -29,6 +29,7 @@ type idKind struct {
 
 var (
 	userID    = idKind{accounts.ValidID, "user"}
+	groupID   = idKind{accounts.ValidGroupID, "group"}
 	roleID    = idKind{auth.ValidRoleName, "role"}
 	queryID   = idKind{queryIDFormat.MatchString, "conversation"}
 	contactID = idKind{contactIDFormat.MatchString, "contact"}
@@ -42,6 +43,7 @@ var pathIDs = []struct {
 	kind   idKind
 }{
 	{"/api/v1/users/", userID},
+	{"/api/v1/groups/", groupID},
 	{"/api/v1/roles/", roleID},
 	{"/api/v1/conversations/", queryID},
 	{"/api/v1/contacts/", contactID},

@@ -33,6 +33,7 @@ Usage:
   switchboard migrate [--config FILE] [--status]           apply pending database migrations (--status: only show versions)
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard users create|list|disable|delete ...
+  switchboard groups create|list|rename|set-members|delete ...
   switchboard contacts erase --contact ID [--config FILE]
   switchboard whatsapp pair --channel ID [--phone +E164]   link a number (QR code, or a code typed on the phone)
   switchboard whatsapp status|unlink [--channel ID]
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = applyCommand(ctx, args[1:], stdout, stderr)
 	case "users":
 		err = usersCommand(ctx, args[1:], stdout, stderr)
+	case "groups":
+		err = groupsCommand(ctx, args[1:], stdout, stderr)
 	case "contacts":
 		err = contactsCommand(ctx, args[1:], stdout, stderr)
 	case "whatsapp":

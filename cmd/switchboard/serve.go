@@ -448,8 +448,9 @@ func (s *server) run(ctx context.Context) error {
 	return runErr
 }
 
-// newAPI builds the /api/v1 API: accounts, roles, audit and settings in
-// db; login codes and sessions in Redis; conversations through conv.
+// newAPI builds the /api/v1 API: accounts, agent groups, roles, audit and
+// settings in db; login codes and sessions in Redis; conversations through
+// conv.
 func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
 	if len(secret) == 0 {
@@ -497,6 +498,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
+		Groups: accounts.NewGroups(db.Groups(), clock.System{}),
 	}), nil
 }
 

@@ -44,7 +44,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.StringVar(&u.Role, "role", "", strings.Join(auth.BuiltInNames, ", ")+" or a custom role")
 		fs.StringVar(&u.Email, "email", "", "email (optional)")
 		fs.StringVar(&queryTypes, "query-types", "", "query types served, comma-separated")
-		fs.StringVar(&groups, "groups", "", "agent groups, comma-separated")
+		fs.StringVar(&groups, "groups", "", "agent group ids (g_..., see switchboard groups list), comma-separated")
 		fs.IntVar(&u.Capacity, "capacity", 5, "queries at once")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
