@@ -34,6 +34,7 @@ type Group struct {
 var (
 	ErrGroupNotFound  = errors.New("agent group not found")
 	ErrGroupNameTaken = errors.New("another agent group already has that name")
+	ErrGroupIDTaken   = errors.New("another agent group already has that id")
 	// ErrInvalidGroup wraps what is wrong with a group's name or members.
 	ErrInvalidGroup = errors.New("invalid agent group")
 	// ErrUnknownMember is a member id no account has; the error that
@@ -144,6 +145,16 @@ func (s *Groups) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mill
 // Create validates and stores a new group named name with those members,
 // returning it with its id. A member must be an existing account.
 func (s *Groups) Create(ctx context.Context, name string, members []string) (*Group, error) {
+	return s.CreateWithID(ctx, "", name, members)
+}
+
+// CreateWithID is Create with the id the settings will name the group by
+// (billing, care): a readable id a coordinator chooses, or "" for a
+// generated one. An id another group has is ErrGroupIDTaken.
+func (s *Groups) CreateWithID(ctx context.Context, id, name string, members []string) (*Group, error) {
+	if id != "" && !ValidGroupID(id) {
+		return nil, invalid(fmt.Errorf("id: want lower-case letters, digits, '-' or '_' (at most 64), got %q", id))
+	}
 	name, err := normalizeName(name)
 	if err != nil {
 		return nil, invalid(err)
@@ -152,11 +163,14 @@ func (s *Groups) Create(ctx context.Context, name string, members []string) (*Gr
 	if err != nil {
 		return nil, invalid(err)
 	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, fmt.Errorf("group id: %w", err)
+	if id == "" {
+		var rnd [8]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return nil, fmt.Errorf("group id: %w", err)
+		}
+		id = "g_" + hex.EncodeToString(rnd[:])
 	}
-	g := &Group{ID: "g_" + hex.EncodeToString(rnd[:]), Name: name, Members: ms, CreatedAt: s.now()}
+	g := &Group{ID: id, Name: name, Members: ms, CreatedAt: s.now()}
 	g.UpdatedAt = g.CreatedAt
 	if err := s.repo.Insert(ctx, g); err != nil {
 		return nil, storeError(err, "create group "+name)

@@ -24,6 +24,9 @@ func (a *API) registerGroups(authed *echo.Group) {
 // groupInput is the body of POST and PATCH /groups: POST needs a name,
 // PATCH changes what it is given.
 type groupInput struct {
+	// ID, on create only, is the readable id the settings name the group
+	// by; absent, one is generated.
+	ID      *string   `json:"id"`
 	Name    *string   `json:"name"`
 	Members *[]string `json:"members"`
 }
@@ -36,6 +39,8 @@ func (a *API) groupError(c echo.Context, err error) error {
 		return httperror.Write(c, http.StatusNotFound, "not_found", "no such group")
 	case errors.Is(err, accounts.ErrGroupNameTaken):
 		return httperror.Write(c, http.StatusConflict, "group_name_taken", accounts.ErrGroupNameTaken.Error())
+	case errors.Is(err, accounts.ErrGroupIDTaken):
+		return httperror.Write(c, http.StatusConflict, "group_id_taken", accounts.ErrGroupIDTaken.Error())
 	case errors.Is(err, accounts.ErrInvalidGroup):
 		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_group", err.Error())
 	}
@@ -76,8 +81,11 @@ func (a *API) createGroup(c echo.Context) error {
 	if err := c.Bind(&in); err != nil {
 		return bad(c, `body must be {"name": "...", "members": ["u_..."]}`)
 	}
-	var name string
+	var id, name string
 	var members []string
+	if in.ID != nil {
+		id = *in.ID
+	}
 	if in.Name != nil {
 		name = *in.Name
 	}
@@ -85,7 +93,7 @@ func (a *API) createGroup(c echo.Context) error {
 		members = *in.Members
 	}
 	ctx := c.Request().Context()
-	g, err := a.groups.Create(ctx, name, members)
+	g, err := a.groups.CreateWithID(ctx, id, name, members)
 	if err != nil {
 		return a.groupError(c, err)
 	}

@@ -325,3 +325,27 @@ func sortedIDs(ids ...string) []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// A coordinator may choose the id the settings name a group by; a second
+// group with that id is refused and the first is left as it was.
+func TestGroupWithAChosenID(t *testing.T) {
+	h := groupsHarness(t, nil)
+	h.createUser(t, "Coord", "+5511900000002", auth.RoleCoordinator)
+	admin := h.loginAs(t, "+5511900000002")
+	r := h.do(t, "POST", "/api/v1/groups", admin, map[string]any{"id": "billing", "name": "Billing"})
+	if r.status != http.StatusCreated || !strings.Contains(r.body, `"id":"billing"`) {
+		t.Fatalf("create with an id: %d %s", r.status, r.body)
+	}
+	r = h.do(t, "POST", "/api/v1/groups", admin, map[string]any{"id": "billing", "name": "Other"})
+	if r.status != http.StatusConflict || !strings.Contains(r.body, `"code":"group_id_taken"`) {
+		t.Fatalf("second group with the id: %d %s, want 409 group_id_taken", r.status, r.body)
+	}
+	r = h.do(t, "POST", "/api/v1/groups", admin, map[string]any{"id": "Billing!", "name": "Bad"})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `"code":"invalid_group"`) {
+		t.Fatalf("malformed id: %d %s, want 422", r.status, r.body)
+	}
+	r = h.do(t, "GET", "/api/v1/groups/billing", admin, nil)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"name":"Billing"`) {
+		t.Fatalf("the first group: %d %s", r.status, r.body)
+	}
+}

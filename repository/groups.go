@@ -95,6 +95,9 @@ func (r *Groups) Insert(ctx context.Context, g *accounts.Group) error {
 		if isGroupNameTaken(err) {
 			return accounts.ErrGroupNameTaken
 		}
+		if isUniqueViolation(err) {
+			return accounts.ErrGroupIDTaken // the primary key: the name's index is the other
+		}
 		if err != nil {
 			return fmt.Errorf("insert group: %w", err)
 		}

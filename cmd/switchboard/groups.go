@@ -18,7 +18,7 @@ import (
 )
 
 const groupsUsage = `Usage:
-  switchboard groups create --name NAME [--members ID,ID]
+  switchboard groups create --name NAME [--id ID] [--members ID,ID]
   switchboard groups list [--json]
   switchboard groups rename --id GROUP --name NAME
   switchboard groups set-members --id GROUP --members ID,ID   (--members "" empties the group)
@@ -41,6 +41,7 @@ func groupsCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var required []string
 	switch args[0] {
 	case "create":
+		fs.StringVar(&id, "id", "", "a readable id for the settings to name the group by (billing); generated (g_...) when absent")
 		fs.StringVar(&name, "name", "", "the group's name (1 to 100 characters, unique)")
 		fs.StringVar(&members, "members", "", "account ids (u_...), comma-separated")
 		required = []string{"name"}
@@ -96,7 +97,7 @@ func groupsCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	switch args[0] {
 	case "create":
-		g, err := groups.Create(ctx, name, splitIDs(members))
+		g, err := groups.CreateWithID(ctx, id, name, splitIDs(members))
 		if err != nil {
 			return err
 		}
