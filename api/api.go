@@ -58,6 +58,8 @@ type API struct {
 	hub           *events.Hub
 	maxStreams    int
 	streamRecheck time.Duration
+	// presenceRenew is how often a stream renews its presence lease.
+	presenceRenew time.Duration
 }
 
 // Options configure the API.
@@ -83,6 +85,10 @@ type Options struct {
 	// StreamRecheck is how often an event stream re-checks its token
 	// besides on revocation signals (DefaultStreamRecheck if 0).
 	StreamRecheck time.Duration
+	// PresenceRenew is how often an event stream renews its presence
+	// lease (DefaultPresenceRenew if 0); the lease lasts three renewals,
+	// so a stream whose server died is noticed within that.
+	PresenceRenew time.Duration
 }
 
 // New returns the API.
@@ -99,9 +105,13 @@ func New(o Options) *API {
 	if o.StreamRecheck <= 0 {
 		o.StreamRecheck = DefaultStreamRecheck
 	}
+	if o.PresenceRenew <= 0 {
+		o.PresenceRenew = DefaultPresenceRenew
+	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
 		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
-		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck}
+		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
+		presenceRenew: o.PresenceRenew}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}

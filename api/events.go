@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,6 +31,9 @@ const (
 	// streamWriteTimeout bounds one write to a client: a client that stops
 	// reading ends its stream instead of holding it forever.
 	streamWriteTimeout = 10 * time.Second
+	// DefaultPresenceRenew is how often an open stream renews its
+	// presence lease (see conversations.Service.StreamAlive).
+	DefaultPresenceRenew = 15 * time.Second
 )
 
 // streamView is what deciding an event's visibility needs about the
@@ -97,6 +102,8 @@ func (a *API) events(c echo.Context) error {
 	if err != nil {
 		return a.internal(c, err)
 	}
+	renew, closed := a.presenceLease(ctx, u.ID)
+	defer closed()
 
 	rc := http.NewResponseController(c.Response().Writer)
 	w := c.Response()
@@ -122,6 +129,8 @@ func (a *API) events(c echo.Context) error {
 
 	ping := time.NewTicker(heartbeat)
 	defer ping.Stop()
+	lease := time.NewTicker(a.presenceRenew)
+	defer lease.Stop()
 	recheck := time.NewTicker(a.streamRecheck)
 	defer recheck.Stop()
 	check := func() bool {
@@ -163,6 +172,8 @@ func (a *API) events(c echo.Context) error {
 			if err := send(": ping\n\n"); err != nil {
 				return nil
 			}
+		case <-lease.C:
+			renew()
 		case ev := <-sub.Events():
 			if !a.streamSees(ctx, view, ev) {
 				continue
@@ -172,4 +183,30 @@ func (a *API) events(c echo.Context) error {
 			}
 		}
 	}
+}
+
+// presenceLease gives a stream of account its presence lease: renew,
+// called when the stream opens (here) and then periodically, and closed,
+// called when it ends. A lease that cannot be written is logged: the next
+// renewal tries again, and a close that is lost only lets the lease lapse
+// by itself, which the presence check notices as it would a dead server's.
+func (a *API) presenceLease(ctx context.Context, account string) (renew, closed func()) {
+	var rnd [12]byte
+	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails
+	stream := hex.EncodeToString(rnd[:])
+	renew = func() {
+		if err := a.conv.StreamAlive(ctx, account, stream, 3*a.presenceRenew); err != nil {
+			a.logger.WarnContext(ctx, "event stream presence lease not renewed; the next renewal tries again", "user", account, "err", err)
+		}
+	}
+	closed = func() {
+		// The request's context is done when the client went away.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := a.conv.StreamClosed(cctx, account, stream); err != nil {
+			a.logger.WarnContext(ctx, "event stream close not recorded; its presence lease lapses by itself", "user", account, "err", err)
+		}
+	}
+	renew()
+	return renew, closed
 }

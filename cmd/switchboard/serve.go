@@ -209,6 +209,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 		Settings:   settings.NewWatcher(db.Settings(), time.Second),
 		Metrics:    m,
 		Logger:     logger,
+		AwayAfter:  cfg.Presence.AwayAfter,
 	})
 	if role != roleWorker {
 		a, err := newAPI(cfg, conn, db, qc, conv, m, reg, logger)
