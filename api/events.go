@@ -17,6 +17,7 @@ import (
 	"switchboard/auth"
 	"switchboard/events"
 	"switchboard/httperror"
+	"switchboard/routing"
 	"switchboard/settings"
 )
 
@@ -55,12 +56,21 @@ func (a *API) newStreamView(ctx context.Context, u *accounts.User) (streamView, 
 
 // sees reports whether the view's user may be told about ev: what they may
 // see by the query's state in the event (the same rule as visible), or a
-// query that just left them.
+// query that just left them: their own, or one leaving a pool they see
+// (claimed by someone else, assigned, closed).
 func (v streamView) sees(ev *events.Event) bool {
 	if ev.PreviousAssignee != "" && ev.PreviousAssignee == v.user.ID {
 		return true
 	}
+	if leftPool(ev) && sees(v.user, v.viewAll, v.comp, ev.PreviousState, "", ev.QueryType) {
+		return true
+	}
 	return sees(v.user, v.viewAll, v.comp, ev.State, ev.Assignee, ev.QueryType)
+}
+
+// leftPool reports whether ev is a conversation leaving a pool.
+func leftPool(ev *events.Event) bool {
+	return (ev.PreviousState == routing.StatePending || ev.PreviousState == routing.StateInactive) && ev.State != ev.PreviousState
 }
 
 // streamSees is view.sees, except for an event without the query's state:
