@@ -348,9 +348,9 @@ type Event struct {
 	// closed) is announced to everyone who saw it there, so it leaves
 	// their pool view at once.
 	PreviousState string `json:"previous_state,omitempty"`
-	Status           string `json:"status,omitempty"`
-	QueryType        string `json:"query_type,omitempty"`
-	Channel          string `json:"channel,omitempty"`
+	Status        string `json:"status,omitempty"`
+	QueryType     string `json:"query_type,omitempty"`
+	Channel       string `json:"channel,omitempty"`
 }
 
 // Event types.
