@@ -286,7 +286,12 @@ func (c *Client) SchedulePresenceCheck(ctx context.Context, account string, at t
 		asynq.Queue(QueueRouting),
 		asynq.ProcessAt(at),
 		asynq.MaxRetry(MaxRetryInbound),
-		asynq.Retention(time.Hour),
+		// Every open stream's renewal schedules its account's next check
+		// again, refused while that one waits; once run, a check need not
+		// be remembered long (checks decide from Redis when they run, so
+		// one run twice changes nothing), and an account's checks, one per
+		// away_after, would otherwise pile up retained.
+		asynq.Retention(time.Minute),
 		asynq.Timeout(time.Minute))
 	if errors.Is(err, ErrDuplicate) {
 		return nil
