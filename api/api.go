@@ -66,6 +66,8 @@ type API struct {
 	// its type (their group deleted, or they left it) goes back to the
 	// pool. Its error is logged, not answered: the write is committed.
 	staffChanged func(ctx context.Context) error
+	// presenceRenew is how often a stream renews its presence lease.
+	presenceRenew time.Duration
 }
 
 // Options configure the API.
@@ -96,6 +98,10 @@ type Options struct {
 	// StaffChanged, if set, is called after every successful group write
 	// to re-check routing's assignments (see API.staffChanged).
 	StaffChanged func(ctx context.Context) error
+	// PresenceRenew is how often an event stream renews its presence
+	// lease (DefaultPresenceRenew if 0); the lease lasts three renewals,
+	// so a stream whose server died is noticed within that.
+	PresenceRenew time.Duration
 }
 
 // New returns the API.
@@ -112,10 +118,14 @@ func New(o Options) *API {
 	if o.StreamRecheck <= 0 {
 		o.StreamRecheck = DefaultStreamRecheck
 	}
+	if o.PresenceRenew <= 0 {
+		o.PresenceRenew = DefaultPresenceRenew
+	}
 	a := &API{users: o.Users, roles: o.Roles, login: o.Login, audit: o.Audit, logger: o.Logger,
 		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
-		groups: o.Groups, staffChanged: o.StaffChanged}
+		groups: o.Groups, staffChanged: o.StaffChanged,
+		presenceRenew: o.PresenceRenew}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"switchboard/auth"
 	"switchboard/events"
 	"switchboard/httperror"
+	"switchboard/routing"
 	"switchboard/settings"
 )
 
@@ -29,6 +32,9 @@ const (
 	// streamWriteTimeout bounds one write to a client: a client that stops
 	// reading ends its stream instead of holding it forever.
 	streamWriteTimeout = 10 * time.Second
+	// DefaultPresenceRenew is how often an open stream renews its
+	// presence lease (see conversations.Service.StreamAlive).
+	DefaultPresenceRenew = 15 * time.Second
 )
 
 // streamView is what deciding an event's visibility needs about the
@@ -50,12 +56,21 @@ func (a *API) newStreamView(ctx context.Context, u *accounts.User) (streamView, 
 
 // sees reports whether the view's user may be told about ev: what they may
 // see by the query's state in the event (the same rule as visible), or a
-// query that just left them.
+// query that just left them: their own, or one leaving a pool they see
+// (claimed by someone else, assigned, closed).
 func (v streamView) sees(ev *events.Event) bool {
 	if ev.PreviousAssignee != "" && ev.PreviousAssignee == v.user.ID {
 		return true
 	}
+	if leftPool(ev) && sees(v.user, v.viewAll, v.comp, ev.PreviousState, "", ev.QueryType) {
+		return true
+	}
 	return sees(v.user, v.viewAll, v.comp, ev.State, ev.Assignee, ev.QueryType)
+}
+
+// leftPool reports whether ev is a conversation leaving a pool.
+func leftPool(ev *events.Event) bool {
+	return (ev.PreviousState == routing.StatePending || ev.PreviousState == routing.StateInactive) && ev.State != ev.PreviousState
 }
 
 // streamSees is view.sees, except for an event without the query's state:
@@ -97,6 +112,8 @@ func (a *API) events(c echo.Context) error {
 	if err != nil {
 		return a.internal(c, err)
 	}
+	renew, closed := a.presenceLease(ctx, u.ID)
+	defer closed()
 
 	rc := http.NewResponseController(c.Response().Writer)
 	w := c.Response()
@@ -122,6 +139,8 @@ func (a *API) events(c echo.Context) error {
 
 	ping := time.NewTicker(heartbeat)
 	defer ping.Stop()
+	lease := time.NewTicker(a.presenceRenew)
+	defer lease.Stop()
 	recheck := time.NewTicker(a.streamRecheck)
 	defer recheck.Stop()
 	check := func() bool {
@@ -163,6 +182,8 @@ func (a *API) events(c echo.Context) error {
 			if err := send(": ping\n\n"); err != nil {
 				return nil
 			}
+		case <-lease.C:
+			renew()
 		case ev := <-sub.Events():
 			if !a.streamSees(ctx, view, ev) {
 				continue
@@ -172,4 +193,30 @@ func (a *API) events(c echo.Context) error {
 			}
 		}
 	}
+}
+
+// presenceLease gives a stream of account its presence lease: renew,
+// called when the stream opens (here) and then periodically, and closed,
+// called when it ends. A lease that cannot be written is logged: the next
+// renewal tries again, and a close that is lost only lets the lease lapse
+// by itself, which the presence check notices as it would a dead server's.
+func (a *API) presenceLease(ctx context.Context, account string) (renew, closed func()) {
+	var rnd [12]byte
+	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails
+	stream := hex.EncodeToString(rnd[:])
+	renew = func() {
+		if err := a.conv.StreamAlive(ctx, account, stream, 3*a.presenceRenew); err != nil {
+			a.logger.WarnContext(ctx, "event stream presence lease not renewed; the next renewal tries again", "user", account, "err", err)
+		}
+	}
+	closed = func() {
+		// The request's context is done when the client went away.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := a.conv.StreamClosed(cctx, account, stream); err != nil {
+			a.logger.WarnContext(ctx, "event stream close not recorded; its presence lease lapses by itself", "user", account, "err", err)
+		}
+	}
+	renew()
+	return renew, closed
 }

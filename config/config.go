@@ -57,6 +57,7 @@ type Config struct {
 	Worker    Worker    `yaml:"worker"`
 	Queue     Queue     `yaml:"queue"`
 	Retention Retention `yaml:"retention"`
+	Presence  Presence  `yaml:"presence"`
 	Log       Log       `yaml:"log"`
 	Auth      Auth      `yaml:"auth"`
 	Channels  []Channel `yaml:"channels"`
@@ -157,6 +158,18 @@ type Queue struct {
 	// redelivery inside it is recognised as a duplicate.
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
 }
+
+// Presence configures how CS staff's presence follows their consoles.
+type Presence struct {
+	// AwayAfter is how long an online operator may have no event stream
+	// open (their console or API client stopped, or the server holding
+	// its stream died) before they turn away and their unanswered queries
+	// go back to the pool or the next operator.
+	AwayAfter time.Duration `yaml:"away_after"`
+}
+
+// DefaultAwayAfter is presence.away_after's default.
+const DefaultAwayAfter = 2 * time.Minute
 
 // Retention says how long customers' words are kept.
 type Retention struct {
@@ -444,6 +457,9 @@ func (c *Config) applyDefaults() {
 	if c.Worker.Concurrency == 0 {
 		c.Worker.Concurrency = 20
 	}
+	if c.Presence.AwayAfter == 0 {
+		c.Presence.AwayAfter = DefaultAwayAfter
+	}
 	if c.Auth.SessionTTL == 0 {
 		c.Auth.SessionTTL = 12 * time.Hour
 	}
@@ -498,6 +514,9 @@ func (c *Config) Validate() error {
 		bad("retention.messages", "%v", err)
 	} else if r != 0 && r < 24*time.Hour {
 		bad("retention.messages", "must be at least 1d (or unset to keep messages), got %s", r)
+	}
+	if c.Presence.AwayAfter < 10*time.Second || c.Presence.AwayAfter > 24*time.Hour {
+		bad("presence.away_after", "must be between 10s and 24h, got %s", c.Presence.AwayAfter)
 	}
 	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)

@@ -29,7 +29,7 @@ func TestLoadGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.HTTP.Addr != "127.0.0.1:8080" || cfg.Redis.URL != "redis://127.0.0.1:6379/0" || cfg.Worker.Concurrency != 8 ||
-		cfg.Queue.DedupeWindow != 48*time.Hour || cfg.ShutdownGrace != 30*time.Second || cfg.Log.Format != "text" {
+		cfg.Queue.DedupeWindow != 48*time.Hour || cfg.Presence.AwayAfter != 3*time.Minute || cfg.ShutdownGrace != 30*time.Second || cfg.Log.Format != "text" {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	if cfg.HTTP.MaxBodyBytes != config.DefaultMaxBodyBytes {
@@ -329,6 +329,24 @@ func TestRetentionMessages(t *testing.T) {
 	for _, doc := range []string{"retention:\n  messages: 10x\n", "retention:\n  messages: 1h\n"} {
 		if _, err := config.Parse([]byte(doc), env(nil)); err == nil || !strings.Contains(err.Error(), "retention.messages") {
 			t.Fatalf("%q: %v, want an error naming retention.messages", doc, err)
+		}
+	}
+}
+
+// presence.away_after defaults to 2m and is refused outside 10s..24h,
+// naming the key.
+func TestPresenceAwayAfter(t *testing.T) {
+	cfg, err := config.Parse(nil, env(nil))
+	if err != nil || cfg.Presence.AwayAfter != 2*time.Minute {
+		t.Fatalf("default: %v, %v; want 2m", cfg.Presence.AwayAfter, err)
+	}
+	cfg, err = config.Parse([]byte("presence:\n  away_after: 5m\n"), env(nil))
+	if err != nil || cfg.Presence.AwayAfter != 5*time.Minute {
+		t.Fatalf("5m: %v, %v", cfg.Presence.AwayAfter, err)
+	}
+	for _, doc := range []string{"presence:\n  away_after: 1s\n", "presence:\n  away_after: 48h\n", "presence:\n  away_after: soon\n", "presence:\n  away_afer: 2m\n"} {
+		if _, err := config.Parse([]byte(doc), env(nil)); err == nil || !strings.Contains(err.Error(), "presence.away") {
+			t.Fatalf("%q: %v, want an error naming presence.away_after", doc, err)
 		}
 	}
 }

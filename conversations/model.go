@@ -343,9 +343,14 @@ type Event struct {
 	Assignee  string `json:"assignee,omitempty"`
 	// PreviousAssignee lets the operator a conversation left be told.
 	PreviousAssignee string `json:"previous_assignee,omitempty"`
-	Status           string `json:"status,omitempty"`
-	QueryType        string `json:"query_type,omitempty"`
-	Channel          string `json:"channel,omitempty"`
+	// PreviousState (state events) is the state the change left: a
+	// conversation leaving a pool (pending or inactive: claimed, assigned,
+	// closed) is announced to everyone who saw it there, so it leaves
+	// their pool view at once.
+	PreviousState string `json:"previous_state,omitempty"`
+	Status        string `json:"status,omitempty"`
+	QueryType     string `json:"query_type,omitempty"`
+	Channel       string `json:"channel,omitempty"`
 }
 
 // Event types.

@@ -480,14 +480,22 @@ func (s *Service) NoReply(ctx context.Context, queryID, key string) error {
 		return err
 	}
 	assignee, _, _ := strings.Cut(key, ":")
-	_, err = s.route(ctx, comp, queryID, "", func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
+	_, err = s.route(ctx, comp, queryID, "", s.unanswered(assignee))
+	return err
+}
+
+// unanswered decides on a query assignee has not answered since it was
+// assigned to them: back to the pool, and routed to the next operator as
+// its type's strategy says (claim: it stays in the pool). A query
+// answered, or no longer theirs, is left as it is.
+func (s *Service) unanswered(assignee string) decideFunc {
+	return func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
 		if q.State != routing.StateAssigned || q.Assignee != assignee || st.AnsweredSinceAssignment {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
 		return routing.OnNoReply(rs, q, routing.Contact{}, r, s.clock.Now())
-	})
-	return err
+	}
 }
 
 // Release, a TimerRelease firing, routes a query that waited for opening time.

@@ -47,6 +47,12 @@ type Scheduler interface {
 	// EnqueueDispatch asks the workers to give operator the
 	// longest-waiting conversations they can take.
 	EnqueueDispatch(ctx context.Context, operator string) error
+	// EnqueueReturn asks the workers to return the unanswered queries of
+	// an operator who went away or offline (see ReturnUnanswered).
+	EnqueueReturn(ctx context.Context, operator string) error
+	// SchedulePresenceCheck schedules a PresenceCheck of account for at;
+	// one account's check of one second is scheduled once.
+	SchedulePresenceCheck(ctx context.Context, account string, at time.Time) error
 }
 
 // Presence keeps operators' presence, which is in-flight state.
@@ -54,6 +60,12 @@ type Presence interface {
 	// Presence returns the presence of each operator (offline when unknown).
 	Presence(ctx context.Context, operators []string) (map[string]string, error)
 	SetPresence(ctx context.Context, operator, presence string) error
+	// Lease records that one of account's event streams is alive until
+	// ends, forgetting leases that ended more than keep before.
+	Lease(ctx context.Context, account, stream string, ends time.Time, keep time.Duration) error
+	// LastLease returns when the latest stream lease of account ends;
+	// false when none is remembered.
+	LastLease(ctx context.Context, account string) (time.Time, bool, error)
 }
 
 // Settings gives the routing settings in force; settings.ErrNone when
@@ -77,6 +89,8 @@ type Service struct {
 	logger   *slog.Logger
 
 	staffCache staffCache
+	// awayAfter is presence.away_after (see PresenceCheck).
+	awayAfter time.Duration
 }
 
 // Options are a Service's dependencies.
@@ -95,6 +109,9 @@ type Options struct {
 	// Metrics receives the service's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// AwayAfter is how long an online operator may have no event stream
+	// alive before they turn away (DefaultAwayAfter if 0).
+	AwayAfter time.Duration
 }
 
 // New returns a Service.
@@ -108,8 +125,11 @@ func New(o Options) *Service {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(prometheus.NewRegistry())
 	}
+	if o.AwayAfter <= 0 {
+		o.AwayAfter = DefaultAwayAfter
+	}
 	return &Service{repo: o.Repository, events: o.Events, tasks: o.Tasks, presence: o.Presence,
-		settings: o.Settings, staff: o.Staff, clock: o.Clock, metrics: o.Metrics, logger: o.Logger}
+		settings: o.Settings, staff: o.Staff, clock: o.Clock, metrics: o.Metrics, logger: o.Logger, awayAfter: o.AwayAfter}
 }
 
 // publish announces ev if there is one.
@@ -239,7 +259,8 @@ func (s *Service) roster(ctx context.Context, operators []string) (routing.Roste
 }
 
 // SetPresence records an operator's presence; coming online pulls the
-// conversations waiting for them.
+// conversations waiting for them, going away or offline returns their
+// unanswered ones (see ReturnUnanswered).
 func (s *Service) SetPresence(ctx context.Context, operator, presence string) error {
 	switch presence {
 	case routing.PresenceOnline, routing.PresenceAway, routing.PresenceOffline:
@@ -253,6 +274,7 @@ func (s *Service) SetPresence(ctx context.Context, operator, presence string) er
 		if err := s.tasks.EnqueueDispatch(ctx, operator); err != nil {
 			return fmt.Errorf("dispatch to %s: %w", operator, err)
 		}
+		return nil
 	}
-	return nil
+	return s.queueReturn(ctx, operator)
 }

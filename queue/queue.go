@@ -41,6 +41,12 @@ const (
 	// TypeDispatch hands waiting pool queries to an operator who came
 	// online or got room.
 	TypeDispatch = "routing:dispatch"
+	// TypeReturn returns the unanswered queries of an operator who went
+	// away or offline to their pools or the next operator.
+	TypeReturn = "routing:return"
+	// TypePresenceCheck turns an online operator away when none of their
+	// event streams has been alive for presence.away_after.
+	TypePresenceCheck = "presence:check"
 	// TypeOTP sends a login code.
 	TypeOTP = "auth:otp"
 	// TypeRetention applies message retention once per RetentionPeriod.
@@ -256,6 +262,43 @@ func (c *Client) EnqueueDispatch(ctx context.Context, operator string) error {
 		asynq.Queue(QueueRouting), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
 }
 
+// EnqueueReturn asks the workers to return the unanswered queries of
+// operator, who went away or offline.
+func (c *Client) EnqueueReturn(ctx context.Context, operator string) error {
+	payload, err := json.Marshal(Timer{QueryID: "-", Key: operator})
+	if err != nil {
+		return fmt.Errorf("encode return: %w", err)
+	}
+	return c.enqueue(ctx, asynq.NewTask(TypeReturn, payload),
+		asynq.Queue(QueueRouting), asynq.MaxRetry(MaxRetryInbound), asynq.Timeout(time.Minute))
+}
+
+// SchedulePresenceCheck schedules a presence check of account for at
+// (the payload's Key is the account). One account's check of one second
+// is scheduled once; scheduling again is not an error.
+func (c *Client) SchedulePresenceCheck(ctx context.Context, account string, at time.Time) error {
+	payload, err := json.Marshal(Timer{QueryID: "-", Key: account})
+	if err != nil {
+		return fmt.Errorf("encode presence check: %w", err)
+	}
+	err = c.enqueue(ctx, asynq.NewTask(TypePresenceCheck, payload),
+		asynq.TaskID(taskID(TypePresenceCheck, account, strconv.FormatInt(at.Unix(), 10))),
+		asynq.Queue(QueueRouting),
+		asynq.ProcessAt(at),
+		asynq.MaxRetry(MaxRetryInbound),
+		// Every open stream's renewal schedules its account's next check
+		// again, refused while that one waits; once run, a check need not
+		// be remembered long (checks decide from Redis when they run, so
+		// one run twice changes nothing), and an account's checks, one per
+		// away_after, would otherwise pile up retained.
+		asynq.Retention(time.Minute),
+		asynq.Timeout(time.Minute))
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
 // OTP is the payload of a login-code task. It holds the code in clear
 // until the code expires at the latest: the task expires with the code,
 // and, once run, is retained only until then (see EnqueueOTP).
@@ -423,4 +466,14 @@ func (t Tasks) CancelTimer(ctx context.Context, kind, queryID, key string) error
 // EnqueueDispatch queues a dispatch to operator.
 func (t Tasks) EnqueueDispatch(ctx context.Context, operator string) error {
 	return t.Client.EnqueueDispatch(ctx, operator)
+}
+
+// EnqueueReturn queues the return of operator's unanswered queries.
+func (t Tasks) EnqueueReturn(ctx context.Context, operator string) error {
+	return t.Client.EnqueueReturn(ctx, operator)
+}
+
+// SchedulePresenceCheck schedules a presence check of account for at.
+func (t Tasks) SchedulePresenceCheck(ctx context.Context, account string, at time.Time) error {
+	return t.Client.SchedulePresenceCheck(ctx, account, at)
 }

@@ -80,3 +80,29 @@ func TestSameLoginCodeIsQueuedOnce(t *testing.T) {
 		t.Fatalf("%d sends for two codes, want 2", n)
 	}
 }
+
+// A presence check of one account and second is scheduled once; another
+// second, or another account, is another check.
+func TestPresenceChecksAreScheduledOncePerAccountAndSecond(t *testing.T) {
+	rdb := redistest.Client(t)
+	c := queue.NewClient(asynq.NewClientFromRedisClient(rdb), time.Hour)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	t.Cleanup(func() { insp.Close() })
+	ctx := context.Background()
+	at := time.Now().Add(time.Hour).Truncate(time.Second)
+	for _, tc := range []struct {
+		account string
+		at      time.Time
+	}{{"u_a", at}, {"u_a", at.Add(300 * time.Millisecond)}, {"u_a", at.Add(time.Second)}, {"u_b", at}} {
+		if err := c.SchedulePresenceCheck(ctx, tc.account, tc.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tasks, err := insp.ListScheduledTasks(queue.QueueRouting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 3 {
+		t.Fatalf("%d checks scheduled, want 3 (u_a twice, u_b once)", len(tasks))
+	}
+}

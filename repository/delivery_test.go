@@ -253,6 +253,20 @@ func TestEventsCarryWhatVisibilityNeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		want(ev, conversations.Event{Type: "state", QueryID: res.QueryID, State: routing.StatePending, PreviousAssignee: "u_ana",
-			QueryType: "sales", Channel: channel})
+			PreviousState: routing.StateAssigned, QueryType: "sales", Channel: channel})
+
+		// A type chosen while pending (the menu answered) enters a pool:
+		// announced, though neither state nor assignee changed.
+		q.Type = ""
+		if _, err = r.ApplyDecision(ctx, conversations.Decision{Query: q, ExpectVersion: 3, Capacity: 10, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		q.Type = "sales"
+		ev, err = r.ApplyDecision(ctx, conversations.Decision{Query: q, ExpectVersion: 4, Capacity: 10, Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(ev, conversations.Event{Type: "state", QueryID: res.QueryID, State: routing.StatePending,
+			PreviousState: routing.StatePending, QueryType: "sales", Channel: channel})
 	})
 }

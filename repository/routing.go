@@ -139,9 +139,11 @@ func (c *Conversations) ApplyDecision(ctx context.Context, d conversations.Decis
 				return fmt.Errorf("mark message routed: %w", err)
 			}
 		}
-		if oldState != q.State || cur.assignee != q.Assignee {
+		// A type chosen while the conversation stays pending (the
+		// customer answered the menu) puts it in a pool: announced too.
+		if oldState != q.State || cur.assignee != q.Assignee || cur.queryType != q.Type {
 			ev = &conversations.Event{Type: conversations.EventState, QueryID: q.ID, State: q.State, Assignee: q.Assignee,
-				PreviousAssignee: cur.assignee, QueryType: q.Type, Channel: cur.channel}
+				PreviousAssignee: cur.assignee, PreviousState: oldState, QueryType: q.Type, Channel: cur.channel}
 		}
 		return nil
 	})

@@ -83,6 +83,8 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeNoReply, w.handleNoReply)
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
+	mux.HandleFunc(queue.TypeReturn, w.handleReturn)
+	mux.HandleFunc(queue.TypePresenceCheck, w.handlePresenceCheck)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
 	return mux
@@ -137,6 +139,22 @@ func (w *Worker) handleDispatch(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return w.conv.Dispatch(ctx, tm.Key)
+}
+
+func (w *Worker) handleReturn(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
+	}
+	return w.conv.ReturnUnanswered(ctx, tm.Key)
+}
+
+func (w *Worker) handlePresenceCheck(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
+	}
+	return w.conv.PresenceCheck(ctx, tm.Key)
 }
 
 // errStatusUnmatched is retried a few times: the status of a send can

@@ -210,6 +210,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 		Staff:      auth.NewRoster(db.Accounts(), auth.NewRoles(db.Roles())),
 		Metrics:    m,
 		Logger:     logger,
+		AwayAfter:  cfg.Presence.AwayAfter,
 	})
 	if role != roleWorker {
 		a, err := newAPI(cfg, conn, db, qc, conv, m, reg, logger)
