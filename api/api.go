@@ -60,11 +60,13 @@ type API struct {
 	streamRecheck time.Duration
 	// groups keeps the agent groups of the /groups routes.
 	groups *accounts.Groups
-	// staffChanged, if set, is called after every successful group write
-	// (create, rename, set members, delete): it re-checks routing's
-	// assignments, so a query assigned to someone who no longer serves
-	// its type (their group deleted, or they left it) goes back to the
-	// pool. Its error is logged, not answered: the write is committed.
+	// staffChanged, if set, is called after every successful write to
+	// what routing reads of the staff (groups, users, roles): it queues
+	// the re-check of routing's assignments, so a query assigned to
+	// someone who no longer serves its type goes back to the pool at once.
+	// Its error is logged, not answered: the write is committed, and the
+	// next routing decision notices the new staff version and queues the
+	// re-check itself.
 	staffChanged func(ctx context.Context) error
 	// presenceRenew is how often a stream renews its presence lease.
 	presenceRenew time.Duration
@@ -95,8 +97,9 @@ type Options struct {
 	StreamRecheck time.Duration
 	// Groups serves the agent group routes; nil leaves them out.
 	Groups *accounts.Groups
-	// StaffChanged, if set, is called after every successful group write
-	// to re-check routing's assignments (see API.staffChanged).
+	// StaffChanged, if set, is called after every successful write to
+	// groups, users or roles, to re-check routing's assignments (see
+	// API.staffChanged).
 	StaffChanged func(ctx context.Context) error
 	// PresenceRenew is how often an event stream renews its presence
 	// lease (DefaultPresenceRenew if 0); the lease lasts three renewals,
@@ -500,6 +503,7 @@ func (a *API) updateUser(c echo.Context) error {
 		return a.userError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.update", Target: u.ID, IP: c.RealIP()})
+	a.changedStaff(c.Request().Context())
 	return c.JSON(http.StatusOK, updated)
 }
 
@@ -512,6 +516,7 @@ func (a *API) disableUser(c echo.Context) error {
 		return a.userError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.disable", Target: u.ID, IP: c.RealIP()})
+	a.changedStaff(c.Request().Context())
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -524,6 +529,7 @@ func (a *API) deleteUser(c echo.Context) error {
 		return a.userError(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.delete", Target: u.ID, IP: c.RealIP()})
+	a.changedStaff(c.Request().Context())
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -609,6 +615,7 @@ func (a *API) putRole(c echo.Context) error {
 		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "role.put", Target: role.Name, IP: c.RealIP()})
+	a.changedStaff(c.Request().Context())
 	return c.JSON(http.StatusOK, role)
 }
 
@@ -643,6 +650,7 @@ func (a *API) deleteRole(c echo.Context) error {
 		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "role.delete", Target: name, IP: c.RealIP()})
+	a.changedStaff(c.Request().Context())
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -321,6 +321,8 @@ type Repository interface {
 	QueryCounts(ctx context.Context) (map[string]int, error)
 	// AssignedTo returns the ids of the conversations assigned to operator.
 	AssignedTo(ctx context.Context, operator string) ([]string, error)
+	// Assignees returns everyone some conversation is assigned to now.
+	Assignees(ctx context.Context) ([]string, error)
 	// PurgeMessages empties the bodies of up to batch messages of closed
 	// conversations whose newest message is older than before, and
 	// reports how many it purged.

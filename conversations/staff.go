@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"switchboard/routing"
 	"switchboard/settings"
@@ -56,6 +57,15 @@ func (s *Service) staffed(ctx context.Context, comp *settings.Compiled) (*routin
 	if err != nil {
 		return nil, fmt.Errorf("read the staff: %w", err)
 	}
+	// The staff changed since this process last read it: the queries
+	// assigned to someone who no longer serves them go back to the pool,
+	// re-checked once per version whichever replica noticed. A failure
+	// fails this decision, whose retry asks again.
+	if c.version != 0 && v > c.version {
+		if err := s.tasks.EnqueueRecheck(ctx, v); err != nil {
+			return nil, fmt.Errorf("queue the re-check of assignments: %w", err)
+		}
+	}
 	rs := comp.Routing.WithStaff(members)
 	c.mu.Lock()
 	if c.version <= v || c.settings != comp.Routing {
@@ -77,3 +87,89 @@ func (s *Service) Routing(ctx context.Context) (*routing.Settings, error) {
 
 // operatorIDs are the ids of rs's operators, sorted.
 func operatorIDs(rs *routing.Settings) []string { return slices.Sorted(maps.Keys(rs.Operators)) }
+
+// StaffChanged is told that accounts, groups or roles just changed (by the
+// API, after its write committed): it queues the re-check of assignments
+// for the staff as it now is, so a deleted group's or account's queries
+// go back to the pool at once rather than at the next routing decision.
+func (s *Service) StaffChanged(ctx context.Context) error {
+	if s.staff == nil {
+		return nil
+	}
+	v, err := s.staff.StaffVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read the staff version: %w", err)
+	}
+	if err := s.tasks.EnqueueRecheck(ctx, v); err != nil {
+		return fmt.Errorf("queue the re-check of assignments: %w", err)
+	}
+	return nil
+}
+
+// Released is a query ReleaseUnserved took from its assignee.
+type Released struct {
+	QueryID, From string
+}
+
+// ReleaseUnserved returns every assigned query whose assignee may no
+// longer have it to its pool, routed as its type's strategy says (to the
+// next eligible operator, or left in the pool): the assignee's account is
+// gone, disabled or may not answer customers, or no longer serves the
+// query's type (their group was deleted, they left it, the type stopped
+// naming them). Queries the portfolio gave its owner stay with a owner
+// who may still answer. Doing it again changes nothing more.
+func (s *Service) ReleaseUnserved(ctx context.Context) ([]Released, error) {
+	comp, err := s.Current(ctx)
+	if err != nil || comp == nil {
+		return nil, err
+	}
+	assignees, err := s.repo.Assignees(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Released
+	for _, a := range assignees {
+		ids, err := s.repo.AssignedTo(ctx, a)
+		if err != nil {
+			return out, err
+		}
+		for _, id := range ids {
+			d, err := s.route(ctx, comp, id, "", unserved(a, s.clock.Now()))
+			if err != nil {
+				return out, fmt.Errorf("release %s: %w", id, err)
+			}
+			if d.Outcome != routing.OutcomeContinued {
+				out = append(out, Released{QueryID: id, From: a})
+			}
+		}
+	}
+	if len(out) > 0 {
+		s.logger.InfoContext(ctx, "queries whose operator no longer serves them returned", "queries", len(out))
+	}
+	return out, nil
+}
+
+// unserved decides on a query assigned to assignee, under the staffed
+// settings rs: released when they may no longer have it.
+func unserved(assignee string, now time.Time) decideFunc {
+	return func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
+		q := st.Query
+		if q.State != routing.StateAssigned || q.Assignee != assignee || mayKeep(rs, q) {
+			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
+		}
+		return routing.OnNoReply(rs, q, routing.Contact{}, r, now)
+	}
+}
+
+// mayKeep reports whether q's assignee may keep it under rs.
+func mayKeep(rs *routing.Settings, q routing.Query) bool {
+	op := rs.Operators[q.Assignee]
+	if op == nil || op.Disabled {
+		return false
+	}
+	if q.Origin == routing.OriginPortfolio {
+		return true
+	}
+	t := rs.Type(q.Type)
+	return t == nil || slices.Contains(t.Operators, q.Assignee)
+}

@@ -44,6 +44,9 @@ const (
 	// TypeReturn returns the unanswered queries of an operator who went
 	// away or offline to their pools or the next operator.
 	TypeReturn = "routing:return"
+	// TypeRecheck re-checks routing's assignments after the staff changed:
+	// a query whose assignee no longer serves it goes back to the pool.
+	TypeRecheck = "routing:recheck"
 	// TypePresenceCheck turns an online operator away when none of their
 	// event streams has been alive for presence.away_after.
 	TypePresenceCheck = "presence:check"
@@ -273,6 +276,23 @@ func (c *Client) EnqueueReturn(ctx context.Context, operator string) error {
 		asynq.Queue(QueueRouting), asynq.MaxRetry(MaxRetryInbound), asynq.Timeout(time.Minute))
 }
 
+// EnqueueRecheck asks the workers to re-check routing's assignments
+// against staff version version; one version is re-checked once,
+// whichever replica noticed it (asking again is not an error).
+func (c *Client) EnqueueRecheck(ctx context.Context, version int64) error {
+	v := strconv.FormatInt(version, 10)
+	payload, err := json.Marshal(Timer{QueryID: "-", Key: v})
+	if err != nil {
+		return fmt.Errorf("encode recheck: %w", err)
+	}
+	err = c.enqueue(ctx, asynq.NewTask(TypeRecheck, payload), asynq.TaskID(taskID(TypeRecheck, v)),
+		asynq.Queue(QueueRouting), asynq.MaxRetry(MaxRetryInbound), asynq.Timeout(5*time.Minute), asynq.Retention(time.Hour))
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
 // SchedulePresenceCheck schedules a presence check of account for at
 // (the payload's Key is the account). One account's check of one second
 // is scheduled once; scheduling again is not an error.
@@ -471,6 +491,11 @@ func (t Tasks) EnqueueDispatch(ctx context.Context, operator string) error {
 // EnqueueReturn queues the return of operator's unanswered queries.
 func (t Tasks) EnqueueReturn(ctx context.Context, operator string) error {
 	return t.Client.EnqueueReturn(ctx, operator)
+}
+
+// EnqueueRecheck queues the re-check of assignments for staff version.
+func (t Tasks) EnqueueRecheck(ctx context.Context, version int64) error {
+	return t.Client.EnqueueRecheck(ctx, version)
 }
 
 // SchedulePresenceCheck schedules a presence check of account for at.

@@ -276,6 +276,18 @@ func (c *Conversations) AssignedTo(ctx context.Context, operator string) ([]stri
 	return ids, nil
 }
 
+// Assignees returns everyone some conversation is assigned to now: a scan
+// of the assigned conversations only (conversations_state), which are
+// the ones in flight.
+func (c *Conversations) Assignees(ctx context.Context) ([]string, error) {
+	ids, err := c.ids(ctx, `SELECT DISTINCT assignee FROM conversations WHERE state = $1 AND assignee <> '' ORDER BY assignee`,
+		routing.StateAssigned)
+	if err != nil {
+		return nil, fmt.Errorf("list assignees: %w", err)
+	}
+	return ids, nil
+}
+
 // ids runs a query of one text column and returns its values.
 func (c *Conversations) ids(ctx context.Context, query string, a ...any) ([]string, error) {
 	rows, err := c.d.db.QueryContext(ctx, query, a...)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"switchboard/auth"
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/conversations"
@@ -38,6 +39,7 @@ type Worker struct {
 	otp      OTPTemplate
 	limiter  *ratelimit.Limiter
 	retain   time.Duration
+	audit    *auth.Audit
 }
 
 // OTPTemplate names the provider template login codes are sent with.
@@ -48,6 +50,10 @@ type OTPTemplate struct {
 
 // Options configure a Worker.
 type Options struct {
+	// Audit records what routing does on its own to CS staff's queries
+	// (taking a query from someone who no longer serves it); nil records
+	// nothing.
+	Audit *auth.Audit
 	// Conversations applies what the tasks carry and routes.
 	Conversations *conversations.Service
 	Channels      channels.Set
@@ -69,7 +75,7 @@ func New(o Options) *Worker {
 		o.Clock = clock.System{}
 	}
 	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages}
+		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages, audit: o.Audit}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -84,6 +90,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
 	mux.HandleFunc(queue.TypeReturn, w.handleReturn)
+	mux.HandleFunc(queue.TypeRecheck, w.handleRecheck)
 	mux.HandleFunc(queue.TypePresenceCheck, w.handlePresenceCheck)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
@@ -147,6 +154,20 @@ func (w *Worker) handleReturn(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return w.conv.ReturnUnanswered(ctx, tm.Key)
+}
+
+// handleRecheck returns the queries whose assignee no longer serves them
+// (see conversations.Service.ReleaseUnserved), each one audited.
+func (w *Worker) handleRecheck(ctx context.Context, _ *asynq.Task) error {
+	released, err := w.conv.ReleaseUnserved(ctx)
+	for _, r := range released {
+		if w.audit == nil {
+			break
+		}
+		w.audit.Record(ctx, auth.Entry{Actor: "routing", Action: "conversation.return", Target: r.QueryID,
+			Outcome: "taken from " + r.From + ": no longer serves it"})
+	}
+	return err
 }
 
 func (w *Worker) handlePresenceCheck(ctx context.Context, t *asynq.Task) error {

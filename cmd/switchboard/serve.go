@@ -255,6 +255,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 			OTP:            worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
 			Limiter:        ratelimit.New(conn.Client),
 			RetainMessages: cfg.Retention.MessagesFor(),
+			Audit:          auth.NewAudit(db.Audit(), clock.System{}, logger),
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(conv, logger))
 		if err := s.newHolds(listeners, qc, m); err != nil {
@@ -499,7 +500,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
-		Groups: accounts.NewGroups(db.Groups(), clock.System{}),
+		Groups: accounts.NewGroups(db.Groups(), clock.System{}), StaffChanged: conv.StaffChanged,
 	}), nil
 }
 

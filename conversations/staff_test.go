@@ -1,0 +1,130 @@
+package conversations_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"switchboard/accounts"
+	"switchboard/channels"
+	"switchboard/clock"
+	"switchboard/routing"
+)
+
+// groupsDoc routes payments round robin over the billing group and claims
+// over whoever lists the type themselves.
+const groupsDoc = `
+default_query_type: payments
+query_types:
+  - {id: payments, keywords: [pago], groups: [billing], strategy: round_robin}
+  - {id: claims, keywords: [reclamo], strategy: least_loaded}
+`
+
+// The people a coordinator creates are the people routing assigns: a
+// group's members get its type's queries, an account its own types'; a
+// member who leaves the group, a deleted group or a disabled account
+// disappears from routing at once, and their queries go to whoever still
+// serves them.
+func TestGroupsAndAccountsAreTheRoster(t *testing.T) {
+	clk := clock.NewFake(time.Now().Truncate(time.Second))
+	e := newEnv(t, clk)
+	ctx := context.Background()
+	const ana, bruno, carla = "u_00000000000000a1", "u_00000000000000b2", "u_00000000000000c3"
+	e.Operators(t, 5, nil, ana, bruno)
+	e.Operators(t, 5, []string{"claims"}, carla)
+	groups := accounts.NewGroups(e.DB.Groups(), clk)
+	if _, err := groups.CreateWithID(ctx, "billing", "Billing", []string{ana, bruno}); err != nil {
+		t.Fatal(err)
+	}
+	e.ApplySettings(t, groupsDoc)
+	e.online(t, ana, bruno, carla)
+
+	owner := func(from string) (string, string) {
+		st := e.state(t, e.openQuery(t, from))
+		return st.Query.Type, st.Query.Assignee
+	}
+	e.mustDeliver(t, text("wamid.p1", "5511900000701", clk.Now(), 1))
+	e.mustDeliver(t, text("wamid.p2", "5511900000702", clk.Now(), 2))
+	e.mustDeliver(t, text("wamid.c1", "5511900000703", clk.Now(), 3))
+	e.mustDeliver(t, textSaying("wamid.c2", "5511900000704", "reclamo", clk.Now(), 4))
+	got := map[string]bool{}
+	for _, from := range []string{"5511900000701", "5511900000702"} {
+		typ, who := owner(from)
+		if typ != "payments" || (who != ana && who != bruno) {
+			t.Fatalf("%s: %s to %q, want payments to a billing member", from, typ, who)
+		}
+		got[who] = true
+	}
+	if !got[ana] || !got[bruno] {
+		t.Fatalf("round robin over billing gave %v, want both members", got)
+	}
+	if typ, who := owner("5511900000704"); typ != "claims" || who != carla {
+		t.Fatalf("claim: %s to %q, want claims to carla, who lists it herself", typ, who)
+	}
+
+	// Ana leaves billing: her payments query goes to bruno, who still
+	// serves it; nothing else moves.
+	var anas string
+	for _, from := range []string{"5511900000701", "5511900000702", "5511900000703"} {
+		if _, who := owner(from); who == ana {
+			anas = e.openQuery(t, from)
+		}
+	}
+	if _, err := groups.SetMembers(ctx, "billing", []string{bruno}); err != nil {
+		t.Fatal(err)
+	}
+	released, err := e.Service.ReleaseUnserved(ctx)
+	if err != nil || len(released) == 0 || released[0].From != ana {
+		t.Fatalf("released %+v, %v; want ana's payments", released, err)
+	}
+	if st := e.state(t, anas); st.Query.Assignee != bruno || st.Query.State != routing.StateAssigned {
+		t.Fatalf("ana's payments query after she left billing: %+v, want bruno's", st.Query)
+	}
+	for _, r := range released {
+		if r.From != ana {
+			t.Fatalf("released %+v: only ana's queries should move", released)
+		}
+	}
+	if again, err := e.Service.ReleaseUnserved(ctx); err != nil || len(again) != 0 {
+		t.Fatalf("a second re-check released %+v, %v", again, err)
+	}
+
+	// The group is deleted: nobody serves payments, bruno's go back to the
+	// pool; a new payments customer waits there too.
+	if err := groups.Delete(ctx, "billing"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Service.ReleaseUnserved(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.state(t, anas); st.Query.Assignee != "" || st.Query.State != routing.StatePending {
+		t.Fatalf("after billing was deleted: %+v, want back in the pool", st.Query)
+	}
+	e.mustDeliver(t, text("wamid.p3", "5511900000705", clk.Now(), 5))
+	if typ, who := owner("5511900000705"); typ != "payments" || who != "" {
+		t.Fatalf("a new payments customer went to %q (%s), want the pool", who, typ)
+	}
+
+	// Carla is disabled: her claim goes back to the pool.
+	u, err := e.DB.Accounts().Get(ctx, carla)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Status = accounts.StatusDisabled
+	if err := e.DB.Accounts().Update(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Service.ReleaseUnserved(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, who := owner("5511900000704"); who != "" {
+		t.Fatalf("a disabled account kept claim: %q", who)
+	}
+}
+
+// textSaying is text with the customer's words.
+func textSaying(id, from, words string, ts time.Time, arrival int64) *channels.Inbound {
+	m := text(id, from, ts, arrival)
+	m.Text = words
+	return m
+}
