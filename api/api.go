@@ -356,6 +356,7 @@ type userInput struct {
 	Grants     *[]string `json:"grants"`
 	Groups     *[]string `json:"groups"`
 	QueryTypes *[]string `json:"query_types"`
+	Channels   *[]string `json:"channels"`
 	Capacity   *int      `json:"capacity"`
 }
 
@@ -377,6 +378,7 @@ func (in userInput) apply(u *accounts.User) {
 	setList(&u.Grants, in.Grants)
 	setList(&u.Groups, in.Groups)
 	setList(&u.QueryTypes, in.QueryTypes)
+	setList(&u.Channels, in.Channels)
 	if in.Capacity != nil {
 		u.Capacity = *in.Capacity
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 const usersUsage = `Usage:
-  switchboard users create --name NAME --phone +E164 --role ROLE [--email E] [--query-types a,b] [--groups a,b] [--capacity N]
+  switchboard users create --name NAME --phone +E164 --role ROLE [--email E] [--query-types a,b] [--groups a,b] [--channels a,b] [--capacity N]
   switchboard users list [--json]
   switchboard users disable ID
   switchboard users delete ID
@@ -35,7 +35,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "Switchboard's configuration, for the database, Redis and the auth secret")
 	var u accounts.User
-	var queryTypes, groups string
+	var queryTypes, groups, chans string
 	asJSON := false
 	switch args[0] {
 	case "create":
@@ -44,6 +44,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.StringVar(&u.Role, "role", "", strings.Join(auth.BuiltInNames, ", ")+" or a custom role")
 		fs.StringVar(&u.Email, "email", "", "email (optional)")
 		fs.StringVar(&queryTypes, "query-types", "", "query types served, comma-separated")
+		fs.StringVar(&chans, "channels", "", "channel ids whose customers routing gives the user, comma-separated (all when empty)")
 		fs.StringVar(&groups, "groups", "", "agent group ids (g_..., see switchboard groups list), comma-separated")
 		fs.IntVar(&u.Capacity, "capacity", 5, "queries at once")
 	case "list":
@@ -84,7 +85,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stderr, "users create: --role is required")
 			return errUsage
 		}
-		u.QueryTypes, u.Groups = split(queryTypes), split(groups)
+		u.QueryTypes, u.Groups, u.Channels = split(queryTypes), split(groups), split(chans)
 		created, err := store.Create(ctx, u)
 		if err != nil {
 			return err
