@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
+	"switchboard/auth"
 	"switchboard/channels"
 	"switchboard/channels/whatsapp"
 	"switchboard/clock"
@@ -119,7 +120,7 @@ func (e *env) startWorker(t testing.TB, concurrency int, hooks ...redis.Hook) {
 	}
 	srv := worker.NewServer(rdb, worker.ServerOptions{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, Logger: logger})
 	w := worker.New(worker.Options{Conversations: e.NewService(wrdb), Channels: e.chans, Metrics: e.Metrics, Logger: logger,
-		Clock: e.Clock, Limiter: ratelimit.New(wrdb)})
+		Clock: e.Clock, Limiter: ratelimit.New(wrdb), Audit: auth.NewAudit(e.DB.Audit(), e.Clock, logger)})
 	if err := srv.Start(w.Mux()); err != nil {
 		t.Fatal(err)
 	}
