@@ -75,16 +75,6 @@ func (s *Service) staffed(ctx context.Context, comp *settings.Compiled) (*routin
 	return rs, nil
 }
 
-// Routing returns the routing settings in force with the staff filled
-// in; nil when no settings were applied.
-func (s *Service) Routing(ctx context.Context) (*routing.Settings, error) {
-	comp, err := s.Current(ctx)
-	if err != nil || comp == nil {
-		return nil, err
-	}
-	return s.staffed(ctx, comp)
-}
-
 // operatorIDs are the ids of rs's operators, sorted.
 func operatorIDs(rs *routing.Settings) []string { return slices.Sorted(maps.Keys(rs.Operators)) }
 
