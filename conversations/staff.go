@@ -3,7 +3,6 @@ package conversations
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -75,8 +74,19 @@ func (s *Service) staffed(ctx context.Context, comp *settings.Compiled) (*routin
 	return rs, nil
 }
 
-// operatorIDs are the ids of rs's operators, sorted.
-func operatorIDs(rs *routing.Settings) []string { return slices.Sorted(maps.Keys(rs.Operators)) }
+// operatorIDs are the ids of rs's operators routing may assign, sorted:
+// the roster's presence and loads are read for them only (a disabled
+// account, a collaborator, is never assigned).
+func operatorIDs(rs *routing.Settings) []string {
+	var out []string
+	for id, op := range rs.Operators {
+		if !op.Disabled {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // StaffChanged is told that accounts, groups or roles just changed (by the
 // API, after its write committed): it queues the re-check of assignments
