@@ -113,7 +113,8 @@ type Repository interface {
 	List(ctx context.Context) ([]*User, error)
 	// Update replaces the stored user with u's id by u (its created time
 	// included), or fails with ErrNotFound, or with ErrPhoneTaken when u's
-	// phone number belongs to another user.
+	// phone number belongs to another user. u.Groups nil leaves the
+	// memberships as they are; otherwise (empty too) they become u.Groups.
 	Update(ctx context.Context, u *User) error
 	// Delete removes the user with that id, or fails with ErrNotFound.
 	Delete(ctx context.Context, id string) error
@@ -139,8 +140,11 @@ func NewStore(repo Repository, clk clock.Clock, validRole func(ctx context.Conte
 // a user returned by Create or Update is the user Get reads back.
 func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
-// validate normalizes and checks u in place.
-func (s *Store) validate(ctx context.Context, u *User) error {
+// validate normalizes and checks u in place. old is the stored user u
+// replaces (nil for a new one): a list left as it was is not checked
+// again, so an account stored before a rule existed can still be
+// disabled or edited otherwise.
+func (s *Store) validate(ctx context.Context, u *User, old *User) error {
 	var errs []error
 	u.Name = strings.TrimSpace(u.Name)
 	if u.Name == "" || len(u.Name) > 200 {
@@ -181,7 +185,14 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 	for _, l := range []struct {
 		key  string
 		list *[]string
-	}{{"groups", &u.Groups}, {"query_types", &u.QueryTypes}, {"channels", &u.Channels}} {
+		old  []string
+	}{{"groups", &u.Groups, nil}, {"query_types", &u.QueryTypes, nil}, {"channels", &u.Channels, nil}} {
+		if old != nil {
+			l.old = map[string][]string{"groups": old.Groups, "query_types": old.QueryTypes, "channels": old.Channels}[l.key]
+		}
+		if old != nil && slices.Equal(slices.Compact(slices.Sorted(slices.Values(*l.list))), l.old) {
+			continue
+		}
 		for i, v := range *l.list {
 			if !listItem.MatchString(v) {
 				errs = append(errs, fmt.Errorf("%s[%d]: want lower-case letters, digits, '-' or '_', got %q", l.key, i, v))
@@ -198,7 +209,7 @@ func (s *Store) validate(ctx context.Context, u *User) error {
 
 // Create validates and stores a new user, returning it with its id.
 func (s *Store) Create(ctx context.Context, u User) (*User, error) {
-	if err := s.validate(ctx, &u); err != nil {
+	if err := s.validate(ctx, &u, nil); err != nil {
 		return nil, err
 	}
 	var rnd [8]byte
@@ -273,13 +284,22 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.validate(ctx, &u); err != nil {
+	// Memberships change only when the caller changed them: a user read
+	// before a coordinator added them to a group, and written back for
+	// another field, must not take them out of it again.
+	if u.Groups != nil && slices.Equal(slices.Compact(slices.Sorted(slices.Values(u.Groups))), old.Groups) {
+		u.Groups = nil
+	}
+	if err := s.validate(ctx, &u, old); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = old.CreatedAt
 	u.UpdatedAt = s.now()
 	if err := s.repo.Update(ctx, &u); err != nil {
 		return nil, repoError(err, "update user "+u.ID)
+	}
+	if u.Groups == nil {
+		u.Groups = old.Groups
 	}
 	return &u, nil
 }
@@ -315,7 +335,7 @@ func (s *Store) Disable(ctx context.Context, id string, tokens Revoker) (*User, 
 	if err != nil {
 		return nil, err
 	}
-	u.Status = StatusDisabled
+	u.Status, u.Groups = StatusDisabled, nil // memberships as they are
 	updated, err := s.Update(ctx, *u)
 	if err != nil {
 		return nil, fmt.Errorf("disable %s: %w", id, err)

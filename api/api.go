@@ -493,6 +493,9 @@ func (a *API) updateUser(c echo.Context) error {
 	if err := c.Bind(&in); err != nil {
 		return bad(c, "body must be a user object")
 	}
+	// Memberships change only when the body says so: written back as
+	// read, they could undo a group change made meanwhile.
+	u.Groups = nil
 	in.apply(u)
 	if ok, err := a.withinCaller(c, u); err != nil || !ok {
 		if err != nil {

@@ -65,6 +65,7 @@ func (a *API) putSettings(c echo.Context) error {
 		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "settings.apply", Target: "version " + itoa(v), IP: c.RealIP()})
+	a.changedStaff(c.Request().Context()) // a type may name other groups or accounts now
 	return c.JSON(http.StatusOK, settingsDoc{Version: v, YAML: req.YAML})
 }
 

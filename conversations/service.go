@@ -50,9 +50,9 @@ type Scheduler interface {
 	// EnqueueReturn asks the workers to return the unanswered queries of
 	// an operator who went away or offline (see ReturnUnanswered).
 	EnqueueReturn(ctx context.Context, operator string) error
-	// EnqueueRecheck asks the workers to re-check the assignments against
-	// the staff at version (see ReleaseUnserved), once per version.
-	EnqueueRecheck(ctx context.Context, version int64) error
+	// EnqueueRecheck asks the workers to re-check the assignments (see
+	// ReleaseUnserved), once per settings version and staff version.
+	EnqueueRecheck(ctx context.Context, settingsVersion, staffVersion int64) error
 	// SchedulePresenceCheck schedules a PresenceCheck of account for at;
 	// one account's check of one second is scheduled once.
 	SchedulePresenceCheck(ctx context.Context, account string, at time.Time) error

@@ -56,14 +56,13 @@ func (s *Service) staffed(ctx context.Context, comp *settings.Compiled) (*routin
 	if err != nil {
 		return nil, fmt.Errorf("read the staff: %w", err)
 	}
-	// The staff changed since this process last read it: the queries
-	// assigned to someone who no longer serves them go back to the pool,
-	// re-checked once per version whichever replica noticed. A failure
-	// fails this decision, whose retry asks again.
-	if c.version != 0 && v > c.version {
-		if err := s.tasks.EnqueueRecheck(ctx, v); err != nil {
-			return nil, fmt.Errorf("queue the re-check of assignments: %w", err)
-		}
+	// The staff or the settings are new to this process (changed, or it
+	// just started): the queries assigned to someone who no longer serves
+	// them go back to the pool, re-checked once per pair of versions
+	// whichever replica noticed. A failure fails this decision, whose
+	// retry asks again.
+	if err := s.tasks.EnqueueRecheck(ctx, comp.Routing.Version, v); err != nil {
+		return nil, fmt.Errorf("queue the re-check of assignments: %w", err)
 	}
 	rs := comp.Routing.WithStaff(members)
 	c.mu.Lock()
@@ -88,19 +87,23 @@ func operatorIDs(rs *routing.Settings) []string {
 	return out
 }
 
-// StaffChanged is told that accounts, groups or roles just changed (by the
-// API, after its write committed): it queues the re-check of assignments
+// StaffChanged is told that accounts, groups, roles or the settings just
+// changed (by the API, after its write committed): it queues the re-check of assignments
 // for the staff as it now is, so a deleted group's or account's queries
 // go back to the pool at once rather than at the next routing decision.
 func (s *Service) StaffChanged(ctx context.Context) error {
 	if s.staff == nil {
 		return nil
 	}
+	comp, err := s.Current(ctx)
+	if err != nil || comp == nil {
+		return err
+	}
 	v, err := s.staff.StaffVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("read the staff version: %w", err)
 	}
-	if err := s.tasks.EnqueueRecheck(ctx, v); err != nil {
+	if err := s.tasks.EnqueueRecheck(ctx, comp.Routing.Version, v); err != nil {
 		return fmt.Errorf("queue the re-check of assignments: %w", err)
 	}
 	return nil
@@ -154,22 +157,29 @@ func (s *Service) ReleaseUnserved(ctx context.Context) ([]Released, error) {
 func unserved(assignee string, now time.Time) decideFunc {
 	return func(rs *routing.Settings, st *RoutingState, r routing.Roster) routing.Decision {
 		q := st.Query
-		if q.State != routing.StateAssigned || q.Assignee != assignee || mayKeep(rs, q) {
+		if q.State != routing.StateAssigned || q.Assignee != assignee || mayKeep(rs, st) {
 			return routing.Decision{Outcome: routing.OutcomeContinued, Query: q}
 		}
 		return routing.OnNoReply(rs, q, routing.Contact{}, r, now)
 	}
 }
 
-// mayKeep reports whether q's assignee may keep it under rs.
-func mayKeep(rs *routing.Settings, q routing.Query) bool {
+// mayKeep reports whether st's assignee may keep the query under rs. One
+// whose account is gone, disabled or may not answer may not. Otherwise a
+// query stays when the assignee still serves its type and channel, and
+// also when they do not but the portfolio or a person (a transfer, a
+// derivation) gave it to them, or they have answered it since: a
+// conversation under way stays with whoever is talking to the customer;
+// only one nobody has answered goes back.
+func mayKeep(rs *routing.Settings, st *RoutingState) bool {
+	q := st.Query
 	op := rs.Operators[q.Assignee]
 	if op == nil || op.Disabled {
 		return false
 	}
-	if q.Origin == routing.OriginPortfolio {
+	if q.Origin == routing.OriginPortfolio || q.Referred || st.AnsweredSinceAssignment {
 		return true
 	}
 	t := rs.Type(q.Type)
-	return t == nil || slices.Contains(t.Operators, q.Assignee)
+	return t == nil || (slices.Contains(t.Operators, q.Assignee) && op.Serves(q.Channel))
 }

@@ -128,3 +128,53 @@ func textSaying(id, from, words string, ts time.Time, arrival int64) *channels.I
 	m.Text = words
 	return m
 }
+
+// A staff change takes back only what nobody is working on: a query a
+// supervisor transferred to someone outside its type stays with them, and
+// so does one its operator has answered; the one left unanswered goes to
+// whoever still serves the type.
+func TestAStaffChangeLeavesTransfersAndConversationsUnderWay(t *testing.T) {
+	clk := clock.NewFake(time.Now().Truncate(time.Second))
+	e := newEnv(t, clk)
+	ctx := context.Background()
+	e.ApplySettings(t, "default_query_type: payments\nquery_types:\n  - {id: payments, strategy: round_robin}\n  - {id: claims, strategy: claim}\n")
+	e.Operators(t, 5, []string{"payments"}, "ana", "bruno")
+	e.Operators(t, 5, []string{"claims"}, "carla")
+	e.online(t, "ana")
+	var qs []string
+	for i, from := range []string{"5511900000801", "5511900000802", "5511900000803"} {
+		e.mustDeliver(t, text("wamid.u"+from, from, clk.Now(), int64(i)))
+		qs = append(qs, e.openQuery(t, from))
+	}
+	for _, q := range qs {
+		if a := e.state(t, q).Query.Assignee; a != "ana" {
+			t.Fatalf("%s went to %q, want ana, the one online", q, a)
+		}
+	}
+	transferred, answered, waiting := qs[0], qs[1], qs[2]
+	if _, err := e.Service.Transfer(ctx, transferred, "carla"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Service.Reply(ctx, answered, "ana", "Olá, já vejo"); err != nil {
+		t.Fatal(err)
+	}
+	// Ana stops serving payments; carla never did.
+	e.online(t, "bruno")
+	u, err := e.DB.Accounts().Get(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.QueryTypes = nil
+	if err := e.DB.Accounts().Update(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	released, err := e.Service.ReleaseUnserved(ctx)
+	if err != nil || len(released) != 1 || released[0].QueryID != waiting {
+		t.Fatalf("released %+v, %v; want only the unanswered %s", released, err, waiting)
+	}
+	for q, want := range map[string]string{transferred: "carla", answered: "ana", waiting: "bruno"} {
+		if a := e.state(t, q).Query.Assignee; a != want {
+			t.Errorf("%s is with %q, want %q", q, a, want)
+		}
+	}
+}

@@ -277,10 +277,11 @@ func (c *Client) EnqueueReturn(ctx context.Context, operator string) error {
 }
 
 // EnqueueRecheck asks the workers to re-check routing's assignments
-// against staff version version; one version is re-checked once,
-// whichever replica noticed it (asking again is not an error).
-func (c *Client) EnqueueRecheck(ctx context.Context, version int64) error {
-	v := strconv.FormatInt(version, 10)
+// under settings version settingsVersion and staff version staffVersion;
+// one pair is re-checked once, whichever replica noticed it (asking again
+// is not an error).
+func (c *Client) EnqueueRecheck(ctx context.Context, settingsVersion, staffVersion int64) error {
+	v := strconv.FormatInt(settingsVersion, 10) + "-" + strconv.FormatInt(staffVersion, 10)
 	payload, err := json.Marshal(Timer{QueryID: "-", Key: v})
 	if err != nil {
 		return fmt.Errorf("encode recheck: %w", err)
@@ -493,9 +494,9 @@ func (t Tasks) EnqueueReturn(ctx context.Context, operator string) error {
 	return t.Client.EnqueueReturn(ctx, operator)
 }
 
-// EnqueueRecheck queues the re-check of assignments for staff version.
-func (t Tasks) EnqueueRecheck(ctx context.Context, version int64) error {
-	return t.Client.EnqueueRecheck(ctx, version)
+// EnqueueRecheck queues the re-check of assignments for the versions.
+func (t Tasks) EnqueueRecheck(ctx context.Context, settingsVersion, staffVersion int64) error {
+	return t.Client.EnqueueRecheck(ctx, settingsVersion, staffVersion)
 }
 
 // SchedulePresenceCheck schedules a presence check of account for at.

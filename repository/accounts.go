@@ -52,7 +52,7 @@ func (a *Accounts) Update(ctx context.Context, u *accounts.User) error {
 }
 
 // write runs an account's INSERT or UPDATE, replaces its memberships by
-// u.Groups and counts the staff change, in one transaction.
+// u.Groups (unless nil) and counts the staff change, in one transaction.
 func (a *Accounts) write(ctx context.Context, u *accounts.User, query string, args []any, what string) error {
 	return a.db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
@@ -64,6 +64,9 @@ func (a *Accounts) write(ctx context.Context, u *accounts.User, query string, ar
 		}
 		if err := affectedOne(res, accounts.ErrNotFound, what); err != nil {
 			return err
+		}
+		if u.Groups == nil {
+			return bumpStaff(ctx, tx) // memberships as they are
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_group_members WHERE account_id = $1`, u.ID); err != nil {
 			return fmt.Errorf("%s: groups: %w", what, err)
@@ -77,8 +80,12 @@ func (a *Accounts) write(ctx context.Context, u *accounts.User, query string, ar
 			if err != nil {
 				return fmt.Errorf("%s: group %s: %w", what, g, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id) VALUES ($1, $2)
-				ON CONFLICT DO NOTHING`, g, u.ID); err != nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, g, u.ID)
+			if isForeignKeyViolation(err) {
+				return fmt.Errorf("%w: %q", accounts.ErrUnknownGroup, g) // deleted since the check
+			}
+			if err != nil {
 				return fmt.Errorf("%s: group %s: %w", what, g, err)
 			}
 		}

@@ -34,7 +34,7 @@ func Claim(q Query, op string) (Query, error) {
 	case q.State == StateAssigned:
 		return q, ErrAssignedToOther
 	}
-	q.State, q.Assignee, q.QueuedUntilOpen = StateAssigned, op, false
+	q.State, q.Assignee, q.QueuedUntilOpen, q.Referred = StateAssigned, op, false, false
 	return q, nil
 }
 
@@ -43,16 +43,17 @@ func Return(q Query) (Query, error) {
 	if q.State != StateAssigned {
 		return q, ErrNotAssigned
 	}
-	q.PreviousAssignee, q.State, q.Assignee = q.Assignee, StatePending, ""
+	q.PreviousAssignee, q.State, q.Assignee, q.Referred = q.Assignee, StatePending, "", false
 	return q, nil
 }
 
-// Transfer hands a query to another operator.
+// Transfer hands a query to another operator, whom a person chose
+// (Referred).
 func Transfer(q Query, to string) (Query, error) {
 	if q.State == StateClosed {
 		return q, ErrClosed
 	}
-	q.PreviousAssignee, q.State, q.Assignee, q.QueuedUntilOpen = q.Assignee, StateAssigned, to, false
+	q.PreviousAssignee, q.State, q.Assignee, q.QueuedUntilOpen, q.Referred = q.Assignee, StateAssigned, to, false, true
 	return q, nil
 }
 
@@ -61,6 +62,6 @@ func Close(q Query, reason string) (Query, error) {
 	if q.State == StateClosed {
 		return q, ErrClosed
 	}
-	q.State, q.Assignee, q.Resolution, q.QueuedUntilOpen = StateClosed, "", reason, false
+	q.State, q.Assignee, q.Resolution, q.QueuedUntilOpen, q.Referred = StateClosed, "", reason, false, false
 	return q, nil
 }

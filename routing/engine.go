@@ -86,6 +86,11 @@ type Query struct {
 	PreviousAssignee string
 	// Resolution is the reason a closed query was closed with.
 	Resolution string `json:",omitempty"`
+	// Referred is set while the assignee was chosen by a person (a
+	// transfer or a derivation), not by routing: a staff change does not
+	// take such a query back while its assignee may still answer, though
+	// they may not serve its type.
+	Referred bool `json:",omitempty"`
 }
 
 // Contact is what routing reads of the customer.
@@ -237,7 +242,7 @@ func OnNoReply(s *Settings, q Query, c Contact, r Roster, now time.Time) Decisio
 	if q.State != StateAssigned {
 		return Decision{Outcome: OutcomeContinued, Query: q, Type: q.Type}
 	}
-	q.PreviousAssignee, q.Assignee, q.State = q.Assignee, "", StatePending
+	q.PreviousAssignee, q.Assignee, q.State, q.Referred = q.Assignee, "", StatePending, false
 	return OnRelease(s, q, Contact{}, r, now)
 }
 
@@ -245,7 +250,7 @@ func OnNoReply(s *Settings, q Query, c Contact, r Roster, now time.Time) Decisio
 // becomes inactive, unassigned and visible to every eligible operator.
 func OnSessionEnd(q Query) Query {
 	if q.State == StateAssigned || q.State == StatePending {
-		q.State, q.Assignee, q.QueuedUntilOpen = StateInactive, "", false
+		q.State, q.Assignee, q.QueuedUntilOpen, q.Referred = StateInactive, "", false, false
 	}
 	return q
 }
@@ -312,13 +317,14 @@ func (s *Settings) chooseType(q *Query, c Contact, m Message) (*QueryType, Origi
 // portfolioOwner returns the contact's owner when the owner may take it.
 func (s *Settings) portfolioOwner(c Contact, channel string) string {
 	op := s.Operators[c.PortfolioOwner]
-	if op == nil || op.Disabled || !op.serves(channel) {
+	if op == nil || op.Disabled || !op.Serves(channel) {
 		return ""
 	}
 	return op.ID
 }
 
-func (o *OperatorSettings) serves(channel string) bool {
+// Serves reports whether the operator serves customers of channel.
+func (o *OperatorSettings) Serves(channel string) bool {
 	return len(o.Channels) == 0 || slices.Contains(o.Channels, channel)
 }
 
@@ -425,7 +431,7 @@ func (s *Settings) assign(d *Decision, t *QueryType, c Contact, r Roster, now ti
 }
 
 func (s *Settings) assignTo(d *Decision, t *QueryType, op string, now time.Time) {
-	d.Outcome, d.Query.State, d.Query.Assignee = OutcomeAssigned, StateAssigned, op
+	d.Outcome, d.Query.State, d.Query.Assignee, d.Query.Referred = OutcomeAssigned, StateAssigned, op, false
 	if t.NoReplyTimeout > 0 {
 		d.NoReplyAt = now.Add(t.NoReplyTimeout)
 	}
@@ -443,7 +449,7 @@ func (s *Settings) pick(t *QueryType, q Query, r Roster) string {
 	for _, id := range t.Operators {
 		op := s.Operators[id]
 		st := r[id]
-		if op == nil || op.Disabled || !op.serves(q.Channel) || st.Presence != PresenceOnline || st.Load >= op.Capacity {
+		if op == nil || op.Disabled || !op.Serves(q.Channel) || st.Presence != PresenceOnline || st.Load >= op.Capacity {
 			continue
 		}
 		eligible = append(eligible, candidate{id, st, op.Capacity})
