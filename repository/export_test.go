@@ -1,6 +1,10 @@
 package repository
 
-import "switchboard/conversations"
+import (
+	"context"
+
+	"switchboard/conversations"
+)
 
 // ListQuery exposes List's statement, for tests that EXPLAIN it.
 func ListQuery(f conversations.Filter) (string, []any) {
@@ -17,4 +21,15 @@ var ContactTerms = contactTerms
 func ListQueryWalk(f conversations.Filter) (string, []any) {
 	q, a, _ := listQuery(f, true)
 	return q, a
+}
+
+// MigrateTo applies the migrations up to version v only, for tests of an
+// upgrade from a database an older binary left.
+func (d *DB) MigrateTo(ctx context.Context, v int64) error {
+	p, err := d.provider(nil)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, v)
+	return err
 }

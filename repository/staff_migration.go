@@ -2,9 +2,12 @@ package repository
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -48,9 +51,12 @@ func moveGroupIDs(ctx context.Context, tx *sql.Tx) error {
 	}
 	now := time.Now().UnixMilli()
 	for account, groups := range members {
-		for _, g := range groups {
+		for _, name := range groups {
+			// An id as groups have them now, so the group can be managed;
+			// the name keeps what the account said.
+			g := groupID(name)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_groups (id, name, created_at, updated_at)
-				VALUES ($1, $1, $2, $2) ON CONFLICT DO NOTHING`, g, now); err != nil {
+				VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING`, g, name, now); err != nil {
 				return fmt.Errorf("create group %s: %w", g, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO agent_group_members (group_id, account_id)
@@ -63,4 +69,29 @@ func moveGroupIDs(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("drop accounts.group_ids: %w", err)
 	}
 	return nil
+}
+
+// groupID is a group id of today's shape (lower-case letters, digits, '-'
+// and '_', at most 64) for a name an account listed before groups had
+// rules: "Billing Team" becomes billing-team; one with nothing usable
+// becomes g- and a hash of the name.
+func groupID(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	id := strings.Trim(b.String(), "-_")
+	if len(id) > 64 {
+		id = strings.Trim(id[:64], "-_")
+	}
+	if id == "" {
+		sum := sha256.Sum256([]byte(name))
+		id = "g-" + hex.EncodeToString(sum[:8])
+	}
+	return id
 }
