@@ -85,7 +85,8 @@ func applyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	fmt.Fprintf(stdout, "applied settings version %d:\n%s", v, diff)
-	return nil
+	// A type may name other groups or accounts now.
+	return queueRecheck(ctx, cfg, db, nil, stdout, stderr)
 }
 
 // openRedis connects to cfg's Redis, for the commands that change what is

@@ -103,6 +103,7 @@ func groupsCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		record("group.create", g.ID)
 		fmt.Fprintln(stdout, g.ID)
+		return queueRecheck(ctx, cfg, db, nil, io.Discard, stderr)
 	case "list":
 		all, err := groups.List(ctx)
 		if err != nil {
@@ -133,12 +134,14 @@ func groupsCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		record("group.set_members", g.ID)
 		fmt.Fprintf(stdout, "%s: %d members\n", g.ID, len(g.Members))
+		return queueRecheck(ctx, cfg, db, nil, stdout, stderr)
 	case "delete":
 		if err := groups.Delete(ctx, id); err != nil {
 			return err
 		}
 		record("group.delete", id)
 		fmt.Fprintf(stdout, "%s: deleted; its members' accounts stay\n", id)
+		return queueRecheck(ctx, cfg, db, nil, stdout, stderr)
 	}
 	return nil
 }

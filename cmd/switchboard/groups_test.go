@@ -9,11 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hibiken/asynq"
+
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/config"
 	"switchboard/internal/redistest"
+	"switchboard/queue"
 	"switchboard/repository"
 )
 
@@ -109,6 +112,22 @@ func TestGroupsCommand(t *testing.T) {
 	}
 	if _, out, _ = run("groups", "list", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("after delete: %s", out)
+	}
+	// Routing was told to re-check its assignments, as after the API's
+	// change: the deleted group's queries go back to the pool at once.
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	pending, err := insp.ListPendingTasks(queue.QueueRouting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rechecks := 0
+	for _, task := range pending {
+		if task.Type == queue.TypeRecheck {
+			rechecks++
+		}
+	}
+	if rechecks == 0 {
+		t.Fatalf("no re-check of assignments queued after the group changes: %+v", pending)
 	}
 	if code, _, errOut = run("groups", "delete", "--id", id); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Fatalf("delete again: exit %d, %q", code, errOut)

@@ -133,6 +133,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		audit.Record(ctx, auth.Entry{Actor: "cli", Action: "user." + args[0], Target: id})
 		fmt.Fprintf(stdout, "%s: %sd; its sessions are revoked\n", id, args[0])
+		return queueRecheck(ctx, cfg, db, conn, stdout, stderr)
 	}
 	return nil
 }
