@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchboard/accounts"
+	"switchboard/auth"
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/routing"
@@ -176,5 +177,69 @@ func TestAStaffChangeLeavesTransfersAndConversationsUnderWay(t *testing.T) {
 		if a := e.state(t, q).Query.Assignee; a != want {
 			t.Errorf("%s is with %q, want %q", q, a, want)
 		}
+	}
+}
+
+// Who gets a new payments customer on wa-main, by who the accounts and
+// groups say serves payments, against the real store: one table row per
+// rule of the roster.
+func TestRosterScenarios(t *testing.T) {
+	const u1, u2 = "u_00000000000000d1", "u_00000000000000d2"
+	doc := func(extra string) string {
+		return "default_query_type: payments\nquery_types:\n  - {id: payments, strategy: round_robin" + extra + "}\n  - {id: claims, strategy: claim}\n"
+	}
+	for _, tc := range []struct {
+		name    string
+		doc     string
+		account accounts.User // u1, online; u2 serves nothing
+		group   []string      // billing's members, when set
+		want    string
+	}{
+		{"serves the type itself", doc(""), accounts.User{QueryTypes: []string{"payments"}}, nil, u1},
+		{"member of a group the type names", doc(", groups: [billing]"), accounts.User{}, []string{u1}, u1},
+		{"named by the type", doc(", accounts: [" + u1 + "]"), accounts.User{}, nil, u1},
+		{"serves another type only", doc(""), accounts.User{QueryTypes: []string{"claims"}}, nil, ""},
+		{"in a group the type does not name", doc(""), accounts.User{}, []string{u1}, ""},
+		{"disabled", doc(""), accounts.User{QueryTypes: []string{"payments"}, Status: accounts.StatusDisabled}, nil, ""},
+		{"a collaborator, in the group", doc(", groups: [billing]"), accounts.User{Role: auth.RoleCollaborator}, []string{u1}, ""},
+		{"serves another channel only", doc(""), accounts.User{QueryTypes: []string{"payments"}, Channels: []string{"wa-other"}}, nil, ""},
+		{"serves this channel", doc(""), accounts.User{QueryTypes: []string{"payments"}, Channels: []string{"wa-main"}}, nil, u1},
+		{"at capacity", doc(""), accounts.User{QueryTypes: []string{"payments"}, Capacity: 1}, nil, "full"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock.NewFake(time.Now().Truncate(time.Second))
+			e := newEnv(t, clk)
+			ctx := context.Background()
+			u := tc.account
+			u.ID, u.Name, u.Phone, u.CreatedAt, u.UpdatedAt = u1, "Dani", "+5511900000991", clk.Now(), clk.Now()
+			if u.Role == "" {
+				u.Role = auth.RoleOperator
+			}
+			if u.Status == "" {
+				u.Status = accounts.StatusActive
+			}
+			if u.Capacity == 0 {
+				u.Capacity = 5
+			}
+			if err := e.DB.Accounts().Insert(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			e.Operators(t, 5, nil, u2)
+			if _, err := accounts.NewGroups(e.DB.Groups(), clk).CreateWithID(ctx, "billing", "Billing", tc.group); err != nil {
+				t.Fatal(err)
+			}
+			e.ApplySettings(t, tc.doc)
+			e.online(t, u1, u2)
+			want := tc.want
+			if want == "full" {
+				e.mustDeliver(t, text("wamid.full", "5511900000990", clk.Now(), 0))
+				want = ""
+			}
+			e.mustDeliver(t, text("wamid.s", "5511900000992", clk.Now(), 1))
+			st := e.state(t, e.openQuery(t, "5511900000992"))
+			if st.Query.Type != "payments" || st.Query.Assignee != want {
+				t.Fatalf("the customer's query: %s to %q, want payments to %q", st.Query.Type, st.Query.Assignee, want)
+			}
+		})
 	}
 }
