@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,12 @@ type DB struct {
 	// where names the database for people (a path or host/database),
 	// never with its password.
 	where string
+	// writers takes SQLite's write transactions in turn inside this
+	// process. SQLite has one write lock and its busy handler polls for
+	// it: under steady writes from many goroutines a waiter can keep
+	// missing it until busy_timeout gives up (SQLITE_BUSY). A Go mutex
+	// queues them instead.
+	writers sync.Mutex
 }
 
 // maxParallel is the PostgreSQL setting Open turns off by default: see
@@ -245,6 +252,10 @@ func isUniqueViolation(err error) bool {
 
 // tx runs fn in a transaction, committing if it returns nil.
 func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if d.dialect == SQLite {
+		d.writers.Lock() // every transaction here is a write one (BEGIN IMMEDIATE)
+		defer d.writers.Unlock()
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
