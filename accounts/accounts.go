@@ -182,15 +182,17 @@ func (s *Store) validate(ctx context.Context, u *User, old *User) error {
 	}
 	slices.Sort(u.Grants)
 	u.Grants = slices.Compact(u.Grants)
+	was := old
+	if was == nil {
+		was = &User{}
+	}
 	for _, l := range []struct {
 		key  string
 		list *[]string
-		old  []string
-	}{{"groups", &u.Groups, nil}, {"query_types", &u.QueryTypes, nil}, {"channels", &u.Channels, nil}} {
-		if old != nil {
-			l.old = map[string][]string{"groups": old.Groups, "query_types": old.QueryTypes, "channels": old.Channels}[l.key]
-		}
-		if old != nil && slices.Equal(slices.Compact(slices.Sorted(slices.Values(*l.list))), l.old) {
+		was  []string
+	}{{"groups", &u.Groups, was.Groups}, {"query_types", &u.QueryTypes, was.QueryTypes}, {"channels", &u.Channels, was.Channels}} {
+		*l.list = tidyList(*l.list)
+		if old != nil && slices.Equal(*l.list, l.was) {
 			continue
 		}
 		for i, v := range *l.list {
@@ -198,8 +200,6 @@ func (s *Store) validate(ctx context.Context, u *User, old *User) error {
 				errs = append(errs, fmt.Errorf("%s[%d]: want lower-case letters, digits, '-' or '_', got %q", l.key, i, v))
 			}
 		}
-		slices.Sort(*l.list)
-		*l.list = slices.Compact(*l.list)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidAccount, err)
@@ -223,6 +223,15 @@ func (s *Store) Create(ctx context.Context, u User) (*User, error) {
 		return nil, repoError(err, "create user")
 	}
 	return &u, nil
+}
+
+// tidyList is a list as stored: sorted, each item once. Nil stays nil
+// and empty stays empty: for Groups they differ (unchanged, none).
+func tidyList(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	return slices.Compact(slices.Sorted(slices.Values(l)))
 }
 
 // listItem is the shape of a group, query type or channel id an account
@@ -287,7 +296,7 @@ func (s *Store) Update(ctx context.Context, u User) (*User, error) {
 	// Memberships change only when the caller changed them: a user read
 	// before a coordinator added them to a group, and written back for
 	// another field, must not take them out of it again.
-	if u.Groups != nil && slices.Equal(slices.Compact(slices.Sorted(slices.Values(u.Groups))), old.Groups) {
+	if u.Groups != nil && slices.Equal(tidyList(u.Groups), old.Groups) {
 		u.Groups = nil
 	}
 	if err := s.validate(ctx, &u, old); err != nil {
