@@ -46,6 +46,8 @@ type Options struct {
 	Webhooks *webhook.Handler
 	// API is the /api/v1 JSON API, if this process serves it.
 	API Routes
+	// Console is the web console at /, served with the API.
+	Console Routes
 	// Redis is checked by /readyz.
 	Redis Pinger
 	// Database, the system of record, is checked by /readyz: a process
@@ -118,6 +120,9 @@ func New(o Options) *echo.Echo {
 	}
 	if o.API != nil {
 		o.API.Register(e)
+	}
+	if o.Console != nil {
+		o.Console.Register(e)
 	}
 	return e
 }

@@ -32,6 +32,7 @@ import (
 	"switchboard/channels/whatsmeow"
 	"switchboard/clock"
 	"switchboard/config"
+	"switchboard/console"
 	"switchboard/conversations"
 	"switchboard/events"
 	"switchboard/gateway"
@@ -219,6 +220,9 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 		}
 		opts.API = a
 		s.api = a
+		if opts.Console, err = console.New(console.Options{}); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
 		opts.Webhooks = webhook.New(webhook.Options{
 			Channels:     chans,
 			Queue:        qc,

@@ -1,0 +1,1 @@
+// admin.js: the coordinator's and administrator's screens.

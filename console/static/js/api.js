@@ -1,0 +1,62 @@
+// api.js is the console's one way to the JSON API. The session lives in an
+// HttpOnly cookie no script can read; what a script holds is the CSRF
+// token, in memory only, sent with every request that changes something.
+
+let csrf = '';
+let onUnauthorized = () => {};
+
+/** APIError is a refused request: status, the API's code and message. */
+export class APIError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+  }
+}
+
+/** setCSRF keeps the session's CSRF token for later requests. */
+export function setCSRF(token) { csrf = token || ''; }
+
+/** whenUnauthorized sets what happens when the session has ended. */
+export function whenUnauthorized(fn) { onUnauthorized = fn; }
+
+/** api calls method path (under /api/v1) with an optional JSON body. */
+export async function api(method, path, body, { quiet401 = false } = {}) {
+  const headers = { Accept: 'application/json' };
+  const opts = { method, credentials: 'same-origin', headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, opts);
+  } catch (e) {
+    throw new APIError(0, 'network', e.message);
+  }
+  if (res.status === 204) return null;
+  const type = res.headers.get('Content-Type') || '';
+  const data = type.includes('json') ? await res.json().catch(() => null) : null;
+  if (!res.ok) {
+    if (res.status === 401 && !quiet401) onUnauthorized();
+    const err = (data && data.error) || {};
+    throw new APIError(res.status, err.code, err.message);
+  }
+  return data;
+}
+
+/** get, post, put, patch and del are api with the method named. */
+export const get = (p, o) => api('GET', p, undefined, o);
+export const post = (p, b, o) => api('POST', p, b === undefined ? {} : b, o);
+export const put = (p, b) => api('PUT', p, b);
+export const patch = (p, b) => api('PATCH', p, b);
+export const del = (p) => api('DELETE', p);
+
+/** q builds a query string from an object, skipping empty values. */
+export function q(params) {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') s.set(k, v);
+  const str = s.toString();
+  return str ? `?${str}` : '';
+}

@@ -1,0 +1,4 @@
+// screens.js imports every screen so each registers itself. The order is
+// the navigation's.
+import './inbox.js';
+import './admin.js';
