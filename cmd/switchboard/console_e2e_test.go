@@ -1,0 +1,255 @@
+package main
+
+// End-to-end tests of the web console in a real headless Chromium: each
+// drives the console as its user would (labelled fields, named buttons,
+// links by the customer's name) against a real server, and asserts what
+// that user sees. They skip without a Chromium unless
+// SWITCHBOARD_TEST_BROWSER=require (as in CI). Run them alone with
+//
+//	go test -race -count=1 -run Console ./cmd/switchboard/
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A user logs in with their phone number and the code WhatsApp brought
+// them, sees their name, stays logged in across a reload (the session is
+// a cookie no script can read), and logs out.
+func TestConsoleLogin(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	b := newTab(t, r.base, "ana")
+	b.do("see the login form", seeRole("field", "Phone number"), seeRole("button", "Send code"))
+	ana := r.login(b, "ana")
+
+	// The session is a cookie no script can read.
+	cookies := b.cookies()
+	readable := evalIn[string](b, "read document.cookie", `document.cookie`)
+	httpOnly := 0
+	for _, c := range cookies {
+		if c.HTTPOnly {
+			httpOnly++
+			if strings.Contains(readable, c.Value) {
+				t.Errorf("a script can read the HttpOnly cookie %s", c.Name)
+			}
+		}
+	}
+	if httpOnly == 0 {
+		t.Errorf("no HttpOnly cookie after logging in (cookies: %d): the session is not a cookie session", len(cookies))
+	}
+	b.do("reload and still be logged in", chromedp.Reload(), seeText(ana.Name))
+	b.do("log out", click("button", "Log out"), seeRole("field", "Phone number"))
+	b.do("reload and still be logged out", chromedp.Reload(), seeRole("field", "Phone number"))
+	if strings.Contains(evalIn[string](b, "read the page", `document.body.innerText`), ana.Name) {
+		t.Error("the console still shows the user's name after logging out")
+	}
+}
+
+// A customer's message, posted as the provider's webhook, appears in the
+// operator's inbox without a reload; the operator opens it, replies in
+// the box labelled Message, the reply reaches the provider, and the
+// provider's delivered and read statuses turn its tick into Delivered
+// then Read.
+func TestConsoleLiveMessageReplyAndTicks(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	b, _ := r.openAs("ana")
+	b.do("see the inbox", seeRole("heading", "My conversations"), seeRole("heading", "Pool"))
+	b.do("mark the page, to tell a reload", chromedp.Evaluate[chromedp.Void](`window.__e2eNoReload = true`))
+
+	diego := customer{phone: "5511900000101", name: "Diego Cliente"}
+	r.writes(diego, "Hello, is my order on its way?")
+	b.do("see Diego's conversation arrive live", chromedp.WaitVisible(locate("link", diego.name, "", true)))
+	b.do("open it", chromedp.Click(locate("link", diego.name, "", true), chromedp.NodeVisible))
+	b.do("see the customer's message", seeText("Hello, is my order on its way?"))
+	claimIfOffered(b)
+
+	const reply = "Yes, it left the warehouse this morning."
+	skip := len(r.graph.all())
+	b.do("type the reply and send it", fill("Message", reply), click("button", "Send"))
+	var sent graphSend
+	eventually(t, "the reply at the Graph API", func() bool {
+		var ok bool
+		sent, ok = r.graph.find(skip, `"to":"`+diego.phone+`"`, reply)
+		return ok
+	})
+	b.do("see the reply sent", outbound(reply, "sent", "Sent"))
+	r.status(diego, sent.id, "delivered")
+	b.do("see the Delivered tick", outbound(reply, "delivered", "Delivered"))
+	r.status(diego, sent.id, "read")
+	b.do("see the Read tick", outbound(reply, "read", "Read"))
+	if !evalIn[bool](b, "check the page was not reloaded", `window.__e2eNoReload === true`) {
+		t.Error("the page was reloaded: the updates were not live")
+	}
+}
+
+// Two operators serving one claim pool see the same customer in their
+// Pool; one claims it: it leaves the other's Pool live, and the other
+// cannot take it.
+func TestConsoleClaimAgainstSecondOperator(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	ana, anaUser := r.openAs("ana")
+	bruno, _ := r.openAs("bruno")
+	for _, b := range []*tab{ana, bruno} {
+		b.do("see the pool", seeRole("heading", "Pool"))
+	}
+
+	elisa := customer{phone: "5511900000102", name: "Elisa Cliente"}
+	r.writes(elisa, "I want to buy the blue one")
+	inPool := locate("link", elisa.name, "Pool", true)
+	for _, b := range []*tab{ana, bruno} {
+		b.do("see Elisa in the pool", chromedp.WaitVisible(inPool))
+	}
+	href := evalIn[string](bruno, "read the link to Elisa's conversation", string(inPool)+`.getAttribute('href')`)
+
+	ana.do("open Elisa's conversation from the pool", chromedp.Click(inPool, chromedp.NodeVisible))
+	ana.do("claim it", click("button", "Claim"))
+	ana.do("get the message box once it is hers", seeRole("field", "Message"))
+	conv := r.conversationOf(elisa)
+	eventually(t, "the conversation assigned to Ana", func() bool { return r.conversation(conv.ID).Assignee == anaUser.ID })
+
+	bruno.do("see Elisa leave the pool without a reload", chromedp.WaitNotPresent(inPool))
+	// Bruno goes to the conversation anyway (he had its link): he cannot
+	// take it, whether the console offers no Claim or the server refuses.
+	bruno.do("go to Elisa's conversation by its link", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, strings.TrimPrefix(href, strings.SplitN(href, "#", 2)[0]))))
+	time.Sleep(time.Second)
+	if bruno.shown("button", "Claim", "", false) {
+		bruno.do("try to claim it too", click("button", "Claim"))
+		time.Sleep(time.Second)
+	}
+	if bruno.shown("field", "Message", "", false) {
+		t.Error("Bruno got a message box in the conversation Ana claimed")
+	}
+	if got := r.conversation(conv.ID); got.Assignee != anaUser.ID {
+		t.Errorf("after Bruno's try the conversation is assigned to %q, want Ana (%s)", got.Assignee, anaUser.ID)
+	}
+}
+
+// An operator closes a conversation: the dialog asks for a resolution
+// reason, and the conversation shows closed, with that reason recorded.
+func TestConsoleCloseWithReason(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	b, _ := r.openAs("ana")
+	fabio := customer{phone: "5511900000103", name: "Fabio Cliente"}
+	r.writes(fabio, "Thanks, that was all")
+	b.do("open Fabio's conversation", chromedp.Click(locate("link", fabio.name, "", true), chromedp.NodeVisible))
+	claimIfOffered(b)
+	b.do("ask to close it", click("button", "Close conversation"))
+	b.do("pick the reason", choose("Resolution reason", "Solved"))
+	b.do("confirm", chromedp.Click(dialogButton("Close"), chromedp.NodeVisible, chromedp.NodeEnabled))
+	conv := r.conversationOf(fabio)
+	eventually(t, "the conversation closed as solved", func() bool {
+		c := r.conversation(conv.ID)
+		return c.State == "closed" && c.Resolution == "solved"
+	})
+	b.do("see it closed", seeMatch(`closed`), chromedp.WaitNotPresent(locate("button", "Close conversation", "", false)))
+	if b.shown("field", "Message", "", false) {
+		t.Error("a closed conversation still offers the message box")
+	}
+}
+
+// An operator sent to the opening hours or the users screen is told it is
+// not allowed, and the navigation has no link to either; a coordinator's
+// has the opening hours.
+func TestConsoleOperatorIsRefusedAdminScreens(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	b, _ := r.openAs("ana")
+	for _, screen := range []string{"hours", "users"} {
+		b.do("go to #/"+screen, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+screen+`'`), seeRole("heading", "Not allowed"))
+		if n := evalIn[int](b, "count the links to #/"+screen, `[...document.querySelectorAll('nav a[href], header a[href]')].filter((a) => a.getAttribute('href').endsWith('#/`+screen+`')).length`); n != 0 {
+			t.Errorf("the operator's navigation has %d link(s) to #/%s", n, screen)
+		}
+	}
+	c, _ := r.openAs("carla")
+	c.do("see the coordinator's link to the opening hours", chromedp.WaitReady(chromedp.JSPath(
+		`[...document.querySelectorAll('nav a[href]')].find((a) => a.getAttribute('href').endsWith('#/hours')) || null`)))
+}
+
+// claimIfOffered claims the open conversation when the console offers
+// to: a conversation from the pool must be taken before replying.
+func claimIfOffered(b *tab) {
+	b.t.Helper()
+	time.Sleep(300 * time.Millisecond) // the view's buttons follow its state
+	if b.shown("button", "Claim", "", false) {
+		b.do("claim the conversation", click("button", "Claim"))
+		b.do("get the message box", seeRole("field", "Message"))
+	}
+}
+
+// outbound waits until the outbound message with text has status (its
+// data-status) and shows the tick named tick.
+func outbound(text, status, tick string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll('[data-status]')].find((el) =>
+  el.innerText.includes(%q) && el.getAttribute('data-status') === %q &&
+  (el.getAttribute('aria-label') === %q || [...el.querySelectorAll('[aria-label]')].some((x) => x.getAttribute('aria-label') === %q))) || null`,
+		text, status, tick, tick)))
+}
+
+// dialogButton is the button named name in the open dialog: its
+// confirming one (a submit) when several share the name.
+func dialogButton(name string) chromedp.JSPath {
+	return chromedp.JSPath(fmt.Sprintf(`(() => {
+  const d = [...document.querySelectorAll('dialog[open], [role=dialog], [role=alertdialog]')].find((d) => d.getClientRects().length > 0);
+  if (!d) return null;
+  const named = [...d.querySelectorAll('button, input[type=submit]')].filter((b) =>
+    (b.getAttribute('aria-label') || b.textContent || b.value || '').replace(/\s+/g, ' ').trim() === %q);
+  return named.find((b) => b.type === 'submit') || named[0] || null;
+})()`, name))
+}
+
+// The screenshots in docs/screenshots, taken when SWITCHBOARD_SCREENSHOTS=1:
+// the login, the inbox, a conversation and the opening hours.
+func TestConsoleScreenshots(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_SCREENSHOTS") != "1" {
+		t.Skip("set SWITCHBOARD_SCREENSHOTS=1 to write docs/screenshots/*.png")
+	}
+	r := newRig(t, consoleSettings)
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shoot := func(b *tab, name string) {
+		t.Helper()
+		time.Sleep(500 * time.Millisecond) // let the screen settle
+		ctxShot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			b.fail("screenshot "+name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), ctxShot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b := newTab(t, r.base, "ana")
+	b.do("see the login form", seeRole("field", "Phone number"))
+	shoot(b, "login")
+	r.login(b, "ana")
+	for i, c := range []customer{
+		{phone: "5511900000201", name: "Gabriela Souza"},
+		{phone: "5511900000202", name: "Henrique Lima"},
+		{phone: "5511900000203", name: "Isabel Rocha"},
+	} {
+		r.writes(c, []string{"Hi! Where is my order #4512?", "Do you deliver to Campinas?", "I'd like to change my address"}[i])
+		b.do("see "+c.name, chromedp.WaitVisible(locate("link", c.name, "", true)))
+	}
+	shoot(b, "inbox")
+	b.do("open a conversation", chromedp.Click(locate("link", "Gabriela Souza", "", true), chromedp.NodeVisible))
+	claimIfOffered(b)
+	b.do("reply", fill("Message", "Hi Gabriela! It left our warehouse this morning; it arrives tomorrow."), click("button", "Send"))
+	b.do("see the reply", seeText("it arrives tomorrow"))
+	shoot(b, "conversation")
+
+	c, _ := r.openAs("carla")
+	c.do("open the opening hours", chromedp.Evaluate[chromedp.Void](`location.hash = '#/hours'`), chromedp.Sleep(time.Second))
+	shoot(c, "hours")
+}
