@@ -40,6 +40,7 @@ async function resume() {
 export async function signedIn(me) {
   session.user = me.user;
   session.permissions = new Set(me.permissions || []);
+  session.presence = me.presence || session.presence || 'offline';
   if (me.csrf_token) api.setCSRF(me.csrf_token);
   try {
     session.team = await api.get('/team');
