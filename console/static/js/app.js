@@ -19,6 +19,7 @@ let config = {};
 async function boot() {
   config = await (await fetch('/console/config.json', { credentials: 'same-origin' })).json();
   await i18n.load(config.languages || ['en']);
+  document.querySelector('.skip').textContent = t('app.skip');
   api.whenUnauthorized(() => { if (session.user) signedOut(); });
   window.addEventListener('hashchange', route);
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
