@@ -19,6 +19,7 @@ let config = {};
 async function boot() {
   config = await (await fetch('/console/config.json', { credentials: 'same-origin' })).json();
   await i18n.load(config.languages || ['en']);
+  document.querySelector('.skip').textContent = t('app.skip');
   api.whenUnauthorized(() => { if (session.user) signedOut(); });
   window.addEventListener('hashchange', route);
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
@@ -40,6 +41,7 @@ async function resume() {
 export async function signedIn(me) {
   session.user = me.user;
   session.permissions = new Set(me.permissions || []);
+  session.presence = me.presence || session.presence || 'offline';
   if (me.csrf_token) api.setCSRF(me.csrf_token);
   try {
     session.team = await api.get('/team');
