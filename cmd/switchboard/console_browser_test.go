@@ -250,6 +250,27 @@ func seeRole(role, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(locate(role, name, "", false))
 }
 
+// seeHeading waits until a heading whose name starts with name is shown
+// (a heading may carry a count after its title: "Pool 3").
+func seeHeading(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll('h1, h2, h3, h4, h5, h6, [role=heading]')].find((el) =>
+  el.getClientRects().length > 0 && (el.getAttribute('aria-label') || el.textContent).replace(/\s+/g, ' ').trim().startsWith(%q)) || null`, name)))
+}
+
+// valueIs waits until the field labelled label holds value.
+func valueIs(label, value string) chromedp.Action[chromedp.Void] {
+	sel := locate("field", label, "", false)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.PollFunction[bool](`(v) => { const el = `+string(sel)+`; return !!el && el.value === v; }`,
+			chromedp.WithPollingArgs(value), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
+		if err != nil {
+			got, _ := chromedp.Evaluate[string](`(() => { const el = ` + string(sel) + `; return el ? el.value : '(no such field)'; })()`)(ctx, t)
+			return fmt.Errorf("the field %q holds %q, want %q: %w", label, got, value, err)
+		}
+		return nil
+	})
+}
+
 // seeText waits until the page's visible text contains s.
 func seeText(s string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
