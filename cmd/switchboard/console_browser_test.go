@@ -264,7 +264,7 @@ func valueIs(label, value string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.PollFunction[bool](`(v) => { const el = `+string(sel)+`; return !!el && el.value === v; }`,
 			chromedp.WithPollingArgs(value), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
 		if err != nil {
-			got, _ := chromedp.Evaluate[string](`(() => { const el = ` + string(sel) + `; return el ? el.value : '(no such field)'; })()`)(ctx, t)
+			got, _ := chromedp.Evaluate[string](`(() => { const el = `+string(sel)+`; return el ? el.value : '(no such field)'; })()`)(ctx, t)
 			return fmt.Errorf("the field %q holds %q, want %q: %w", label, got, value, err)
 		}
 		return nil
