@@ -40,7 +40,7 @@ export function openConversation(root, id, { onChange }) {
   // --- history ---
 
   function tick(m) {
-    if (m.direction !== 'out') return null;
+    if (m.direction !== 'outbound') return null;
     const status = m.status || 'queued';
     const marks = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
     return h('span', { className: `tick ${status}`, 'aria-label': t(`tick.${status}`), title: t(`tick.${status}`) }, marks[status] || '');
@@ -50,8 +50,8 @@ export function openConversation(root, id, { onChange }) {
     let text = m.text;
     if (m.purged) text = t('conv.purged');
     else if (!text && m.type !== 'text') text = t('conv.non_text', { type: m.type });
-    return h('li', { className: `msg ${m.direction === 'in' ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': m.direction === 'out' ? (m.status || 'queued') : null },
-      h('span', { className: 'visually-hidden' }, m.direction === 'in' ? t('conv.from_customer') : t('conv.from_team')),
+    return h('li', { className: `msg ${m.direction === 'inbound' ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': m.direction === 'outbound' ? (m.status || 'queued') : null },
+      h('span', { className: 'visually-hidden' }, m.direction === 'inbound' ? t('conv.from_customer') : t('conv.from_team')),
       h('span', { className: 'text' }, text || ''),
       m.error ? h('span', { className: 'error', role: 'note' }, t('conv.failed', { reason: m.error })) : null,
       h('span', { className: 'when' }, h('time', { dateTime: m.at, title: dateTime(m.at) }, time(m.at)), ' ', tick(m)));
