@@ -159,6 +159,11 @@ func (b *tab) fail(what string, err error) {
 	defer cancel()
 	url, _ := chromedp.Run(ctx, chromedp.Location())
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	// Delivery states are attributes, not text: show them too.
+	if states, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-status]')].map((el) =>
+  'data-status=' + el.getAttribute('data-status') + ' ' + [...el.querySelectorAll('[aria-label]')].map((x) => 'aria-label=' + x.getAttribute('aria-label')).join(' ') + ': ' + el.innerText.replace(/\s+/g, ' ')).join('\n')`)); states != "" {
+		text += "\n\n(elements with a data-status:)\n" + states
+	}
 	shot := ""
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80)); err == nil {
 		p := filepath.Join(os.TempDir(), fmt.Sprintf("switchboard-e2e-%s-%s.png", strings.ReplaceAll(b.t.Name(), "/", "_"), b.who))
@@ -240,7 +245,7 @@ func fill(label, text string) chromedp.Action[chromedp.Void] {
 	sel := locate("field", label, "", false)
 	return chromedp.Steps(
 		chromedp.WaitVisible(sel),
-		chromedp.Clear(sel),
+		chromedp.Evaluate[chromedp.Void](`(() => { const el = `+string(sel)+`; el.value = ''; el.dispatchEvent(new Event('input', { bubbles: true })); })()`),
 		chromedp.SendKeys(sel, text),
 	)
 }

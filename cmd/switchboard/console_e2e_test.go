@@ -164,16 +164,25 @@ func TestConsoleCloseWithReason(t *testing.T) {
 func TestConsoleOperatorIsRefusedAdminScreens(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, consoleSettings)
-	b, _ := r.openAs("ana")
+	for _, who := range []string{"dora", "ana"} { // a built-in operator, and a pool operator
+		refusedAdminScreens(t, r, who)
+	}
+	c, _ := r.openAs("carla")
+	c.do("see the coordinator's link to the opening hours", chromedp.WaitReady(chromedp.JSPath(
+		`[...document.querySelectorAll('nav a[href]')].find((a) => a.getAttribute('href').endsWith('#/hours')) || null`)))
+}
+
+// refusedAdminScreens checks who is refused the opening hours and users
+// screens, and offered no link to them.
+func refusedAdminScreens(t *testing.T, r *rig, who string) {
+	t.Helper()
+	b, _ := r.openAs(who)
 	for _, screen := range []string{"hours", "users"} {
 		b.do("go to #/"+screen, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+screen+`'`), seeRole("heading", "Not allowed"))
 		if n := evalIn[int](b, "count the links to #/"+screen, `[...document.querySelectorAll('nav a[href], header a[href]')].filter((a) => a.getAttribute('href').endsWith('#/`+screen+`')).length`); n != 0 {
 			t.Errorf("the operator's navigation has %d link(s) to #/%s", n, screen)
 		}
 	}
-	c, _ := r.openAs("carla")
-	c.do("see the coordinator's link to the opening hours", chromedp.WaitReady(chromedp.JSPath(
-		`[...document.querySelectorAll('nav a[href]')].find((a) => a.getAttribute('href').endsWith('#/hours')) || null`)))
 }
 
 // A coordinator opens the opening hours from the Administration menu,

@@ -126,14 +126,26 @@ func newRig(t *testing.T, settingsYAML string) *rig {
 		t.Fatal(err)
 	}
 
-	// The team, through the account store `users create` and the API use.
-	store := accounts.NewStore(db.Accounts(), clock.System{}, auth.NewRoles(db.Roles()).Exists)
+	// The team, through the role and account stores `users create` and
+	// the API use. The built-in operator cannot take from a pool: ana and
+	// bruno are pool operators, a custom role that also may (and return
+	// and transfer), as a team that works a claim pool sets up; dora is a
+	// built-in operator.
+	roles := auth.NewRoles(db.Roles())
+	if err := roles.Put(ctx, auth.Role{Name: "pool_operator", Permissions: []auth.Permission{
+		auth.PermReply, auth.PermClose, auth.PermSelfAssign, auth.PermReturn, auth.PermTransfer,
+	}}); err != nil {
+		db.Close()
+		t.Fatalf("create the pool_operator role: %v", err)
+	}
+	store := accounts.NewStore(db.Accounts(), clock.System{}, roles.Exists)
 	r := &rig{t: t, graph: g, staff: map[string]staff{}, logs: logs}
 	for _, u := range []accounts.User{
 		{Name: "Root Admin", Phone: "+5511990000000", Role: auth.RoleAdmin},
 		{Name: "Carla Coordinator", Phone: "+5511990000001", Role: auth.RoleCoordinator},
-		{Name: "Ana Operator", Phone: "+5511990000002", Role: auth.RoleOperator, QueryTypes: []string{"sales"}, Capacity: 5},
-		{Name: "Bruno Operator", Phone: "+5511990000003", Role: auth.RoleOperator, QueryTypes: []string{"sales"}, Capacity: 5},
+		{Name: "Ana Operator", Phone: "+5511990000002", Role: "pool_operator", QueryTypes: []string{"sales"}, Capacity: 5},
+		{Name: "Bruno Operator", Phone: "+5511990000003", Role: "pool_operator", QueryTypes: []string{"sales"}, Capacity: 5},
+		{Name: "Dora Operator", Phone: "+5511990000004", Role: auth.RoleOperator, QueryTypes: []string{"sales"}, Capacity: 5},
 	} {
 		created, err := store.Create(ctx, u)
 		if err != nil {
