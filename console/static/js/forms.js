@@ -130,6 +130,8 @@ export function settingsScreen(main, { title, intro, build }) {
         const res = await saveSettings(version, next);
         if (res && res.version) version = res.version;
         status.ok();
+        // the inbox reads templates, reasons and query types from the team
+        api.get('/team').then((team) => { if (team) session.team = team; }).catch(() => {});
       } catch (err) {
         status.fail(err);
       } finally {

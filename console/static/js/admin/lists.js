@@ -65,7 +65,7 @@ function rows(f, list, itemName) {
       e.inputs[c.key] = el;
       return h('td', {}, el);
     });
-    const remove = h('button', { type: 'button', className: 'link danger', onclick: () => {
+    const remove = h('button', { type: 'button', className: 'link danger', 'aria-label': t('admin.remove_item', { name: `${t(f.label)} (${itemName()})` }), onclick: () => {
       entries.splice(entries.indexOf(e), 1);
       e.tr.remove();
       addBtn.focus();
