@@ -288,19 +288,6 @@ func seeText(s string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// seeMatch waits until the main region's visible text matches the
-// case-insensitive regular expression re.
-func seeMatch(re string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.PollFunction[bool](`(re) => { const m = document.querySelector('main') || document.body; return !!m && new RegExp(re, 'i').test(m.innerText); }`,
-			chromedp.WithPollingArgs(re), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
-		if err != nil {
-			return fmt.Errorf("no text matching /%s/i shown: %w", re, err)
-		}
-		return nil
-	})
-}
-
 // cookies returns the tab's cookies for the console's address.
 func (b *tab) cookies() []*network.Cookie {
 	b.t.Helper()
