@@ -237,7 +237,30 @@ const locatorJS = `function (role, name, scope, contains) {
 
 // click presses the shown, enabled element of role named name.
 func click(role, name string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(locate(role, name, "", false), chromedp.NodeVisible, chromedp.NodeEnabled)
+	return clickOn(locate(role, name, "", false))
+}
+
+// clickOn presses the shown, enabled element sel selects. The console
+// redraws a list when an event comes in, so the element found can be
+// replaced before the press lands: then it is found again and pressed.
+func clickOn(sel chromedp.JSPath) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			_, err := chromedp.Click(sel, chromedp.NodeVisible, chromedp.NodeEnabled)(ctx, t)
+			if err == nil || !staleNode(err) || ctx.Err() != nil {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// staleNode reports whether err says the element went from the page
+// between finding and using it.
+func staleNode(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Could not find node") || strings.Contains(s, "No node with given id") ||
+		strings.Contains(s, "not attached") || strings.Contains(s, "detached") || strings.Contains(s, "does not have")
 }
 
 // fill types text into the field labelled label, after clearing it.

@@ -68,7 +68,7 @@ func TestConsoleLiveMessageReplyAndTicks(t *testing.T) {
 	diego := customer{phone: "5511900000101", name: "Diego Cliente"}
 	r.writes(diego, "Hello, is my order on its way?")
 	b.do("see Diego's conversation arrive live", chromedp.WaitVisible(locate("link", diego.name, "", true)))
-	b.do("open it", chromedp.Click(locate("link", diego.name, "", true), chromedp.NodeVisible))
+	b.do("open it", clickOn(locate("link", diego.name, "", true)))
 	b.do("see the customer's message", seeText("Hello, is my order on its way?"))
 	claimIfOffered(b)
 
@@ -111,7 +111,7 @@ func TestConsoleClaimAgainstSecondOperator(t *testing.T) {
 	}
 	href := evalIn[string](bruno, "read the link to Elisa's conversation", string(inPool)+`.getAttribute('href')`)
 
-	ana.do("open Elisa's conversation from the pool", chromedp.Click(inPool, chromedp.NodeVisible))
+	ana.do("open Elisa's conversation from the pool", clickOn(inPool))
 	ana.do("claim it", click("button", "Claim"))
 	ana.do("see the conversation become hers", seeText("The conversation is yours."), chromedp.WaitNotPresent(locate("button", "Claim", "", false)))
 	conv := r.conversationOf(elisa)
@@ -143,11 +143,11 @@ func TestConsoleCloseWithReason(t *testing.T) {
 	b, _ := r.openAs("ana")
 	fabio := customer{phone: "5511900000103", name: "Fabio Cliente"}
 	r.writes(fabio, "Thanks, that was all")
-	b.do("open Fabio's conversation", chromedp.Click(locate("link", fabio.name, "", true), chromedp.NodeVisible))
+	b.do("open Fabio's conversation", clickOn(locate("link", fabio.name, "", true)))
 	claimIfOffered(b)
 	b.do("ask to close it", click("button", "Close conversation"))
 	b.do("pick the reason", choose("Resolution reason", "Solved"))
-	b.do("confirm, and be told it is closed", chromedp.Click(dialogButton("Close"), chromedp.NodeVisible, chromedp.NodeEnabled), seeText("Conversation closed."))
+	b.do("confirm, and be told it is closed", clickOn(dialogButton("Close")), seeText("Conversation closed."))
 	conv := r.conversationOf(fabio)
 	eventually(t, "the conversation closed as solved", func() bool {
 		c := r.conversation(conv.ID)
@@ -282,7 +282,7 @@ func TestConsoleScreenshots(t *testing.T) {
 		b.do("see "+c.name, chromedp.WaitVisible(locate("link", c.name, "", true)))
 	}
 	shoot(b, "inbox")
-	b.do("open a conversation", chromedp.Click(locate("link", "Gabriela Souza", "", true), chromedp.NodeVisible))
+	b.do("open a conversation", clickOn(locate("link", "Gabriela Souza", "", true)))
 	claimIfOffered(b)
 	b.do("reply", fill("Message", "Hi Gabriela! It left our warehouse this morning; it arrives tomorrow."), click("button", "Send"))
 	b.do("see the reply", seeText("it arrives tomorrow"))
