@@ -165,7 +165,7 @@ func (b *tab) fail(what string, err error) {
 		text += "\n\n(elements with a data-status:)\n" + states
 	}
 	shot := ""
-	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80)); err == nil {
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		p := filepath.Join(os.TempDir(), fmt.Sprintf("switchboard-e2e-%s-%s.png", strings.ReplaceAll(b.t.Name(), "/", "_"), b.who))
 		if os.WriteFile(p, png, 0o644) == nil {
 			shot = "\nscreenshot: " + p

@@ -9,6 +9,7 @@ package main
 //	go test -race -count=1 -run Console ./cmd/switchboard/
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -259,12 +260,18 @@ func TestConsoleScreenshots(t *testing.T) {
 	}
 	shoot := func(b *tab, name string) {
 		t.Helper()
-		time.Sleep(500 * time.Millisecond) // let the screen settle
-		ctxShot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+		// Let the screen settle and its notices fade.
+		b.do("wait for the notices to fade", chromedp.Sleep(500*time.Millisecond), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`!document.querySelector('#toast') || document.querySelector('#toast').children.length === 0`,
+				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(12*time.Second))(ctx, tg)
+			return err
+		}))
+		// Quality 100 makes a PNG; any other, a JPEG.
+		shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			b.fail("screenshot "+name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), ctxShot, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -288,6 +295,23 @@ func TestConsoleScreenshots(t *testing.T) {
 	b.do("see the reply", seeText("it arrives tomorrow"))
 	shoot(b, "conversation")
 
+	// A team's plan with split shifts and a holiday, for the hours screen.
+	apiJSON(t, "PUT", r.base+"/api/v1/settings", r.token, settingsView{Version: 1, YAML: strings.Replace(consoleSettings, "timezone: UTC\n", `timezone: America/Sao_Paulo
+opening_hours:
+  weekly:
+    mon: ["09:00-13:00", "14:00-18:00"]
+    tue: ["09:00-13:00", "14:00-18:00"]
+    wed: ["09:00-13:00", "14:00-18:00"]
+    thu: ["09:00-13:00", "14:00-18:00"]
+    fri: ["09:00-17:00"]
+    sat: ["09:00-12:00"]
+  special:
+    - {date: "2026-12-25", closed: true}
+    - {date: "2026-12-24", hours: ["09:00-12:00"]}
+  out_of_hours: {reply: closed, queue_until_open: true}
+templates:
+  - {id: closed, language: en, text: "We are closed now. We open at {{next_open}}."}
+`, 1)}, http.StatusOK, nil)
 	c, _ := r.openAs("carla")
 	c.do("open the opening hours", chromedp.Evaluate[chromedp.Void](`location.hash = '#/hours'`), chromedp.Sleep(time.Second))
 	shoot(c, "hours")
