@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -129,12 +130,28 @@ func newTab(t *testing.T, base, who string) *tab {
 	ctx, cancel := chromedp.NewContext(browserContext(t), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	b := &tab{t: t, ctx: ctx, base: base, who: who}
-	// The first Run creates the tab; no deadline on it either.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860), chromedp.Navigate(base+"/")); err != nil {
+	// The first Run creates the tab; no deadline on it either. Notices
+	// (the console's toasts) fade: each is kept, for failure messages.
+	keepNotices := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: noticeRecorderJS})
+		return err
+	})
+	if err := chromedp.Do(ctx, keepNotices, chromedp.EmulateViewport(1280, 860), chromedp.Navigate(base+"/")); err != nil {
 		t.Fatalf("%s: open the console: %v", who, err)
 	}
 	return b
 }
+
+// noticeRecorderJS keeps the text of every notice shown in #toast in
+// window.__notices, for a failure to tell what the console said.
+const noticeRecorderJS = `window.__notices = [];
+document.addEventListener('DOMContentLoaded', () => {
+  const el = document.getElementById('toast');
+  if (!el) return;
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) window.__notices.push(new Date().toISOString().slice(11, 23) + ' ' + n.textContent);
+  }).observe(el, { childList: true });
+});`
 
 // do runs steps within stepTimeout, failing the test with what the page
 // shows if one fails.
@@ -163,6 +180,9 @@ func (b *tab) fail(what string, err error) {
 	if states, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-status]')].map((el) =>
   'data-status=' + el.getAttribute('data-status') + ' ' + [...el.querySelectorAll('[aria-label]')].map((x) => 'aria-label=' + x.getAttribute('aria-label')).join(' ') + ': ' + el.innerText.replace(/\s+/g, ' ')).join('\n')`)); states != "" {
 		text += "\n\n(elements with a data-status:)\n" + states
+	}
+	if notices, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(window.__notices || []).join('\n')`)); notices != "" {
+		text += "\n\n(notices shown:)\n" + notices
 	}
 	shot := ""
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {

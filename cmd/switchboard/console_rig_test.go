@@ -160,6 +160,11 @@ func newRig(t *testing.T, settingsYAML string) *rig {
 		t.Fatalf("apply the settings: %v", err)
 	}
 	r.base, _ = serveOn(t, cfg, db, roleAll, logger)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's warnings and errors:\n%s", grep(logs.String(), `"level":"WARN"|"level":"ERROR"`))
+		}
+	})
 	r.token = r.apiLogin(r.staff["root"].Phone)
 	return r
 }
