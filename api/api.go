@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +69,10 @@ type API struct {
 	staffChanged func(ctx context.Context) error
 	// presenceRenew is how often a stream renews its presence lease.
 	presenceRenew time.Duration
+	// insecureCookies leaves the Secure flag off the session cookie.
+	insecureCookies bool
+	// channels are the configured channels GET /team lists.
+	channels []Channel
 }
 
 // Options configure the API.
@@ -105,6 +108,16 @@ type Options struct {
 	// lease (DefaultPresenceRenew if 0); the lease lasts three renewals,
 	// so a stream whose server died is noticed within that.
 	PresenceRenew time.Duration
+	// InsecureCookies leaves the Secure flag off the console's session
+	// cookie, for a deployment served over plain HTTP on a host other than
+	// localhost (a LAN demo). Browsers (Chromium, Firefox) keep Secure
+	// cookies on http://localhost and http://127.0.0.1 already, so local
+	// development does not need it; in production leave it false, or the
+	// session could be sent, and read, in clear.
+	InsecureCookies bool
+	// Channels are the configured channels (the config file's), which GET
+	// /team shows staff; the settings do not name them.
+	Channels []Channel
 }
 
 // New returns the API.
@@ -128,7 +141,7 @@ func New(o Options) *API {
 		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
 		groups: o.Groups, staffChanged: o.StaffChanged,
-		presenceRenew: o.PresenceRenew}
+		presenceRenew: o.PresenceRenew, insecureCookies: o.InsecureCookies, channels: slices.Clone(o.Channels)}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}
@@ -189,6 +202,7 @@ func (a *API) Register(e *echo.Echo) {
 		a.registerConversations(authed)
 		a.registerCoordination(authed)
 		a.registerContacts(authed)
+		a.registerConsole(authed)
 	}
 }
 
@@ -240,26 +254,6 @@ func caller(c echo.Context) *accounts.User {
 	return u
 }
 
-// authenticate accepts only a valid bearer token of an active user.
-func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		if !ok {
-			return httperror.Write(c, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
-		}
-		u, err := a.login.Authenticate(c.Request().Context(), strings.TrimSpace(token))
-		if errors.Is(err, auth.ErrInvalidToken) {
-			return httperror.Write(c, http.StatusUnauthorized, "unauthorized", "invalid or expired token")
-		}
-		if err != nil {
-			return a.internal(c, err)
-		}
-		ctx := context.WithValue(c.Request().Context(), userKey{}, u)
-		c.SetRequest(c.Request().WithContext(ctx))
-		return next(c)
-	}
-}
-
 // require refuses callers without permission p, then checks the route's
 // path ids (checkIDs): a caller without the permission learns nothing,
 // not even whether an id is well formed. Routes open to every
@@ -301,49 +295,6 @@ func (a *API) requestCode(c echo.Context) error {
 		return a.internal(c, err)
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "if this number has an account, a code is on its way"})
-}
-
-type verifyRequest struct {
-	Phone string `json:"phone"`
-	Code  string `json:"code"`
-}
-
-func (a *API) verifyCode(c echo.Context) error {
-	var req verifyRequest
-	if err := c.Bind(&req); err != nil {
-		return bad(c, "body must be {\"phone\": \"+...\", \"code\": \"123456\"}")
-	}
-	s, _, err := a.login.Verify(c.Request().Context(), req.Phone, req.Code, c.RealIP())
-	if errors.Is(err, auth.ErrLoginFailed) {
-		return httperror.Write(c, http.StatusUnauthorized, "invalid_code", "invalid or expired code")
-	}
-	if err != nil {
-		return a.internal(c, err)
-	}
-	return c.JSON(http.StatusOK, s)
-}
-
-func (a *API) logout(c echo.Context) error {
-	token := strings.TrimSpace(strings.TrimPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "))
-	if err := a.login.Logout(c.Request().Context(), token); err != nil {
-		return a.internal(c, err)
-	}
-	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "logout", IP: c.RealIP()})
-	return c.NoContent(http.StatusNoContent)
-}
-
-type meResponse struct {
-	User        *accounts.User    `json:"user"`
-	Permissions []auth.Permission `json:"permissions"`
-}
-
-func (a *API) me(c echo.Context) error {
-	u := caller(c)
-	perms, err := a.roles.Effective(c.Request().Context(), u)
-	if err != nil {
-		return a.internal(c, err)
-	}
-	return c.JSON(http.StatusOK, meResponse{User: u, Permissions: perms})
 }
 
 // --- users ---

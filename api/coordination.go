@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -26,47 +28,80 @@ func (a *API) registerCoordination(authed *echo.Group) {
 }
 
 // settingsDoc is the settings document over the API: the same YAML, schema
-// and validation as `switchboard apply`.
+// and validation as `switchboard apply`. Answers carry it both as YAML and
+// as a JSON object (document); a change may be given as either.
 type settingsDoc struct {
-	Version int64  `json:"version"`
-	YAML    string `json:"yaml"`
+	Version  int64           `json:"version"`
+	YAML     string          `json:"yaml"`
+	Document json.RawMessage `json:"document,omitempty"`
+}
+
+// answerSettings answers version v of the document y, as YAML and JSON.
+func (a *API) answerSettings(c echo.Context, v int64, y []byte) error {
+	doc, err := yamlToJSON(y)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	return c.JSON(http.StatusOK, settingsDoc{Version: v, YAML: string(y), Document: doc})
 }
 
 func (a *API) getSettings(c echo.Context) error {
 	st, err := settings.Load(c.Request().Context(), a.versions)
 	if errors.Is(err, settings.ErrNone) {
-		return c.JSON(http.StatusOK, settingsDoc{})
+		return a.answerSettings(c, 0, nil)
 	}
 	if err != nil {
 		return a.internal(c, err)
 	}
-	return c.JSON(http.StatusOK, settingsDoc{Version: st.Version, YAML: string(st.YAML)})
+	return a.answerSettings(c, st.Version, st.YAML)
 }
 
-// putSettings applies a new version. version must be the one the change
-// was made from, so two coordinators cannot overwrite each other unseen.
+// putSettings applies a new version, given as yaml or as document (a
+// JSON object, converted to YAML first and then treated exactly alike).
+// version must be the one the change was made from, so two coordinators
+// cannot overwrite each other unseen.
 func (a *API) putSettings(c echo.Context) error {
 	var req settingsDoc
-	if err := c.Bind(&req); err != nil || req.YAML == "" {
-		return bad(c, "body must be {\"version\": N, \"yaml\": \"...\"}")
+	if err := c.Bind(&req); err != nil {
+		return bad(c, "body must be {\"version\": N, \"yaml\": \"...\"} or {\"version\": N, \"document\": {...}}")
+	}
+	fromJSON := len(req.Document) > 0 && string(bytes.TrimSpace(req.Document)) != "null"
+	switch {
+	case fromJSON && req.YAML != "":
+		return bad(c, "give yaml or document, not both")
+	case fromJSON:
+		y, err := jsonToYAML(req.Document)
+		if err != nil {
+			return bad(c, err.Error())
+		}
+		req.YAML = string(y)
+	case req.YAML == "":
+		return bad(c, "body must be {\"version\": N, \"yaml\": \"...\"} or {\"version\": N, \"document\": {...}}")
+	}
+	invalid := func(err error) error {
+		msg := err.Error()
+		if fromJSON {
+			msg = yamlLines.ReplaceAllString(msg, "")
+		}
+		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", msg)
 	}
 	// Validated here, apart from storing, so a document's mistakes are 422
 	// and a failure to store it is a 5xx (Apply returns both alike).
 	if _, err := settings.Parse([]byte(req.YAML)); err != nil {
-		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
+		return invalid(err)
 	}
 	v, err := settings.Apply(c.Request().Context(), a.versions, []byte(req.YAML), a.clock.Now(), req.Version, caller(c).ID)
 	switch {
 	case errors.Is(err, settings.ErrConflict):
 		return httperror.Write(c, http.StatusConflict, "conflict", settings.ErrConflict.Error())
 	case errors.Is(err, settings.ErrUnknownStaff):
-		return httperror.Write(c, http.StatusUnprocessableEntity, "invalid_settings", err.Error())
+		return invalid(err)
 	case err != nil:
 		return a.internal(c, err)
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "settings.apply", Target: "version " + itoa(v), IP: c.RealIP()})
 	a.changedStaff(c.Request().Context()) // a type may name other groups or accounts now
-	return c.JSON(http.StatusOK, settingsDoc{Version: v, YAML: req.YAML})
+	return a.answerSettings(c, v, []byte(req.YAML))
 }
 
 // cannedResponses searches the knowledge base by shortcut and text.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -96,7 +95,9 @@ func (a *API) streamSees(ctx context.Context, view streamView, ev *events.Event)
 func (a *API) events(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := caller(c)
-	token := strings.TrimSpace(strings.TrimPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "))
+	// Re-checked with whichever credential opened the stream: a browser's
+	// EventSource sends the session cookie and cannot set headers.
+	token := credentialOf(c).token
 	sub, err := a.hub.Subscribe(ctx, u.ID)
 	switch {
 	case errors.Is(err, events.ErrTooManyStreams):

@@ -389,6 +389,21 @@ func (l *Login) issue(ctx context.Context, userID string) (*Session, error) {
 	return &Session{Token: token, ExpiresAt: exp.UTC(), UserID: userID}, nil
 }
 
+// CSRFToken returns the token a browser session must echo in the
+// X-CSRF-Token header of every state-changing request. It is derived from
+// the session token with the server secret, so it needs no storage of its
+// own, ends with the session, and cannot be computed by a page that can
+// send the session cookie but never read it.
+func (l *Login) CSRFToken(token string) string {
+	return base64.RawURLEncoding.EncodeToString(l.mac("csrf", tokenHash(token)))
+}
+
+// CheckCSRF reports whether got is the CSRF token of the session token,
+// compared in constant time so its timing says nothing about the right one.
+func (l *Login) CheckCSRF(token, got string) bool {
+	return got != "" && hmac.Equal([]byte(l.CSRFToken(token)), []byte(got))
+}
+
 // ErrInvalidToken is every reason a bearer token is refused.
 var ErrInvalidToken = errors.New("invalid or expired token")
 

@@ -237,6 +237,13 @@ func (s *Service) OperatorLoad(ctx context.Context, operator string) (int, error
 	return l[operator].Assigned, nil
 }
 
+// OperatorStates returns the presence and load of each of operators
+// (offline with no load when unknown), as routing sees them: what a
+// person choosing whom to hand a conversation to needs to know.
+func (s *Service) OperatorStates(ctx context.Context, operators []string) (routing.Roster, error) {
+	return s.roster(ctx, operators)
+}
+
 // roster reads the live state of the given operators.
 func (s *Service) roster(ctx context.Context, operators []string) (routing.Roster, error) {
 	r := routing.Roster{}
