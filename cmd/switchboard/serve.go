@@ -500,7 +500,15 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		}
 		return float64(n)
 	}))
+	if cfg.HTTP.InsecureCookies {
+		logger.Warn("http.insecure_cookies is set: the console's session cookie is sent over plain HTTP too, where anyone on the network can read it")
+	}
+	chans := make([]api.Channel, 0, len(cfg.Channels))
+	for _, ch := range cfg.Channels {
+		chans = append(chans, api.Channel{ID: ch.ID, Kind: ch.Kind})
+	}
 	return api.New(api.Options{
+		InsecureCookies: cfg.HTTP.InsecureCookies, Channels: chans,
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,

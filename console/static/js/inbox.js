@@ -105,7 +105,7 @@ function render(main, args) {
   const known = () => new Set(lists.flatMap((l) => (state[l.key] || []).map((c) => c.id)));
   const inPool = (id) => (state.pool || []).some((c) => c.id === id);
   const off = live.on((ev) => {
-    if (ev.type === 'message' && ev.direction === 'in' && ev.query_id !== openID) {
+    if (ev.type === 'message' && ev.direction === 'inbound' && ev.query_id !== openID) {
       if (known().has(ev.query_id) && !inPool(ev.query_id)) unread.bump(ev.query_id);
       notify.alert(t('notify.new_message'), t('notify.new_message_body'), () => { location.hash = `#/inbox/${ev.query_id}`; });
     }
