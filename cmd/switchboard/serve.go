@@ -280,7 +280,11 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 		}
 		opts.API = a
 		s.api = a
-		if opts.Console, err = console.New(console.Options{}); err != nil {
+		var co console.Options
+		if d != nil {
+			co.SimulatorURL = simulator.Path // the login page links it
+		}
+		if opts.Console, err = console.New(co); err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}
 		opts.Webhooks = webhook.New(webhook.Options{
