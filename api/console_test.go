@@ -91,6 +91,10 @@ func TestTransferTargets(t *testing.T) {
 	if r := w.do(t, "PUT", "/api/v1/me/presence", w.brunoT, map[string]string{"presence": "online"}); r.status != 200 {
 		t.Fatalf("bruno online: %d", r.status)
 	}
+	// The console's presence switch starts where routing is.
+	if r := w.do(t, "GET", "/api/v1/me", w.brunoT, nil); r.status != 200 || !strings.Contains(r.body, `"presence":"online"`) {
+		t.Fatalf("bruno's /me after going online: %d %s", r.status, r.body)
+	}
 	r := w.do(t, "GET", path, w.anaT, nil)
 	var mine targetList
 	r.decode(t, &mine)

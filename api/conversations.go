@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -37,6 +38,15 @@ type Conversation struct {
 	// 24-hour customer service window); otherwise only templates.
 	WindowOpen bool      `json:"window_open"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// AssigneeName, PortfolioOwner and PortfolioOwnerName are shown for
+	// one conversation (GET /conversations/{id}), not in lists: the
+	// contact panel names the people, a list row needs none of them.
+	AssigneeName       string `json:"assignee_name,omitempty"`
+	PortfolioOwner     string `json:"portfolio_owner,omitempty"`
+	PortfolioOwnerName string `json:"portfolio_owner_name,omitempty"`
+	// ContactNotes are what staff keep about the customer (PUT
+	// /contacts/{id}), also only for one conversation.
+	ContactNotes string `json:"contact_notes,omitempty"`
 }
 
 // MessageView is one message of a conversation's history.
@@ -183,7 +193,30 @@ func (a *API) view(ctx context.Context, st *conversations.RoutingState) (Convers
 	if name == "" {
 		name = contact.ProfileName
 	}
-	return a.summaryView(conversations.Summary{Query: *q, ContactName: name, ContactPhone: contact.ExternalID}), nil
+	cv := a.summaryView(conversations.Summary{Query: *q, ContactName: name, ContactPhone: contact.ExternalID})
+	cv.PortfolioOwner, cv.ContactNotes = contact.PortfolioOwner, contact.Notes
+	if cv.AssigneeName, err = a.userName(ctx, cv.Assignee); err != nil {
+		return Conversation{}, err
+	}
+	if cv.PortfolioOwnerName, err = a.userName(ctx, cv.PortfolioOwner); err != nil {
+		return Conversation{}, err
+	}
+	return cv, nil
+}
+
+// userName names an account; "" for none or one deleted since.
+func (a *API) userName(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	u, err := a.users.Get(ctx, id)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("name account %s: %w", id, err)
+	}
+	return u.Name, nil
 }
 
 // summaryView shows a conversation as listed.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -170,6 +171,19 @@ func TestContactEditAndPortfolio(t *testing.T) {
 	c, _ := w.conv.Service.Contact(ctx, q.ContactID)
 	if c.PortfolioOwner != w.bruno.ID || c.DisplayName != "Dona Maria" {
 		t.Fatalf("contact = %+v", c)
+	}
+	// The console's contact panel names the portfolio owner and shows the notes.
+	var cv struct {
+		Name      string `json:"contact_name"`
+		Owner     string `json:"portfolio_owner"`
+		OwnerName string `json:"portfolio_owner_name"`
+		Notes     string `json:"contact_notes"`
+	}
+	if r := w.do(t, "GET", "/api/v1/conversations/"+id, coordT, nil); r.status != 200 || json.Unmarshal([]byte(r.body), &cv) != nil {
+		t.Fatalf("get conversation: %d %s", r.status, r.body)
+	}
+	if cv.Name != "Dona Maria" || cv.Owner != w.bruno.ID || cv.OwnerName != w.bruno.Name || cv.Notes != "prefers mornings" {
+		t.Fatalf("conversation's contact = %+v, want Dona Maria in %s's portfolio with her notes", cv, w.bruno.Name)
 	}
 	if r := w.do(t, "DELETE", "/api/v1/contacts/"+q.ContactID+"/portfolio", coordT, nil); r.status != 200 {
 		t.Fatalf("remove from portfolio: %d", r.status)

@@ -219,6 +219,9 @@ type meResponse struct {
 	// CSRFToken is the session's, for a console page that was reloaded
 	// and so lost the one its login answered; only for the cookie.
 	CSRFToken string `json:"csrf_token,omitempty"`
+	// Presence is the caller's presence as routing sees it (online, away
+	// or offline), so the console's switch starts where routing is.
+	Presence string `json:"presence,omitempty"`
 }
 
 func (a *API) me(c echo.Context) error {
@@ -228,6 +231,13 @@ func (a *API) me(c echo.Context) error {
 		return a.internal(c, err)
 	}
 	out := meResponse{User: u, Permissions: perms}
+	if a.conv != nil {
+		states, err := a.conv.OperatorStates(c.Request().Context(), []string{u.ID})
+		if err != nil {
+			return a.internal(c, err)
+		}
+		out.Presence = states[u.ID].Presence
+	}
 	if cred := credentialOf(c); cred.cookie {
 		out.CSRFToken = a.login.CSRFToken(cred.token)
 	}

@@ -202,8 +202,10 @@ func TestCookieSession(t *testing.T) {
 	if !cleared {
 		t.Fatalf("logout did not clear the cookie: %v", cookies)
 	}
-	if r, _ := w.send(t, cookieReq{method: "GET", path: "/api/v1/me", session: ck.Value}); r.status != http.StatusUnauthorized {
-		t.Fatalf("the cookie after logout: %d, want 401 (revoked)", r.status)
+	// A browser that kept the cookie is told to drop it.
+	r, cookies = w.send(t, cookieReq{method: "GET", path: "/api/v1/me", session: ck.Value})
+	if r.status != http.StatusUnauthorized || len(cookies) != 1 || cookies[0].Name != api.SessionCookie || cookies[0].MaxAge >= 0 {
+		t.Fatalf("the cookie after logout: %d %v, want 401 (revoked) clearing the cookie", r.status, cookies)
 	}
 	if r := w.do(t, "GET", "/api/v1/me", w.anaT, nil); r.status != 200 {
 		t.Fatalf("ana's bearer session after her cookie logout: %d, want it untouched", r.status)

@@ -78,6 +78,12 @@ type HTTP struct {
 	// MaxEventStreamsPerUser bounds one user's open GET /api/v1/events
 	// streams on each server; more are refused with 429.
 	MaxEventStreamsPerUser int `yaml:"max_event_streams_per_user"`
+	// InsecureCookies leaves the Secure flag off the console's session
+	// cookie, for a console reached over plain HTTP on a host other than
+	// localhost (a LAN trial). Browsers keep Secure cookies on
+	// http://localhost and http://127.0.0.1 already; in production the
+	// console is behind TLS and this stays false.
+	InsecureCookies bool `yaml:"insecure_cookies"`
 }
 
 // Redis says where the durable state and the queue live: one URL, a

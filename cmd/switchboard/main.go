@@ -2,6 +2,7 @@
 // worker pool (`serve`), and the operator's commands.
 //
 //	switchboard serve [--config FILE] [--role all|gateway|worker] [--no-migrate]
+//	switchboard serve --demo
 //	switchboard migrate [--config FILE] [--status]
 //	switchboard apply -f SETTINGS.yaml [--dry-run]
 //	switchboard version
@@ -30,6 +31,7 @@ const usage = `Switchboard: a WhatsApp and messaging gateway for customer-servic
 
 Usage:
   switchboard serve [--config FILE] [--role all|gateway|worker] [--no-migrate]
+  switchboard serve --demo                                 try it: made-up team, customer simulator, login codes printed (in memory)
   switchboard migrate [--config FILE] [--status]           apply pending database migrations (--status: only show versions)
   switchboard apply -f SETTINGS.yaml [--dry-run] [--config FILE]
   switchboard users create|list|disable|delete ...

@@ -25,6 +25,7 @@ import (
 	"switchboard/api"
 	"switchboard/auth"
 	"switchboard/channels"
+	chansim "switchboard/channels/simulator"
 	"switchboard/channels/telegram"
 	"switchboard/channels/twilio"
 	"switchboard/channels/webchat"
@@ -44,6 +45,7 @@ import (
 	"switchboard/redisconn"
 	"switchboard/repository"
 	"switchboard/settings"
+	"switchboard/simulator"
 	"switchboard/webhook"
 	"switchboard/worker"
 )
@@ -61,6 +63,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	configPath := fs.String("config", os.Getenv(config.EnvConfigPath), "path to the YAML configuration (default $"+config.EnvConfigPath+"; none: built-in defaults)")
 	role := fs.String("role", roleAll, "what this process runs: all, gateway (HTTP only) or worker (queue only)")
 	noMigrate := fs.Bool("no-migrate", false, "do not apply pending database migrations at start (overrides database.migrate_on_start); refuse to start if the schema is behind")
+	demoMode := fs.Bool("demo", false, "run the demo: made-up accounts and settings, a customer simulator, login codes printed here; in-memory, deleted at exit (refused with a configured Redis or database)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -77,7 +80,16 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Log, os.Stderr)
+	if *demoMode && *configPath == "" {
+		// The demo's terminal is for the newcomer: the accounts, the login
+		// codes and what goes wrong, not a request log line every second
+		// from the simulator page.
+		cfg.Log = config.Log{Level: "warn", Format: "text"}
+	}
+	logger := newLogger(cfg.Log, stderr)
+	if *demoMode {
+		return serveDemo(ctx, cfg, *role, logger, stderr)
+	}
 	// run closes it once it has stopped HTTP and drained the workers,
 	// the last to use it.
 	db, err := openDatabase(ctx, cfg.Database, cfg.Database.AutoMigrate() && !*noMigrate, logger, stderr)
@@ -85,6 +97,37 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv, err := newServer(ctx, cfg, db, *role, logger, prometheus.NewRegistry())
+	if err != nil {
+		db.Close()
+		return err
+	}
+	srv.notice = stderr
+	return srv.run(ctx)
+}
+
+// serveDemo is `serve --demo`: a process on its own in-memory Redis and
+// a SQLite in a temporary directory, removed when it stops, seeded with
+// the demo's accounts and settings, with the customer simulator.
+func serveDemo(ctx context.Context, cfg *config.Config, role string, logger *slog.Logger, stderr io.Writer) error {
+	if err := checkDemo(cfg, role); err != nil {
+		return err
+	}
+	dir, err := prepareDemo(cfg)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := openDatabase(ctx, cfg.Database, true, logger, nil)
+	if err != nil {
+		return err
+	}
+	users, err := seedDemo(ctx, db, logger)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	d := &demo{box: simulator.NewBox(nil), terminal: stderr, dir: dir, accounts: users}
+	srv, err := newServerWith(ctx, cfg, db, role, logger, prometheus.NewRegistry(), d)
 	if err != nil {
 		db.Close()
 		return err
@@ -145,6 +188,8 @@ type server struct {
 	// embedded Redis it is told, in plain words, where that Redis is and
 	// how to create the first account there. nil in tests that don't look.
 	notice io.Writer
+	// demo is set in `serve --demo` only.
+	demo *demo
 }
 
 // leaseTTL is how long a crashed holder keeps a linked device: the longest
@@ -153,7 +198,22 @@ const leaseTTL = 20 * time.Second
 
 // newServer builds a process of role on cfg, keeping its records in db.
 func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role string, logger *slog.Logger, reg *prometheus.Registry) (*server, error) {
-	chans, err := buildChannels(cfg, logger)
+	return newServerWith(ctx, cfg, db, role, logger, reg, nil)
+}
+
+// newServerWith is newServer, and the demo's additions when d is not nil:
+// the simulator channel and page, and login codes printed to the
+// terminal. A demo on a configured Redis or database is refused here too,
+// whoever asks for it, so codes of real accounts are never printed.
+func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, role string, logger *slog.Logger, reg *prometheus.Registry, d *demo) (*server, error) {
+	registry := kinds()
+	if d != nil {
+		if err := checkDemo(cfg, role); err != nil {
+			return nil, err
+		}
+		registry = d.registry()
+	}
+	chans, err := buildChannelsWith(cfg, registry, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +222,7 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, db: db, addr: make(chan string, 1)}
+	s := &server{cfg: cfg, role: role, logger: logger, conn: conn, db: db, addr: make(chan string, 1), demo: d}
 	var listeners []channels.Listener
 	for _, id := range slices.Sorted(maps.Keys(chans)) {
 		if l, ok := chans[id].(channels.Listener); ok {
@@ -214,13 +274,17 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 		AwayAfter:  cfg.Presence.AwayAfter,
 	})
 	if role != roleWorker {
-		a, err := newAPI(cfg, conn, db, qc, conv, m, reg, logger)
+		a, err := newAPI(cfg, conn, db, qc, conv, m, reg, logger, d)
 		if err != nil {
 			return nil, err
 		}
 		opts.API = a
 		s.api = a
-		if opts.Console, err = console.New(console.Options{}); err != nil {
+		var co console.Options
+		if d != nil {
+			co.SimulatorURL = simulator.Path // the login page links it
+		}
+		if opts.Console, err = console.New(co); err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}
 		opts.Webhooks = webhook.New(webhook.Options{
@@ -231,9 +295,17 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		})
 	}
+	handler := gateway.New(opts)
+	if d != nil && opts.Webhooks != nil {
+		ch, ok := chans[demoChannelID].(*chansim.Channel)
+		if !ok {
+			return nil, fmt.Errorf("demo: channel %q is not the simulator", demoChannelID)
+		}
+		simulator.New(simulator.Options{Box: d.box, Channel: ch, Webhooks: handler, Logger: logger}).Register(handler)
+	}
 	httpServer := &http.Server{
 		Addr:              cfg.HTTP.Addr,
-		Handler:           gateway.New(opts),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -271,9 +343,13 @@ func newServer(ctx context.Context, cfg *config.Config, db *repository.DB, role 
 
 // buildChannels builds every configured channel through the kind registry.
 func buildChannels(cfg *config.Config, logger *slog.Logger) (channels.Set, error) {
+	return buildChannelsWith(cfg, kinds(), logger)
+}
+
+// buildChannelsWith builds every configured channel through registry.
+func buildChannelsWith(cfg *config.Config, registry channels.Registry, logger *slog.Logger) (channels.Set, error) {
 	chans := channels.Set{}
 	deps := channels.Deps{HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: time.Now, Logger: logger}
-	registry := kinds()
 	// Every channel's mistakes at once, not one channel per run.
 	var errs []error
 	for _, c := range cfg.Channels {
@@ -408,7 +484,10 @@ func (s *server) run(ctx context.Context) error {
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
-	if s.conn.Embedded && s.notice != nil {
+	switch {
+	case s.demo != nil && s.notice != nil:
+		writeDemoNotice(s.notice, ln.Addr().String(), s.demo)
+	case s.conn.Embedded && s.notice != nil:
 		writeEmbeddedNotice(s.notice, ln.Addr().String(), s.conn.EmbeddedURL, s.db.Where(), s.cfg.Auth.Secret == "")
 	}
 
@@ -456,8 +535,8 @@ func (s *server) run(ctx context.Context) error {
 
 // newAPI builds the /api/v1 API: accounts, agent groups, roles, audit and
 // settings in db; login codes and sessions in Redis; conversations through
-// conv.
-func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger) (*api.API, error) {
+// conv. In a demo (d not nil) login codes are printed on its terminal.
+func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *queue.Client, conv *conversations.Service, m *metrics.Metrics, reg prometheus.Registerer, logger *slog.Logger, d *demo) (*api.API, error) {
 	secret := []byte(cfg.Auth.Secret)
 	if len(secret) == 0 {
 		// Only reachable with the embedded Redis (validation requires a
@@ -468,15 +547,19 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		}
 		logger.Warn("auth.secret is not set: login codes and tokens are keyed by a random secret made for this process, so none survives a restart. Set " + config.EnvAuthSecret + " to keep them.")
 	}
-	if cfg.Auth.OTP.Channel == "" {
+	if cfg.Auth.OTP.Channel == "" && d == nil {
 		logger.Warn("auth.otp.channel is not set: login codes cannot be sent, so nobody can log in to the API")
 	}
 	roles := auth.NewRoles(db.Roles())
 	users := accounts.NewStore(db.Accounts(), clock.System{}, roles.Exists)
 	audit := auth.NewAudit(db.Audit(), clock.System{}, logger)
+	var sender auth.CodeSender = codeSender{queue: qc, channel: cfg.Auth.OTP.Channel}
+	if d != nil {
+		sender = &demoCodeSender{terminal: d.terminal, users: users}
+	}
 	login, err := auth.NewLogin(conn.Client, auth.LoginOptions{
 		Users: users, Clock: clock.System{}, Secret: secret, SessionTTL: cfg.Auth.SessionTTL,
-		Sender: codeSender{queue: qc, channel: cfg.Auth.OTP.Channel}, Audit: audit, Logger: logger,
+		Sender: sender, Audit: audit, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -500,7 +583,15 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		}
 		return float64(n)
 	}))
+	if cfg.HTTP.InsecureCookies {
+		logger.Warn("http.insecure_cookies is set: the console's session cookie is sent over plain HTTP too, where anyone on the network can read it")
+	}
+	chans := make([]api.Channel, 0, len(cfg.Channels))
+	for _, ch := range cfg.Channels {
+		chans = append(chans, api.Channel{ID: ch.ID, Kind: ch.Kind})
+	}
 	return api.New(api.Options{
+		InsecureCookies: cfg.HTTP.InsecureCookies, Channels: chans,
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,

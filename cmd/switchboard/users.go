@@ -86,11 +86,10 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return errUsage
 		}
 		u.QueryTypes, u.Groups, u.Channels = split(queryTypes), split(groups), split(chans)
-		created, err := store.Create(ctx, u)
+		created, err := createAccount(ctx, store, audit, u, "cli")
 		if err != nil {
 			return err
 		}
-		audit.Record(ctx, auth.Entry{Actor: "cli", Action: "user.create", Target: created.ID})
 		fmt.Fprintln(stdout, created.ID)
 	case "list":
 		users, err := store.List(ctx)
@@ -136,4 +135,15 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return queueRecheck(ctx, cfg, db, conn, stdout, stderr)
 	}
 	return nil
+}
+
+// createAccount validates and stores u and audits it as done by actor:
+// `users create` and the demo's seeding both create accounts so.
+func createAccount(ctx context.Context, store *accounts.Store, audit *auth.Audit, u accounts.User, actor string) (*accounts.User, error) {
+	created, err := store.Create(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	audit.Record(ctx, auth.Entry{Actor: actor, Action: "user.create", Target: created.ID})
+	return created, nil
 }

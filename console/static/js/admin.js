@@ -1,6 +1,5 @@
 // admin.js: the coordinator's and administrator's screens. Each module
 // registers itself; the order here is the Administration menu's.
-import './admin/style.js';
 import './admin/hours.js';
 import './admin/querytypes.js';
 import './admin/knowledge.js';

@@ -50,8 +50,9 @@ export function openConversation(root, id, { onChange }) {
     let text = m.text;
     if (m.purged) text = t('conv.purged');
     else if (!text && m.type !== 'text') text = t('conv.non_text', { type: m.type });
-    return h('li', { className: `msg ${m.direction === 'inbound' ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': m.direction === 'outbound' ? (m.status || 'queued') : null },
-      h('span', { className: 'visually-hidden' }, m.direction === 'inbound' ? t('conv.from_customer') : t('conv.from_team')),
+    const inbound = m.direction === 'inbound';
+    return h('li', { className: `msg ${inbound ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': inbound ? null : (m.status || 'queued') },
+      h('span', { className: 'visually-hidden' }, inbound ? t('conv.from_customer') : t('conv.from_team')),
       h('span', { className: 'text' }, text || ''),
       m.error ? h('span', { className: 'error', role: 'note' }, t('conv.failed', { reason: m.error })) : null,
       h('span', { className: 'when' }, h('time', { dateTime: m.at, title: dateTime(m.at) }, time(m.at)), ' ', tick(m)));
@@ -133,7 +134,26 @@ export function openConversation(root, id, { onChange }) {
       [t('conv.assignee'), conv.assignee_name || conv.assignee || t('app.none')],
       [t('conv.last_inbound'), dateTime(conv.last_inbound_at)],
     ];
-    replace(panel, h('h3', {}, t('conv.contact')), h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+    replace(panel, h('h3', {}, t('conv.contact')), h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])), notesEl());
+  }
+
+  // notesEl shows what staff keep about the customer; who may edit
+  // contacts edits the name shown and the notes here.
+  function notesEl() {
+    if (!may('contacts.edit')) {
+      return conv.contact_notes ? [h('h4', {}, t('conv.notes')), h('p', { className: 'notes' }, conv.contact_notes)] : null;
+    }
+    const name = h('input', { type: 'text', maxLength: 200, value: conv.contact_name || '' });
+    const notes = h('textarea', { rows: 4, maxLength: 4000, value: conv.contact_notes || '' });
+    return h('form', { className: 'contact-edit', onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api.put(`/contacts/${encodeURIComponent(conv.contact_id)}`, { display_name: name.value.trim(), notes: notes.value });
+        toast(t('app.saved'));
+        await loadConversation();
+        onChange();
+      } catch (err) { showError(err); }
+    } }, field(t('conv.display_name'), name), field(t('conv.notes'), notes), h('button', { type: 'submit' }, t('conv.save_contact')));
   }
 
   async function loadConversation() {

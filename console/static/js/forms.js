@@ -3,7 +3,7 @@
 // API, a confirmation dialog, and small builders for labelled controls.
 // Everything is built with h(), so no data is ever parsed as HTML.
 import * as api from './api.js';
-import { t } from './i18n.js';
+import { t, setTimeZone } from './i18n.js';
 import { h, replace, field } from './dom.js';
 import { session } from './state.js';
 
@@ -131,7 +131,7 @@ export function settingsScreen(main, { title, intro, build }) {
         if (res && res.version) version = res.version;
         status.ok();
         // the inbox reads templates, reasons and query types from the team
-        api.get('/team').then((team) => { if (team) session.team = team; }).catch(() => {});
+        api.get('/team').then((team) => { if (team) { session.team = team; setTimeZone(team.timezone); } }).catch(() => {});
       } catch (err) {
         status.fail(err);
       } finally {
@@ -197,7 +197,13 @@ export function teamOptions(kind) {
   const list = (session.team && session.team[kind]) || [];
   return list.map((x) => (typeof x === 'string'
     ? { value: x, label: x }
-    : { value: x.id || x.name, label: x.name && x.id && x.name !== x.id ? `${x.name} (${x.id})` : (x.name || x.id) }));
+    : { value: x.id || x.name, label: optionLabel(x) }));
+}
+
+function optionLabel(x) {
+  if (x.name && x.id && x.name !== x.id) return `${x.name} (${x.id})`;
+  if (x.kind && x.id) return `${x.id} (${x.kind})`;
+  return x.name || x.id;
 }
 
 /**

@@ -39,7 +39,7 @@ function render(main, args) {
   const listSection = h('section', { className: 'list-section', 'aria-label': t('inbox.lists') });
   const convSection = h('section', { className: 'conversation-section', 'aria-live': 'off' });
   const workspace = h('div', { className: `workspace${openID ? ' open' : ''}` }, listSection, convSection);
-  replace(main, h('h1', { className: 'visually-hidden' }, t('nav.inbox')), workspace);
+  replace(main, h('h1', { className: 'visually-hidden' }, t('nav.inbox')), presenceBanner(), workspace);
 
   const state = {};
   const listEls = {};
@@ -133,6 +133,25 @@ function render(main, args) {
   return () => { off(); clearInterval(tick); if (closeConv) closeConv(); };
 }
 
+// presenceBanner tells an operator who is not online that routing gives
+// them nothing, with the one click that changes it: a newcomer who logs in
+// and waits for conversations would otherwise wait for ever.
+function presenceBanner() {
+  if (session.presence === 'online' || !session.permissions.has('conversations.reply')) return null;
+  const banner = h('div', { className: 'banner', role: 'status' },
+    h('span', {}, t(session.presence === 'away' ? 'presence.banner_away' : 'presence.banner_offline')), ' ',
+    h('button', { type: 'button', className: 'primary', onclick: async () => {
+      try {
+        await api.put('/me/presence', { presence: 'online' });
+        session.presence = 'online';
+        banner.remove();
+        const sel = document.querySelector('.presence select');
+        if (sel) sel.value = 'online';
+      } catch (err) { toast(t('error.generic', { message: err.message }), 'error'); }
+    } }, t('presence.go_online')));
+  return banner;
+}
+
 // settingsPanel lets the operator turn the sound and desktop notices off.
 function settingsPanel() {
   const sound = h('input', { type: 'checkbox', checked: notify.soundOn(), onchange: (e) => notify.setSound(e.target.checked) });
@@ -151,6 +170,8 @@ session.presenceControl = () => {
     try {
       await api.put('/me/presence', { presence: want });
       session.presence = want;
+      const banner = document.querySelector('.banner');
+      if (banner && want === 'online') banner.remove();
       toast(t('presence.now', { presence: t(`presence.${want}`) }));
     } catch (err) {
       toast(t('error.generic', { message: err.message }), 'error');
