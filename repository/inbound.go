@@ -298,8 +298,9 @@ func (c *Conversations) applyGeneral(ctx context.Context, in *inbound) (conversa
 	return res, nil
 }
 
-// continuePipelined is ApplyInbound's path for the message most are, one
-// that continues its contact's open conversation, on PostgreSQL: the same
+// continuePipelined applies, on its own, a message that continues its
+// contact's open conversation, on PostgreSQL, when no group commit did
+// (its group failed, or none took it): the same
 // transaction's statements sent at once (pgx's pipeline) and then its
 // COMMIT, two round trips instead of five. Anything else (no open
 // conversation, a duplicate, a new profile name, a duplicate racing in)
