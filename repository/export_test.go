@@ -2,7 +2,9 @@ package repository
 
 import (
 	"context"
+	"time"
 
+	"switchboard/channels"
 	"switchboard/conversations"
 )
 
@@ -32,4 +34,29 @@ func (d *DB) MigrateTo(ctx context.Context, v int64) error {
 	}
 	_, err = p.UpTo(ctx, v)
 	return err
+}
+
+// ApplyInboundGroup applies ms (bodies[i] for ms[i]) as one group commit
+// would, then each message its group did not apply as ApplyInbound would
+// after it. applied says which ones the group itself applied. PostgreSQL
+// only.
+func (c *Conversations) ApplyInboundGroup(ctx context.Context, ms []*channels.Inbound, bodies [][]byte, now time.Time) (
+	res []conversations.InboundResult, applied []bool, errs []error) {
+	ins := make([]*inbound, len(ms))
+	for i, m := range ms {
+		ins[i] = newInbound(m, bodies[i], now)
+	}
+	outs := c.applyGroup(ctx, ins)
+	res, applied, errs = make([]conversations.InboundResult, len(ms)), make([]bool, len(ms)), make([]error, len(ms))
+	for i, in := range ins {
+		applied[i] = outs[i].outcome == groupApplied
+		res[i], errs[i] = c.afterGroup(ctx, in, outs[i])
+	}
+	return res, applied, errs
+}
+
+// ApplyInboundAlone applies m as ApplyInbound does when no group takes it
+// (PostgreSQL only): the reference the group's results must equal.
+func (c *Conversations) ApplyInboundAlone(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (conversations.InboundResult, error) {
+	return c.afterGroup(ctx, newInbound(m, body, now), groupResult{})
 }

@@ -43,6 +43,12 @@ type inbound struct {
 	at, nowMS  int64
 }
 
+// newInbound is m as ApplyInbound stores it at now.
+func newInbound(m *channels.Inbound, body []byte, now time.Time) *inbound {
+	return &inbound{m: m, body: string(body), cid: conversations.ContactID(m.Channel, m.From),
+		order: inboundOrder(m), at: ms(m.Timestamp), nowMS: ms(now)}
+}
+
 // contactArgs are upsertContactSQL's arguments.
 func (in *inbound) contactArgs() []any {
 	return []any{in.cid, in.m.Channel, in.m.From, in.nowMS, in.at, in.order, in.m.ProfileName}
@@ -116,19 +122,28 @@ func (cr contactRow) newName(in *inbound) (string, bool) {
 // afterwards unless it is late. The statement runs after the upsert
 // locked the contact, so it sees every message applied before.
 func (c *Conversations) continueSQL() string {
+	return `
+		UPDATE conversations SET ` + c.continueSetSQL() + `
+		WHERE contact_id = $1 AND state <> 'closed'
+			AND NOT EXISTS (SELECT 1 FROM messages WHERE contact_id = $1 AND id = $5)
+		RETURNING ` + continueReturning
+}
+
+// continueSetSQL is continueSQL's SET list: $2 now, $3 the message's
+// provider time, $4 its provider order.
+func (c *Conversations) continueSetSQL() string {
 	newer := c.newerSQL("$3", "$4", "last_inbound_at", "last_inbound_order")
 	return `
-		UPDATE conversations SET
 			inbound_count = inbound_count + 1,
 			updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
 			activity_at = CASE WHEN activity_at < $3 THEN $3 ELSE activity_at END,
 			last_inbound_at = CASE WHEN ` + newer + ` THEN $3 ELSE last_inbound_at END,
-			last_inbound_order = CASE WHEN ` + newer + ` THEN $4 ELSE last_inbound_order END
-		WHERE contact_id = $1 AND state <> 'closed'
-			AND NOT EXISTS (SELECT 1 FROM messages WHERE contact_id = $1 AND id = $5)
-		RETURNING id, last_inbound_at, last_inbound_order, state, assignee, query_type, channel,
-			routing, version, outbound_count, assigned_outbound, effects`
+			last_inbound_order = CASE WHEN ` + newer + ` THEN $4 ELSE last_inbound_order END`
 }
+
+// continueReturning is what continueSQL returns, in scanContinued's order.
+const continueReturning = `id, last_inbound_at, last_inbound_order, state, assignee, query_type, channel,
+			routing, version, outbound_count, assigned_outbound, effects`
 
 // scanContinued reads continueSQL's row into res and ev; false when it
 // matched none.
@@ -175,21 +190,51 @@ const insertMessageSQL = `
 // message to its history and moves the times forward. Applying a message
 // again changes nothing and reports Duplicate. body is the message's JSON
 // as queued; the returned event is to be published once this returns.
+//
+// On PostgreSQL the transaction may be shared: a message that continues
+// its contact's open conversation is applied with those of concurrent
+// calls in one group commit (groupcommit.go), with the same result and
+// effect as on its own.
 func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (conversations.InboundResult, error) {
 	if m == nil || m.ID == "" || m.Channel == "" || m.From == "" {
 		return conversations.InboundResult{}, errors.New("apply inbound message: channel, sender and message id are required")
 	}
-	in := &inbound{m: m, body: string(body), cid: conversations.ContactID(m.Channel, m.From),
-		order: inboundOrder(m), at: ms(m.Timestamp), nowMS: ms(now)}
-	if c.d.dialect == Postgres {
-		res, ok, err := c.continuePipelined(ctx, in)
-		if err != nil {
-			return conversations.InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
-		}
-		if ok {
-			return res, nil
-		}
+	in := newInbound(m, body, now)
+	if c.d.dialect != Postgres {
+		return c.applyGeneral(ctx, in)
 	}
+	out, err := c.d.group.submit(ctx, c.d, in)
+	if err != nil {
+		return conversations.InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
+	}
+	return c.afterGroup(ctx, in, out)
+}
+
+// afterGroup finishes a message on PostgreSQL once its group said what it
+// did: an applied message is done, one that is not a plain continuation
+// takes the general path, and one whose group failed is applied on its
+// own from the start (the pipelined continuation, then the general path).
+func (c *Conversations) afterGroup(ctx context.Context, in *inbound, out groupResult) (conversations.InboundResult, error) {
+	switch out.outcome {
+	case groupApplied:
+		return out.res, nil
+	case groupIneligible:
+		return c.applyGeneral(ctx, in)
+	}
+	res, ok, err := c.continuePipelined(ctx, in)
+	if err != nil {
+		return conversations.InboundResult{}, fmt.Errorf("apply inbound message: %w", err)
+	}
+	if ok {
+		return res, nil
+	}
+	return c.applyGeneral(ctx, in)
+}
+
+// applyGeneral is ApplyInbound's general path, any message on either
+// engine: one transaction of separate statements.
+func (c *Conversations) applyGeneral(ctx context.Context, in *inbound) (conversations.InboundResult, error) {
+	m := in.m
 	var res conversations.InboundResult
 	err := c.d.tx(ctx, func(tx *sql.Tx) error {
 		res = conversations.InboundResult{ContactID: in.cid}
@@ -253,8 +298,9 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 	return res, nil
 }
 
-// continuePipelined is ApplyInbound's path for the message most are, one
-// that continues its contact's open conversation, on PostgreSQL: the same
+// continuePipelined applies, on its own, a message that continues its
+// contact's open conversation, on PostgreSQL, when no group commit did
+// (its group failed, or none took it): the same
 // transaction's statements sent at once (pgx's pipeline) and then its
 // COMMIT, two round trips instead of five. Anything else (no open
 // conversation, a duplicate, a new profile name, a duplicate racing in)

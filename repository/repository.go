@@ -64,6 +64,9 @@ type DB struct {
 	// missing it until busy_timeout gives up (SQLITE_BUSY). A Go mutex
 	// queues them instead.
 	writers sync.Mutex
+	// group applies continuing inbound messages of concurrent callers
+	// in shared transactions (PostgreSQL; see groupcommit.go).
+	group *committer
 }
 
 // maxParallel is the PostgreSQL setting Open turns off by default: see
@@ -83,7 +86,7 @@ type Options struct {
 // Open connects to the database Options name and checks it answers. It
 // does not migrate: see Migrate.
 func Open(ctx context.Context, o Options) (*DB, error) {
-	d := &DB{}
+	d := &DB{group: newCommitter()}
 	var err error
 	switch {
 	case o.URL != "":
@@ -153,8 +156,12 @@ func (d *DB) Where() string { return d.where }
 // WhatsApp numbers, which may share the database.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close closes the connection pool.
-func (d *DB) Close() error { return d.db.Close() }
+// Close stops the inbound group committer, once its groups in flight are
+// answered, and closes the connection pool.
+func (d *DB) Close() error {
+	d.group.close()
+	return d.db.Close()
+}
 
 // Ping checks the database answers with Switchboard's schema, for
 // readiness. It reads the schema's version table, not only the
