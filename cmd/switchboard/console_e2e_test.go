@@ -282,6 +282,9 @@ func TestConsoleScreenshots(t *testing.T) {
 	b.do("see the login form", seeRole("field", "Phone number"))
 	shoot(b, "login")
 	r.login(b, "ana")
+	if b.shown("button", "Go online", "", false) {
+		b.do("go online", click("button", "Go online"), chromedp.WaitNotPresent(locate("button", "Go online", "", false)))
+	}
 	for i, c := range []customer{
 		{phone: "5511900000201", name: "Gabriela Souza"},
 		{phone: "5511900000202", name: "Henrique Lima"},
