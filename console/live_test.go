@@ -7,18 +7,20 @@ import (
 	"testing"
 )
 
-// The console's live stream (static/js/live.js) recovers from what
-// EventSource does not: its reconnect answered with anything but a stream
-// (a 401 at the session's end, a proxy's 502 during a restart) closes it
-// for good. The script is run in node against a fake EventSource and
-// fetch (testdata/live.test.mjs); without node the test is skipped.
-func TestLiveStreamReopens(t *testing.T) {
+// The console's scripts that hold session logic, run in node against a
+// fake EventSource and fetch (testdata/*.test.mjs); without node the test
+// is skipped. live.test.mjs: the live stream recovers from what
+// EventSource does not (its reconnect answered with anything but a
+// stream, a 401 at the session's end or a proxy's 502 during a restart,
+// closes it for good). api.test.mjs: a logout the server did not carry
+// out is not reported as one.
+func TestConsoleScripts(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"static/js/live.js", "static/js/api.js", "testdata/live.test.mjs"} {
+	for _, f := range []string{"static/js/live.js", "static/js/api.js", "testdata/live.test.mjs", "testdata/api.test.mjs"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +33,7 @@ func TestLiveStreamReopens(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type": "module"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "--test", "live.test.mjs")
+	cmd := exec.Command(node, "--test", "live.test.mjs", "api.test.mjs")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)

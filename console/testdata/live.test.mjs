@@ -1,4 +1,4 @@
-// Run by TestLiveStreamReopens (live_test.go) with node, on a copy of the
+// Run by TestConsoleScripts (live_test.go) with node, on a copy of the
 // console's scripts: live.js must reopen an event stream the browser gave
 // up on, sign out when /me says the session ended, and tell screens to
 // fetch again after a gap.

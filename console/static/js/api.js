@@ -46,6 +46,23 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   return data;
 }
 
+/**
+ * endSession logs out on the server and reports whether the session is
+ * over: true when it was ended or had ended already (401), false when the
+ * server could not be reached or refused. Only the server can remove the
+ * HttpOnly cookie, so a console that signs out on false leaves a live
+ * session behind in the browser for whoever uses it next.
+ */
+export async function endSession() {
+  try {
+    await api('POST', '/auth/logout', {}, { quiet401: true });
+  } catch (e) {
+    if (e.status !== 401) return false;
+  }
+  csrf = '';
+  return true;
+}
+
 /** get, post, put, patch and del are api with the method named. */
 export const get = (p, o) => api('GET', p, undefined, o);
 export const post = (p, b, o) => api('POST', p, b === undefined ? {} : b, o);
