@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"switchboard/config"
 	"switchboard/internal/logbuf"
@@ -261,6 +262,25 @@ func TestServeDemoRefusesConfiguredStorage(t *testing.T) {
 		var out logbuf.Buffer
 		if code := run(context.Background(), []string{"serve", "--demo", "--config", file}, &out, &out); code != 1 || !strings.Contains(out.String(), "serve --demo refuses a configured Redis") {
 			t.Fatalf("serve --demo with redis.url in the file: exit %d:\n%s", code, out.String())
+		}
+	})
+	t.Run("channels", func(t *testing.T) {
+		// A real channel would bring real customers to the demo's
+		// made-up operators, whose login codes anyone at the terminal reads.
+		demoEnv(t)
+		dir := inScratchDir(t)
+		file := filepath.Join(dir, "switchboard.yaml")
+		conf := "auth: {secret: a-secret-of-16-characters}\nchannels:\n" +
+			"  - {id: web, kind: webchat, secret: 0123456789abcdef, callback_url: \"https://shop.example.com/r\"}\n"
+		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Bounded: a demo that wrongly starts would serve until stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var out logbuf.Buffer
+		if code := run(ctx, []string{"serve", "--demo", "--config", file}, &out, &out); code != 1 || !strings.Contains(out.String(), "serve --demo refuses configured channels (web)") {
+			t.Fatalf("serve --demo with a configured channel: exit %d:\n%s", code, out.String())
 		}
 	})
 	t.Run("internal switch", func(t *testing.T) {
