@@ -1,5 +1,6 @@
 // Run by TestConsoleScripts (live_test.go) with node: api.js's logout
-// reports a session that is still alive rather than pretending.
+// reports a session that is still alive rather than pretending, and a
+// stale CSRF token is fetched again once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -44,4 +45,31 @@ test('endSession is true only once the server has no session', async () => {
   assert.equal(calls[calls.length - 1].opts.headers['X-CSRF-Token'], undefined);
   await api.post('/x', {}).catch(() => {});
   assert.equal(calls[calls.length - 1].opts.headers['X-CSRF-Token'], undefined, 'the token is forgotten at logout');
+});
+
+test('a request refused for a stale CSRF token is retried once with the session\'s token', async () => {
+  const api = await import('./api.js');
+  api.setCSRF('old');
+  const seen = [];
+  globalThis.fetch = async (url, opts) => {
+    const token = opts.headers['X-CSRF-Token'];
+    seen.push(`${opts.method} ${url} ${token || '-'}`);
+    let status = 200;
+    let data = { ok: true };
+    if (url === '/api/v1/me') data = { user: { id: 'u1' }, csrf_token: 'new' };
+    else if (token !== 'new') { status = 403; data = { error: { code: 'csrf', message: 'csrf' } }; }
+    return { status, ok: status === 200, headers: { get: () => 'application/json' }, json: async () => data };
+  };
+  assert.deepEqual(await api.post('/conversations/q1/claim'), { ok: true });
+  assert.deepEqual(seen, ['POST /api/v1/conversations/q1/claim old', 'GET /api/v1/me -', 'POST /api/v1/conversations/q1/claim new']);
+
+  // Refused again (a foreign Origin, say): once, then the error.
+  seen.length = 0;
+  globalThis.fetch = async (url, opts) => {
+    seen.push(`${opts.method} ${url}`);
+    if (url === '/api/v1/me') return { status: 200, ok: true, headers: { get: () => 'application/json' }, json: async () => ({ csrf_token: 'new' }) };
+    return { status: 403, ok: false, headers: { get: () => 'application/json' }, json: async () => ({ error: { code: 'csrf', message: 'cross-origin request refused' } }) };
+  };
+  await assert.rejects(api.post('/x', {}), (e) => e.status === 403 && e.code === 'csrf');
+  assert.deepEqual(seen, ['POST /api/v1/x', 'GET /api/v1/me', 'POST /api/v1/x']);
 });

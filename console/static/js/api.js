@@ -21,7 +21,7 @@ export function setCSRF(token) { csrf = token || ''; }
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 /** api calls method path (under /api/v1) with an optional JSON body. */
-export async function api(method, path, body, { quiet401 = false } = {}) {
+export async function api(method, path, body, { quiet401 = false, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   const opts = { method, credentials: 'same-origin', headers };
   if (body !== undefined) {
@@ -41,6 +41,17 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (!res.ok) {
     if (res.status === 401 && !quiet401) onUnauthorized();
     const err = (data && data.error) || {};
+    if (res.status === 403 && err.code === 'csrf' && method !== 'GET' && !retried) {
+      // The token is derived from the session with the server's secret,
+      // so a secret rotated while the session lives makes the one held
+      // here stale: every change would fail until a reload. Ask for the
+      // session's token again, and try once more.
+      const me = await api('GET', '/me', undefined, { quiet401 }).catch(() => null);
+      if (me && me.csrf_token) {
+        csrf = me.csrf_token;
+        return api(method, path, body, { quiet401, retried: true });
+      }
+    }
     throw new APIError(res.status, err.code, err.message);
   }
   return data;
