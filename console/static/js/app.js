@@ -61,9 +61,13 @@ function signedOut() {
   route();
 }
 
-/** logout ends the session on the server, then here. */
+/** logout ends the session on the server, then here; if the server could
+ * not end it, the console stays signed in and says so. */
 export async function logout() {
-  try { await api.post('/auth/logout'); } catch { /* the session ends here regardless */ }
+  if (!(await api.endSession())) {
+    toast(t('error.logout_failed'), 'error');
+    return;
+  }
   signedOut();
 }
 
