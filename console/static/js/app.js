@@ -57,6 +57,8 @@ function signedOut() {
   session.user = null;
   session.permissions = new Set();
   api.setCSRF('');
+  // The next person at this browser must not inherit unread marks.
+  sessionStorage.clear();
   location.hash = '#/login';
   route();
 }
