@@ -241,9 +241,14 @@ func TestCodeIsSingleUseAndTokenWorksUntilLogout(t *testing.T) {
 	if r.status != 200 || me.User.Name != "Ana Lima" || !strings.Contains(strings.Join(me.Permissions, ","), "users.manage") {
 		t.Fatalf("/me = %d %s", r.status, r.body)
 	}
-	// Presence is in-flight state, set and shown through /me/presence and
-	// the roster, not a field of the account.
-	if strings.Contains(r.body, `"presence"`) {
+	// Presence is in-flight state, set through /me/presence and shown
+	// beside the account (/me's own presence, the roster), never a field
+	// of the account itself.
+	var raw struct {
+		User map[string]json.RawMessage `json:"user"`
+	}
+	r.decode(t, &raw)
+	if _, ok := raw.User["presence"]; ok {
 		t.Errorf("/me shows a presence on the account: %s", r.body)
 	}
 	if r := h.do(t, "POST", "/api/v1/auth/logout", token, nil); r.status != http.StatusNoContent {

@@ -52,15 +52,19 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	case yaml.AliasNode:
 		return writeJSON(buf, n.Alias)
 	case yaml.MappingNode:
+		pairs, err := mappingPairs(n, 0)
+		if err != nil {
+			return err
+		}
 		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
+		for i, p := range pairs {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			key, _ := json.Marshal(n.Content[i].Value)
+			key, _ := json.Marshal(p[0].Value)
 			buf.Write(key)
 			buf.WriteByte(':')
-			if err := writeJSON(buf, n.Content[i+1]); err != nil {
+			if err := writeJSON(buf, p[1]); err != nil {
 				return err
 			}
 		}
@@ -92,6 +96,68 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 		return fmt.Errorf("line %d: unexpected yaml node kind %d", n.Line, n.Kind)
 	}
 	return nil
+}
+
+// maxMergeDepth bounds merge keys nested in merged mappings, which the
+// parser would let refer to each other in a chain as long as the document.
+const maxMergeDepth = 32
+
+// mappingPairs are n's key/value pairs with its merge keys ("<<: *base",
+// "<<: [*a, *b]") applied as YAML does: a merged key is taken unless the
+// mapping sets it itself or an earlier merged mapping gave it. JSON has no
+// merge key, and a "<<" written into the JSON would come back as a key
+// named "<<", which the strict decoder refuses: without this a document
+// using one could be read as JSON but never saved back.
+func mappingPairs(n *yaml.Node, depth int) ([][2]*yaml.Node, error) {
+	if depth > maxMergeDepth {
+		return nil, fmt.Errorf("line %d: merge keys nested too deep", n.Line)
+	}
+	isMerge := func(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.Tag == "!!merge" }
+	own := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !isMerge(n.Content[i]) {
+			own[n.Content[i].Value] = true
+		}
+	}
+	var out [][2]*yaml.Node
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !isMerge(k) {
+			out = append(out, [2]*yaml.Node{k, v})
+			seen[k.Value] = true
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if deref(v).Kind == yaml.SequenceNode {
+			sources = deref(v).Content
+		}
+		for _, src := range sources {
+			src = deref(src)
+			if src.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("line %d: a merge key takes a mapping or a list of mappings", k.Line)
+			}
+			merged, err := mappingPairs(src, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range merged {
+				if !own[p[0].Value] && !seen[p[0].Value] {
+					out = append(out, p)
+					seen[p[0].Value] = true
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// deref is the node an alias names, or n.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 // jsonToYAML converts a JSON object to a YAML document, block style.

@@ -60,3 +60,46 @@ func mustJSON(t *testing.T, y string) string {
 	}
 	return string(doc)
 }
+
+// A document using YAML merge keys (as a shared base for query types, say)
+// is shown as JSON with the merges applied, as the strict decoder reads
+// them, and saves back: before, "<<" came back as a key of that name and
+// the coordinator's next save from a JSON screen was refused.
+func TestSettingsJSONAppliesMergeKeys(t *testing.T) {
+	y, err := os.ReadFile("../deploy/settings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(y), "query_types:\n  - id: payments\n", "query_types:\n  - &payments\n    id: payments\n", 1)
+	s = strings.Replace(s, "  - id: claims\n    name: Claims\n", "  - <<: *payments\n    id: claims\n    name: Claims\n", 1)
+	if s == string(y) {
+		t.Fatal("the example settings changed; adjust the test's edit")
+	}
+	want, err := settings.Parse([]byte(s))
+	if err != nil {
+		t.Fatalf("the merged document: %v", err)
+	}
+	doc, err := yamlToJSON([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(doc), `"<<"`) {
+		t.Fatalf("the JSON carries a merge key: %s", doc)
+	}
+	back, err := jsonToYAML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := settings.Parse(back)
+	if err != nil {
+		t.Fatalf("after the round trip: %v\n%s", err, back)
+	}
+	if !reflect.DeepEqual(got.Document, want.Document) {
+		t.Fatalf("the round trip changed the document:\n%+v\nwant\n%+v", got.Document, want.Document)
+	}
+	// Explicit keys win over merged ones, the first merged mapping over
+	// later ones; merged keys stand where the merge key did.
+	if got := mustJSON(t, "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc: {<<: [*a, *b], x: 3}\n"); !strings.Contains(got, `"c":{"y":1,"z":2,"x":3}`) {
+		t.Fatalf("merge order: %s", got)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -235,9 +236,16 @@ func cleanName(name string) string {
 	if name == "" {
 		return DefaultName
 	}
-	for len(name) > chansim.MaxNameBytes {
-		r := []rune(name)
-		name = string(r[:len(r)-1])
+	// Cut once at the last whole character that fits: a name comes from
+	// a query string as long as the server's header limit (1 MB), and
+	// dropping one rune at a time, re-decoding the rest each time, took
+	// minutes of CPU on one such request.
+	if len(name) > chansim.MaxNameBytes {
+		cut := chansim.MaxNameBytes
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = strings.TrimSpace(name[:cut])
 	}
 	return name
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -115,6 +116,24 @@ func post(t *testing.T, url, contentType, origin, body string) int {
 // A message posted on the page goes to the channel's webhook with the
 // token, in the channel's wire format, and shows on the page once the
 // webhook took it.
+// A name as long as a query string may be (GET /simulator/api/messages
+// ?name=...) is cut in one step, to the same whole-character prefix.
+func TestCleanNameOfAHugeName(t *testing.T) {
+	done := make(chan string, 1)
+	go func() { done <- cleanName(strings.Repeat("é", 256<<10)) }()
+	select {
+	case got := <-done:
+		if got != strings.Repeat("é", chansim.MaxNameBytes/2) {
+			t.Fatalf("cleanName cut to %d bytes %q", len(got), got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cleanName of a 512 KB name took more than 5 s")
+	}
+	if got := cleanName("ab" + strings.Repeat("é", 100)); len(got) != chansim.MaxNameBytes || !utf8.ValidString(got) {
+		t.Fatalf("cut mid-character: %d bytes %q", len(got), got)
+	}
+}
+
 func TestSendGoesThroughTheWebhook(t *testing.T) {
 	srv, fake, box := newTestServer(t)
 	if code := post(t, srv.URL+"/simulator/api/messages", "application/json", srv.URL, `{"name":" Maria  Silva ","text":" hi "}`); code != http.StatusAccepted {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,7 +95,10 @@ type demo struct {
 
 // checkDemo refuses a demo beside anything real: demo mode prints login
 // codes to the terminal, so it must never run on a configured Redis or
-// database, where real accounts live.
+// database, where real accounts live; and its accounts are anyone's who
+// can read that terminal, so it must not run a configured channel either,
+// where real customers would write to them and be answered by them (a
+// linked WhatsApp device would be taken from the installation it serves).
 func checkDemo(cfg *config.Config, role string) error {
 	var errs []error
 	if role != roleAll {
@@ -105,6 +109,17 @@ func checkDemo(cfg *config.Config, role string) error {
 	}
 	if cfg.Database.Postgres() {
 		errs = append(errs, fmt.Errorf("serve --demo refuses a configured database (database.url or %s): the demo keeps its own SQLite in a temporary directory and prints login codes to the terminal, so it never runs beside real accounts; unset it", config.EnvDatabaseURL))
+	}
+	// The simulator is the demo's own (prepareDemo adds it; no real
+	// installation can build one): every other kind reaches real people.
+	var ids []string
+	for _, c := range cfg.Channels {
+		if c.Kind != chansim.KindName {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) > 0 {
+		errs = append(errs, fmt.Errorf("serve --demo refuses configured channels (%s): the demo's made-up operators would receive real customers' messages and answer them, and its accounts' codes are printed to the terminal; the demo brings its own customer simulator, so leave channels out", strings.Join(ids, ", ")))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"switchboard/config"
 	"switchboard/internal/logbuf"
@@ -109,10 +110,13 @@ func TestServeDemo(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^    (\S.*?)\s+(admin|operator)\s+(\+\d+)$`).FindAllStringSubmatch(text, -1) {
 		accounts[m[3]], names[m[3]] = m[2], m[1]
 	}
-	var operator string
+	var operator, admin string
 	for phone, role := range accounts {
 		if role == "operator" && (operator == "" || phone < operator) {
 			operator = phone
+		}
+		if role == "admin" {
+			admin = phone
 		}
 	}
 	if len(accounts) != 3 || operator == "" {
@@ -153,6 +157,36 @@ func TestServeDemo(t *testing.T) {
 	var login struct{ Token string }
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &login) != nil || login.Token == "" {
 		t.Fatalf("POST /auth/verify with the printed code = %d %s", code, body)
+	}
+
+	// The console's cookie session works over the demo's plain HTTP in
+	// every browser: not Secure, which Safari refuses on http://localhost.
+	if code, body := apiCall(t, "POST", base+"/api/v1/auth/otp", "", map[string]string{"phone": admin}); code != http.StatusAccepted {
+		t.Fatalf("POST /auth/otp = %d %s", code, body)
+	}
+	var adminCode string
+	adminLine := regexp.MustCompile(`(?m)^.*login code.*` + regexp.QuoteMeta(names[admin]) + `.*\b(\d{6})\b.*$`)
+	eventually(t, "the admin's login code on the terminal", func() bool {
+		if m := adminLine.FindStringSubmatch(out.String()); m != nil {
+			adminCode = m[1]
+		}
+		return adminCode != ""
+	})
+	{
+		req, _ := http.NewRequest("POST", base+"/api/v1/auth/verify", strings.NewReader(`{"phone":"`+admin+`","code":"`+adminCode+`","session":"cookie"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		set := resp.Header.Get("Set-Cookie")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(set, "switchboard_session=") || !strings.Contains(set, "HttpOnly") {
+			t.Fatalf("cookie login = %d, Set-Cookie %q", resp.StatusCode, set)
+		}
+		if strings.Contains(set, "Secure") {
+			t.Errorf("the demo's session cookie is Secure, which Safari drops on http://localhost: %q", set)
+		}
 	}
 
 	// The operator sees Maria's query in the support pool and replies.
@@ -261,6 +295,25 @@ func TestServeDemoRefusesConfiguredStorage(t *testing.T) {
 		var out logbuf.Buffer
 		if code := run(context.Background(), []string{"serve", "--demo", "--config", file}, &out, &out); code != 1 || !strings.Contains(out.String(), "serve --demo refuses a configured Redis") {
 			t.Fatalf("serve --demo with redis.url in the file: exit %d:\n%s", code, out.String())
+		}
+	})
+	t.Run("channels", func(t *testing.T) {
+		// A real channel would bring real customers to the demo's
+		// made-up operators, whose login codes anyone at the terminal reads.
+		demoEnv(t)
+		dir := inScratchDir(t)
+		file := filepath.Join(dir, "switchboard.yaml")
+		conf := "auth: {secret: a-secret-of-16-characters}\nchannels:\n" +
+			"  - {id: web, kind: webchat, secret: 0123456789abcdef, callback_url: \"https://shop.example.com/r\"}\n"
+		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Bounded: a demo that wrongly starts would serve until stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var out logbuf.Buffer
+		if code := run(ctx, []string{"serve", "--demo", "--config", file}, &out, &out); code != 1 || !strings.Contains(out.String(), "serve --demo refuses configured channels (web)") {
+			t.Fatalf("serve --demo with a configured channel: exit %d:\n%s", code, out.String())
 		}
 	})
 	t.Run("internal switch", func(t *testing.T) {

@@ -591,7 +591,10 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		chans = append(chans, api.Channel{ID: ch.ID, Kind: ch.Kind})
 	}
 	return api.New(api.Options{
-		InsecureCookies: cfg.HTTP.InsecureCookies, Channels: chans,
+		// The demo is plain HTTP by nature and its sessions are of made-up
+		// accounts, while Safari drops a Secure cookie even on
+		// http://localhost: there the demo's login would seem to fail.
+		InsecureCookies: cfg.HTTP.InsecureCookies || d != nil, Channels: chans,
 		Users: users, Roles: roles, Login: login, Audit: audit, Logger: logger,
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,

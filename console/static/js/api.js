@@ -21,7 +21,7 @@ export function setCSRF(token) { csrf = token || ''; }
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 /** api calls method path (under /api/v1) with an optional JSON body. */
-export async function api(method, path, body, { quiet401 = false } = {}) {
+export async function api(method, path, body, { quiet401 = false, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   const opts = { method, credentials: 'same-origin', headers };
   if (body !== undefined) {
@@ -41,9 +41,37 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (!res.ok) {
     if (res.status === 401 && !quiet401) onUnauthorized();
     const err = (data && data.error) || {};
+    if (res.status === 403 && err.code === 'csrf' && method !== 'GET' && !retried) {
+      // The token is derived from the session with the server's secret,
+      // so a secret rotated while the session lives makes the one held
+      // here stale: every change would fail until a reload. Ask for the
+      // session's token again, and try once more.
+      const me = await api('GET', '/me', undefined, { quiet401 }).catch(() => null);
+      if (me && me.csrf_token) {
+        csrf = me.csrf_token;
+        return api(method, path, body, { quiet401, retried: true });
+      }
+    }
     throw new APIError(res.status, err.code, err.message);
   }
   return data;
+}
+
+/**
+ * endSession logs out on the server and reports whether the session is
+ * over: true when it was ended or had ended already (401), false when the
+ * server could not be reached or refused. Only the server can remove the
+ * HttpOnly cookie, so a console that signs out on false leaves a live
+ * session behind in the browser for whoever uses it next.
+ */
+export async function endSession() {
+  try {
+    await api('POST', '/auth/logout', {}, { quiet401: true });
+  } catch (e) {
+    if (e.status !== 401) return false;
+  }
+  csrf = '';
+  return true;
 }
 
 /** get, post, put, patch and del are api with the method named. */

@@ -57,13 +57,19 @@ function signedOut() {
   session.user = null;
   session.permissions = new Set();
   api.setCSRF('');
+  // The next person at this browser must not inherit unread marks.
+  sessionStorage.clear();
   location.hash = '#/login';
   route();
 }
 
-/** logout ends the session on the server, then here. */
+/** logout ends the session on the server, then here; if the server could
+ * not end it, the console stays signed in and says so. */
 export async function logout() {
-  try { await api.post('/auth/logout'); } catch { /* the session ends here regardless */ }
+  if (!(await api.endSession())) {
+    toast(t('error.logout_failed'), 'error');
+    return;
+  }
   signedOut();
 }
 

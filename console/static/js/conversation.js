@@ -363,9 +363,10 @@ export function openConversation(root, id, { onChange }) {
   // --- live ---
 
   const off = live.on(async (ev) => {
-    if (ev.query_id !== id) return;
+    // After a gap in the stream anything may have changed: as a message.
+    if (ev.type !== 'reconnect' && ev.query_id !== id) return;
     try {
-      if (ev.type === 'message') await loadNewer();
+      if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
       if (ev.type === 'status') {
         const m = messages.find((x) => x.id === ev.message_id);
         if (m) {
@@ -376,7 +377,7 @@ export function openConversation(root, id, { onChange }) {
           await loadNewer();
         }
       }
-      if (ev.type === 'state' || ev.type === 'message') await loadConversation();
+      if (ev.type === 'state' || ev.type === 'message' || ev.type === 'reconnect') await loadConversation();
     } catch (e) {
       if (e.status !== 401) toast(t('error.generic', { message: e.message }), 'error');
     }

@@ -45,8 +45,21 @@ export function use(l) {
   document.documentElement.lang = l;
 }
 
-/** setTimeZone makes dates show in the team's zone. */
-export function setTimeZone(tz) { timeZone = tz || undefined; }
+/**
+ * setTimeZone makes dates show in the team's zone. A name the server takes
+ * but the browser's Intl does not ("Local", which Go's time package reads
+ * as the server's own zone) would make every date formatting throw, and
+ * with it the conversation's history: such a zone is left out, so dates
+ * show in the browser's zone instead of not at all.
+ */
+export function setTimeZone(tz) {
+  timeZone = undefined;
+  if (!tz) return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    timeZone = tz;
+  } catch { /* RangeError: unknown to this browser */ }
+}
 
 /** zone returns the team's time zone, if known. */
 export function zone() { return timeZone; }
