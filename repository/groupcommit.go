@@ -98,9 +98,9 @@ func (g *committer) submit(ctx context.Context, d *DB, in *inbound) (groupResult
 	select {
 	case g.reqs <- r:
 	case <-g.stopped:
-		return groupResult{}, nil
+		return groupResult{outcome: groupFailed}, nil
 	case <-ctx.Done():
-		return groupResult{}, ctx.Err()
+		return groupResult{outcome: groupFailed}, ctx.Err()
 	}
 	select {
 	case out := <-r.done:
@@ -108,7 +108,7 @@ func (g *committer) submit(ctx context.Context, d *DB, in *inbound) (groupResult
 	case <-ctx.Done():
 		// The group may still commit the message: as after a crash past
 		// the commit, its redelivery is reported a duplicate.
-		return groupResult{}, ctx.Err()
+		return groupResult{outcome: groupFailed}, ctx.Err()
 	}
 }
 
@@ -167,7 +167,7 @@ func (g *committer) run(d *DB) {
 		live := batch[:0]
 		for _, r := range batch {
 			if r.ctx.Err() != nil {
-				r.done <- groupResult{}
+				r.done <- groupResult{outcome: groupFailed}
 				continue
 			}
 			live = append(live, r)
