@@ -112,14 +112,17 @@ export function openConversation(root, id, { onChange }) {
       h('span', { className: `badge ${conv.state}` }, t(`state.${conv.state}`)),
       conv.query_type ? h('span', { className: 'badge' }, typeName(conv.query_type)) : null,
       h('span', { className: 'badge' }, conv.channel));
+    // The server lets the assignee act on a conversation, and whoever may
+    // refer any query; the buttons follow the same rule.
     const mine = conv.assignee === session.user.id;
+    const holds = mine || may('conversations.refer');
     const open = conv.state !== 'closed';
     const inPool = conv.state === 'pending' || conv.state === 'inactive';
     replace(actions,
       open && inPool && may('conversations.self_assign') ? h('button', { type: 'button', className: 'primary', onclick: () => act('claim') }, t('conv.claim')) : null,
-      open && (mine || may('conversations.refer')) && may('conversations.transfer') ? h('button', { type: 'button', onclick: transferDialog }, t('conv.transfer')) : null,
-      open && mine && may('conversations.return') ? h('button', { type: 'button', onclick: () => act('return') }, t('conv.return')) : null,
-      open && may('conversations.close') ? h('button', { type: 'button', onclick: closeDialog }, t('conv.close')) : null);
+      open && holds && may('conversations.transfer') ? h('button', { type: 'button', onclick: transferDialog }, t('conv.transfer')) : null,
+      open && holds && conv.state === 'assigned' && may('conversations.return') ? h('button', { type: 'button', onclick: () => act('return') }, t('conv.return')) : null,
+      open && holds && may('conversations.close') ? h('button', { type: 'button', onclick: closeDialog }, t('conv.close')) : null);
     drawPanel();
     drawWindow();
   }
@@ -175,6 +178,12 @@ export function openConversation(root, id, { onChange }) {
     try {
       await api.post(`${path}/${what}`, body);
       toast(t(`conv.done_${what}`));
+      if (what === 'close' || what === 'transfer') {
+        // Once closed or handed on, an operator may no longer see it:
+        // back to the inbox rather than to a "not yours" notice.
+        onChange();
+        if (!may('conversations.view_all')) { location.hash = '#/inbox'; return; }
+      }
       await loadConversation();
       onChange();
     } catch (e) {

@@ -129,6 +129,10 @@ function render(main) {
 
       replace(body,
         doc.timezone ? h('p', {}, t('hours.timezone', { zone: doc.timezone })) : null,
+        // Routing reads a plan with no shift and no special date as open
+        // around the clock, not as closed: say so, or the empty week
+        // below would read as the opposite.
+        !Object.keys(weekly).length && !(oh.special || []).length ? h('p', { className: 'banner', role: 'note' }, t('hours.always_open')) : null,
         h('section', { 'aria-labelledby': 'weekly-h' }, h('h2', { id: 'weekly-h' }, t('hours.weekly')),
           h('div', { className: 'week' }, days.map((x) => x.el))),
         h('section', { 'aria-labelledby': 'special-h' }, h('h2', { id: 'special-h' }, t('hours.special')),
