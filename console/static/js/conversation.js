@@ -42,7 +42,8 @@ export function openConversation(root, id, { onChange }) {
   function tick(m) {
     if (m.direction !== 'outbound') return null;
     const status = m.status || 'queued';
-    const marks = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
+    // Plain characters every system font has: an emoji tick shows as a box where no emoji font is installed.
+    const marks = { queued: '…', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
     return h('span', { className: `tick ${status}`, 'aria-label': t(`tick.${status}`), title: t(`tick.${status}`) }, marks[status] || '');
   }
 
