@@ -11,6 +11,8 @@ import { h, field, replace, toast } from './dom.js';
 import { session } from './state.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
+// How far along its delivery a reply is: a status never goes back.
+const STATUS_RANK = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 const may = (p) => session.permissions.has(p);
 const typeName = (id) => (session.team.query_types.find((q) => q.id === id) || {}).name || id || '';
 
@@ -86,9 +88,20 @@ export function openConversation(root, id, { onChange }) {
   async function loadNewer() {
     if (!messages.length) return loadHistory();
     const r = await api.get(`${path}/messages${api.q({ after: messages[messages.length - 1].id, limit: 100 })}`);
+    // A message already shown may come again with news of its delivery:
+    // two reads can cross (a reply's own, and a status event's for a
+    // message not shown yet), so the copy furthest along is kept.
+    const byID = new Map(r.messages.map((m) => [m.id, m]));
+    messages = messages.map((m) => further(m, byID.get(m.id)));
     const seen = new Set(messages.map((m) => m.id));
     messages = messages.concat(r.messages.filter((m) => !seen.has(m.id)));
     drawHistory(false);
+  }
+
+  function further(shown, fetched) {
+    if (!fetched) return shown;
+    const rank = (m) => STATUS_RANK[m.status || 'queued'] || 0;
+    return rank(fetched) >= rank(shown) ? fetched : shown;
   }
 
   // --- header, window, actions ---

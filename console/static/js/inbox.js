@@ -27,7 +27,10 @@ function render(main, args) {
   const openID = args[0] || '';
   if (openID) unread.clear(openID);
   const me = session.user.id;
-  const mayClaim = session.permissions.has('conversations.self_assign');
+  // The server shows the pools of the types one serves to whoever may
+  // take from them: with Claim (self_assign), or by replying, which
+  // claims a pooled conversation (the built-in operator's way).
+  const mayClaim = session.permissions.has('conversations.self_assign') || session.permissions.has('conversations.reply');
   const viewAll = session.permissions.has('conversations.view_all');
 
   const lists = [
