@@ -8,13 +8,12 @@ import * as api from './api.js';
 import * as live from './live.js';
 import { t, dateTime, time, duration } from './i18n.js';
 import { h, field, replace, toast } from './dom.js';
-import { session } from './state.js';
+import { session, typeName } from './state.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
 const STATUS_RANK = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 const may = (p) => session.permissions.has(p);
-const typeName = (id) => (session.team.query_types.find((q) => q.id === id) || {}).name || id || '';
 
 /** openConversation renders conversation id into root; it returns its cleanup. */
 export function openConversation(root, id, { onChange }) {

@@ -8,7 +8,7 @@ import * as live from './live.js';
 import * as notify from './notify.js';
 import { t, duration } from './i18n.js';
 import { h, replace, toast } from './dom.js';
-import { register, session } from './state.js';
+import { register, session, typeName } from './state.js';
 import { openConversation } from './conversation.js';
 
 const UNREAD = 'switchboard.unread';
@@ -21,7 +21,6 @@ const unread = {
   clear(id) { const u = this.all(); delete u[id]; sessionStorage.setItem(UNREAD, JSON.stringify(u)); },
 };
 
-const typeName = (id) => (session.team.query_types.find((q) => q.id === id) || {}).name || id || '';
 
 function render(main, args) {
   const openID = args[0] || '';

@@ -15,3 +15,9 @@ export const screens = new Map();
 export function register(screen) {
   screens.set(screen.name, screen);
 }
+
+/** typeName names a query type as the team's settings do (its id if unnamed). */
+export function typeName(id) {
+  const qt = ((session.team && session.team.query_types) || []).find((q) => q.id === id);
+  return (qt && qt.name) || id || '';
+}
