@@ -375,7 +375,7 @@ type Event struct {
 	// To (note events) is the one account told: a note mentioning
 	// several is one event for each, and a stream shows it only to that
 	// account, and only if they may see the conversation.
-	To string `json:"to,omitempty"`
+	To        string `json:"to,omitempty"`
 	Direction string `json:"direction,omitempty"`
 	State     string `json:"state,omitempty"`
 	Assignee  string `json:"assignee,omitempty"`
