@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +33,44 @@ func (a *API) registerAnnotations(authed *echo.Group) {
 	authed.PUT("/conversations/:id/tags", a.setTags, a.require(auth.PermTags))
 	authed.GET("/conversations/:id/notes", a.listNotes, checkIDs)
 	authed.POST("/conversations/:id/notes", a.addNote, a.require(auth.PermNotes))
+	authed.GET("/conversations/:id/mention-targets", a.mentionTargets, a.require(auth.PermNotes))
+}
+
+// Colleague is an account another may mention in a note: no phone, no
+// role.
+type Colleague struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// mentionTargets lists the active colleagues, other than the caller, who
+// may see a conversation the caller may see: those a mention reaches.
+func (a *API) mentionTargets(c echo.Context) error {
+	ctx := c.Request().Context()
+	st, err := a.load(c)
+	if err != nil {
+		return a.loadError(c, err)
+	}
+	users, err := a.users.List(ctx)
+	if err != nil {
+		return a.internal(c, err)
+	}
+	comp := a.settingsNow(ctx)
+	out := []Colleague{}
+	for _, u := range users {
+		if u.Status != accounts.StatusActive || u.ID == caller(c).ID {
+			continue
+		}
+		ok, err := a.visible(ctx, u, st, comp)
+		if err != nil {
+			return a.internal(c, err)
+		}
+		if ok {
+			out = append(out, Colleague{ID: u.ID, Name: u.Name})
+		}
+	}
+	slices.SortFunc(out, func(x, y Colleague) int { return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.ID, y.ID)) })
+	return c.JSON(http.StatusOK, map[string]any{"colleagues": out})
 }
 
 type tagsRequest struct {

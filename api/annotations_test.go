@@ -206,6 +206,20 @@ func TestConversationNotes(t *testing.T) {
 	}
 	anas := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
 
+	// Whom ana may usefully mention: those who may see hers.
+	var mt struct{ Colleagues []api.Colleague }
+	w.do(t, "GET", "/api/v1/conversations/"+anas+"/mention-targets", w.anaT, nil).decode(t, &mt)
+	var names []string
+	for _, c := range mt.Colleagues {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"Admin", "Cora", "Sup"}) {
+		t.Fatalf("ana's mention targets %v, want those who see hers: Admin, Cora, Sup", names)
+	}
+	if r := w.do(t, "GET", "/api/v1/conversations/"+anas+"/mention-targets", w.brunoT, nil); r.status != http.StatusNotFound {
+		t.Fatalf("bruno's mention targets on ana's: %d, want 404", r.status)
+	}
+
 	supS, brunoS, carlaS, anaS := openStream(t, w.harness, w.supT), openStream(t, w.harness, w.brunoT),
 		openStream(t, w.harness, w.carlaT), openStream(t, w.harness, w.anaT)
 	secret := "cliente pediu reembolso em dobro"

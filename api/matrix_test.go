@@ -62,6 +62,7 @@ var routePermissions = map[string]string{
 	"PUT /api/v1/conversations/:id/tags":             string(auth.PermTags),
 	"GET /api/v1/conversations/:id/notes":            "authenticated",
 	"POST /api/v1/conversations/:id/notes":           string(auth.PermNotes),
+	"GET /api/v1/conversations/:id/mention-targets":  string(auth.PermNotes),
 	"PUT /api/v1/me/presence":                        "authenticated",
 	"GET /api/v1/settings":                           string(auth.PermSettings),
 	"GET /api/v1/events":                             "authenticated",
