@@ -115,6 +115,10 @@ function render(main, args) {
     if (ev.type === 'state' && ev.assignee === me && ev.previous_assignee !== me && ev.state === 'assigned') {
       notify.alert(t('notify.assigned'), typeName(ev.query_type));
     }
+    if (ev.type === 'note') {
+      notify.alert(t('notify.mentioned'), t('notify.mentioned_body'), () => { location.hash = `#/inbox/${ev.query_id}`; });
+      return;
+    }
     if (ev.type !== 'status') refresh();
   });
   const tick = setInterval(() => {
