@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -87,7 +88,7 @@ func (s *Service) AddNote(ctx context.Context, queryID, author, text string, men
 	if err != nil {
 		return Note{}, err
 	}
-	n := Note{ID: id, QueryID: queryID, Author: author, At: s.clock.Now(), Text: text, Mentions: mentions}
+	n := Note{ID: id, QueryID: queryID, Author: author, At: s.clock.Now().UTC().Truncate(time.Millisecond), Text: text, Mentions: mentions}
 	ev, err := s.repo.AddNote(ctx, n)
 	if err != nil {
 		return Note{}, err
