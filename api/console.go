@@ -36,6 +36,7 @@ type Team struct {
 	Timezone          string          `json:"timezone"`
 	QueryTypes        []TeamQueryType `json:"query_types"`
 	ResolutionReasons []TeamReason    `json:"resolution_reasons"`
+	Tags              []TeamTag       `json:"tags"`
 	Templates         []TeamTemplate  `json:"templates"`
 	Channels          []Channel       `json:"channels"`
 }
@@ -53,6 +54,13 @@ type TeamReason struct {
 	Name string `json:"name"`
 }
 
+// TeamTag is a tag conversations may carry, as the console shows it.
+type TeamTag struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
 // TeamTemplate is an approved template POST
 // /conversations/{id}/templates sends, with the number of parameters its
 // body takes ({{1}} ... {{params}}).
@@ -67,7 +75,7 @@ type TeamTemplate struct {
 // team answers what the settings in force say staff need to work; empty
 // lists when none are applied.
 func (a *API) team(c echo.Context) error {
-	out := Team{Timezone: "UTC", QueryTypes: []TeamQueryType{}, ResolutionReasons: []TeamReason{},
+	out := Team{Timezone: "UTC", QueryTypes: []TeamQueryType{}, ResolutionReasons: []TeamReason{}, Tags: []TeamTag{},
 		Templates: []TeamTemplate{}, Channels: slices.Clone(a.channels)}
 	if out.Channels == nil {
 		out.Channels = []Channel{}
@@ -84,6 +92,9 @@ func (a *API) team(c echo.Context) error {
 	}
 	for _, r := range comp.Document.ResolutionReasons {
 		out.ResolutionReasons = append(out.ResolutionReasons, TeamReason{ID: r.ID, Name: cmp.Or(r.Name, r.ID)})
+	}
+	for _, t := range comp.Document.Tags {
+		out.Tags = append(out.Tags, TeamTag{ID: t.ID, Name: cmp.Or(t.Name, t.ID), Color: t.Color})
 	}
 	for _, byLang := range comp.HSM {
 		for _, h := range byLang {

@@ -32,6 +32,7 @@ func TestTeamForAnOperator(t *testing.T) {
 		Timezone:          "UTC",
 		QueryTypes:        []api.TeamQueryType{{ID: "sales", Name: "sales"}, {ID: "claims", Name: "claims"}},
 		ResolutionReasons: []api.TeamReason{{ID: "solved", Name: "Solved"}},
+		Tags:              []api.TeamTag{},
 		Templates: []api.TeamTemplate{{Name: "payment_reminder", Language: "es", Category: "utility", Params: 2,
 			Body: "Hola {{1}}, tu pago de {{2}} vence mañana."}},
 		Channels: []api.Channel{{ID: "wa-main", Kind: "whatsapp_cloud"}},

@@ -47,6 +47,9 @@ type Conversation struct {
 	// ContactNotes are what staff keep about the customer (PUT
 	// /contacts/{id}), also only for one conversation.
 	ContactNotes string `json:"contact_notes,omitempty"`
+	// Tags are the ids of the settings' tags it carries (PUT
+	// /conversations/{id}/tags), sorted.
+	Tags []string `json:"tags"`
 }
 
 // MessageView is one message of a conversation's history.
@@ -75,6 +78,7 @@ func (a *API) registerConversations(authed *echo.Group) {
 	authed.POST("/conversations/:id/return", a.returnToPool, a.require(auth.PermReturn))
 	authed.POST("/conversations/:id/transfer", a.transfer, a.require(auth.PermTransfer))
 	authed.POST("/conversations/:id/close", a.closeConversation, a.require(auth.PermClose))
+	a.registerAnnotations(authed)
 	authed.PUT("/me/presence", a.setPresence)
 	authed.GET("/events", a.events)
 }
@@ -226,6 +230,7 @@ func (a *API) summaryView(s conversations.Summary) Conversation {
 		Channel: s.Channel, State: s.State, QueryType: s.QueryType, Assignee: s.Assignee,
 		Resolution: s.Resolution, LastInboundAt: s.LastInboundAt.UTC(),
 		WindowOpen: routing.WindowOpen(s.LastInboundAt, a.clock.Now()), UpdatedAt: s.ActivityAt.UTC(),
+		Tags: nonNil(s.Tags),
 	}
 }
 
@@ -250,7 +255,7 @@ const (
 )
 
 // listConversations pages through what the caller may see, newest activity
-// first, filtered by state, query_type, channel, assignee, an activity
+// first, filtered by state, query_type, channel, assignee, tag, an activity
 // range (updated_from, updated_to) and a search (q) by the contact's name
 // or phone. Every page is complete: the database answers the filters by
 // index, and a cursor continues exactly after the last row.
@@ -259,7 +264,7 @@ func (a *API) listConversations(c echo.Context) error {
 	u := caller(c)
 	f := conversations.Filter{
 		State: c.QueryParam("state"), QueryType: c.QueryParam("query_type"), Channel: c.QueryParam("channel"),
-		Assignee: c.QueryParam("assignee"), Search: strings.TrimSpace(c.QueryParam("q")), Limit: defaultPage,
+		Assignee: c.QueryParam("assignee"), Tag: c.QueryParam("tag"), Search: strings.TrimSpace(c.QueryParam("q")), Limit: defaultPage,
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -14,6 +14,7 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/conversations"
 	"switchboard/events"
 	"switchboard/httperror"
 	"switchboard/routing"
@@ -75,7 +76,14 @@ func leftPool(ev *events.Event) bool {
 // streamSees is view.sees, except for an event without the query's state:
 // one published by an older Switchboard during a rolling upgrade, decided
 // as before by reading the query.
+//
+// A note event is for one account (To): shown to them only, and only if
+// they may see the conversation by its state in the event.
 func (a *API) streamSees(ctx context.Context, view streamView, ev *events.Event) bool {
+	if ev.Type == conversations.EventNote {
+		return ev.To == view.user.ID && ev.State != "" &&
+			sees(view.user, view.viewAll, view.comp, ev.State, ev.Assignee, ev.QueryType)
+	}
 	if ev.State != "" || (ev.PreviousAssignee != "" && ev.PreviousAssignee == view.user.ID) {
 		return view.sees(ev)
 	}

@@ -39,6 +39,8 @@ const (
 	PermGroups       Permission = "groups.manage" // create, rename, delete agent groups and set their members
 	PermRoles        Permission = "roles.manage"
 	PermAudit        Permission = "audit.view"
+	PermTags         Permission = "tags.update" // add and remove tags on the queries one may see
+	PermNotes        Permission = "notes.write" // write internal notes on the queries one may see
 )
 
 // Catalogue is every permission, with what it allows.
@@ -61,6 +63,8 @@ var Catalogue = map[Permission]string{
 	PermGroups:       "manage agent groups and their members",
 	PermRoles:        "manage custom roles",
 	PermAudit:        "read the audit log",
+	PermTags:         "add and remove tags on the queries one may see",
+	PermNotes:        "write internal notes (never sent to the customer) on the queries one may see",
 }
 
 // Built-in role names.
@@ -91,7 +95,7 @@ type Role struct {
 }
 
 var (
-	operatorPerms = []Permission{PermReply, PermClose}
+	operatorPerms = []Permission{PermReply, PermClose, PermTags, PermNotes}
 	// A supervisor sees every conversation, assigns it (refer: to anyone,
 	// whoever holds it), closes it whoever holds it (close with refer) and
 	// edits contacts.
@@ -99,7 +103,7 @@ var (
 	coordinatorPerms = append(slices.Clone(supervisorPerms), PermSettings, PermPortfolio, PermSelfAssign, PermGroups)
 	// A collaborator only reads: nothing that sends, claims, closes or
 	// changes a conversation's state, so they cannot reach a customer.
-	collaboratorPerms = []Permission{PermViewAll}
+	collaboratorPerms = []Permission{PermViewAll, PermNotes}
 )
 
 // BuiltIn are the roles every installation has.

@@ -60,6 +60,24 @@ type Query struct {
 	ActivityAt    time.Time
 	InboundCount  int
 	OutboundCount int
+	// Tags are the ids of the settings' tags put on it, sorted.
+	Tags []string
+}
+
+// Note is an internal note on a conversation: staff's remark, never sent
+// to the customer.
+type Note struct {
+	ID      string
+	QueryID string
+	// Author is the account that wrote it; AuthorName its name now (""
+	// once the account is deleted).
+	Author     string
+	AuthorName string
+	At         time.Time
+	Text       string
+	// Mentions are the accounts the note names; each who may see the
+	// conversation is sent a note event.
+	Mentions []string
 }
 
 // Summary is one row of a conversation list: the conversation and what
@@ -218,6 +236,8 @@ type Filter struct {
 	// UpdatedFrom and UpdatedTo bound the activity time [from, to).
 	UpdatedFrom time.Time
 	UpdatedTo   time.Time
+	// Tag keeps the conversations carrying this tag.
+	Tag string
 	// Search matches the contact's names by the start of any word and
 	// the contact's phone by any 4 or more consecutive digits; every word
 	// of it must match. A search of digits and phone punctuation
@@ -327,9 +347,19 @@ type Repository interface {
 	// conversations whose newest message is older than before, and
 	// reports how many it purged.
 	PurgeMessages(ctx context.Context, before time.Time, batch int) (int, error)
-	// EraseContact deletes a contact with its conversations, messages
-	// and search terms.
+	// EraseContact deletes a contact with its conversations, messages,
+	// tags, notes and search terms.
 	EraseContact(ctx context.Context, contactID string) (Erased, error)
+	// SetTags replaces a conversation's tags, in one transaction, and
+	// reports the tags it added and removed (sorted). The event is nil
+	// when nothing changed.
+	SetTags(ctx context.Context, queryID string, tags []string) (added, removed []string, ev *Event, err error)
+	// AddNote stores a note on its conversation (ErrNotFound for none);
+	// the event, of type note, names the note and carries the
+	// conversation's routing fields.
+	AddNote(ctx context.Context, n Note) (*Event, error)
+	// Notes returns a conversation's notes, oldest first.
+	Notes(ctx context.Context, queryID string) ([]Note, error)
 }
 
 // Event is a state change announced to event streams: small, naming the
@@ -337,9 +367,15 @@ type Repository interface {
 // conversation's routing fields after the change (State, Assignee,
 // QueryType, Channel), so who may see it is decided from the event alone.
 type Event struct {
-	Type      string `json:"type"` // message, state or status
+	Type      string `json:"type"` // message, state, status, tags or note
 	QueryID   string `json:"query_id"`
 	MessageID string `json:"message_id,omitempty"`
+	// NoteID (note events) names the note, never its text.
+	NoteID string `json:"note_id,omitempty"`
+	// To (note events) is the one account told: a note mentioning
+	// several is one event for each, and a stream shows it only to that
+	// account, and only if they may see the conversation.
+	To        string `json:"to,omitempty"`
 	Direction string `json:"direction,omitempty"`
 	State     string `json:"state,omitempty"`
 	Assignee  string `json:"assignee,omitempty"`
@@ -360,4 +396,10 @@ const (
 	EventMessage = "message"
 	EventState   = "state"
 	EventStatus  = "status"
+	// EventTags is a change of a conversation's tags, told to whoever
+	// may see it.
+	EventTags = "tags"
+	// EventNote is a new note that mentions someone: one event to each
+	// mentioned account (To), shown if they may see the conversation.
+	EventNote = "note"
 )

@@ -99,6 +99,9 @@ func (c *Conversations) Query(ctx context.Context, id string) (*conversations.Qu
 	if err != nil {
 		return nil, fmt.Errorf("read conversation %s: %w", id, err)
 	}
+	if q.Tags, err = tagsOf(ctx, c.d.db, id); err != nil {
+		return nil, fmt.Errorf("read conversation %s: tags: %w", id, err)
+	}
 	return q, nil
 }
 
@@ -159,8 +162,8 @@ func (c *Conversations) SetPortfolioOwner(ctx context.Context, contactID, operat
 	return nil
 }
 
-// EraseContact deletes a contact with its conversations, messages and
-// search terms, in one transaction: a customer's erasure request leaves
+// EraseContact deletes a contact with its conversations, messages, tags,
+// notes and search terms, in one transaction: a customer's erasure request leaves
 // nothing of theirs, or, if it fails, everything as it was.
 func (c *Conversations) EraseContact(ctx context.Context, contactID string) (conversations.Erased, error) {
 	var out conversations.Erased
@@ -191,7 +194,9 @@ func (c *Conversations) EraseContact(ctx context.Context, contactID string) (con
 			return err
 		}
 		out.Conversations = int(n)
-		// The cascade takes the search terms and any message left.
+		// Deleting the conversations took their tags and notes (ON DELETE
+		// CASCADE); the contact's cascade takes the search terms and any
+		// message left.
 		_, err = tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = $1`, contactID)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestApplyInboundDuplicateChangesNothing(t *testing.T) {
 			t.Fatalf("redelivery: got %+v, want a duplicate of query %s without event", dup, first.QueryID)
 		}
 		after, _ := r.Query(ctx, first.QueryID)
-		if *after != *before {
+		if !reflect.DeepEqual(after, before) {
 			t.Fatalf("a duplicate changed the query:\n%+v\n%+v", before, after)
 		}
 		hist, _ := r.History(ctx, first.QueryID, conversations.HistoryRange{})

@@ -57,6 +57,9 @@ func (c *Conversations) List(ctx context.Context, f conversations.Filter) (conve
 		last := page.Items[limit-1]
 		page.Next = &conversations.Cursor{At: last.ActivityAt, ID: last.ID}
 	}
+	if err := c.fillTags(ctx, page.Items); err != nil {
+		return conversations.Page{}, fmt.Errorf("list conversations: tags: %w", err)
+	}
 	return page, nil
 }
 
@@ -125,6 +128,13 @@ func listQuery(f conversations.Filter, walk bool) (string, []any, int) {
 	search := -1
 	if f.Channel != "" {
 		common = append(common, "channel = "+a.add(f.Channel))
+	}
+	if f.Tag != "" {
+		// A semi-join on conversation_tags' primary key (tag,
+		// conversation_id): each branch still reads its index of
+		// conversations in activity order, so the page and its cursor
+		// are exactly the unfiltered list's, restricted.
+		common = append(common, "id IN (SELECT conversation_id FROM conversation_tags WHERE tag = "+a.add(f.Tag)+")")
 	}
 	if !f.UpdatedFrom.IsZero() {
 		common = append(common, "activity_at >= "+a.add(ms(f.UpdatedFrom)))

@@ -458,6 +458,11 @@ func (c *Conversations) purgeRound(ctx context.Context, before int64, batch int)
 			return err
 		}
 		n = int(purged)
+		// Notes are emptied with the messages: retention keeps nothing
+		// staff wrote about the customer longer than what they said.
+		if _, err := tx.ExecContext(ctx, `UPDATE notes SET text = '' WHERE conversation_id IN (`+in+`) AND text <> ''`, a[:len(ids)]...); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE conversations SET purged = TRUE
 			WHERE id IN (`+in+`) AND state = 'closed' AND NOT EXISTS (
 				SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.body <> '')`, a[:len(ids)]...)

@@ -23,6 +23,8 @@ type Compiled struct {
 	Templates *templates.Set
 	// Reasons are the resolution reasons by id.
 	Reasons map[string]string
+	// Tags are the conversation tags by id.
+	Tags map[string]Tag
 	// Canned is the knowledge base.
 	Canned []CannedResponse
 	// HSM are the approved templates by name, then language.
@@ -77,6 +79,9 @@ func moved(path string) (string, bool) {
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// colorPattern is a tag's color: #rrggbb.
+var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // Compile validates doc and builds the runtime settings.
 func Compile(doc *Document) (*Compiled, error) {
@@ -234,6 +239,22 @@ func Compile(doc *Document) (*Compiled, error) {
 		}
 		reasons[r.ID] = r.Name
 	}
+	tags := map[string]Tag{}
+	for i, tg := range doc.Tags {
+		key := fmt.Sprintf("tags[%d]", i)
+		if !idPattern.MatchString(tg.ID) {
+			bad(key+".id", "want lower-case letters, digits, '-' or '_', got %q", tg.ID)
+		} else if _, dup := tags[tg.ID]; dup {
+			bad(key+".id", "%q is defined twice", tg.ID)
+		}
+		if !colorPattern.MatchString(tg.Color) {
+			bad(key+".color", "want a color as #rrggbb, got %q", tg.Color)
+		}
+		if tg.Name == "" {
+			tg.Name = tg.ID
+		}
+		tags[tg.ID] = tg
+	}
 	shortcuts := map[string]bool{}
 	for i, cr := range doc.CannedResponses {
 		key := fmt.Sprintf("canned_responses[%d]", i)
@@ -277,5 +298,5 @@ func Compile(doc *Document) (*Compiled, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Canned: doc.CannedResponses, HSM: hsm}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm}, nil
 }

@@ -26,6 +26,8 @@ type Document struct {
 	HSMTemplates []HSMTemplate `yaml:"hsm_templates"`
 	// ResolutionReasons are what an operator picks from when closing a query.
 	ResolutionReasons []Reason `yaml:"resolution_reasons"`
+	// Tags are the labels staff with tags.update put on conversations.
+	Tags []Tag `yaml:"tags"`
 	// DefaultLanguage picks a template's language when the contact's is unknown.
 	DefaultLanguage string `yaml:"default_language"`
 }
@@ -109,6 +111,15 @@ type Template struct {
 type Reason struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
+}
+
+// Tag is a label for conversations ("urgent", "billing"): its id is what
+// conversations carry and lists filter by, its name and color what the
+// console shows.
+type Tag struct {
+	ID    string `yaml:"id"`
+	Name  string `yaml:"name"`
+	Color string `yaml:"color"`
 }
 
 // CannedResponse is a knowledge-base entry.

@@ -46,6 +46,9 @@ func TestParseGood(t *testing.T) {
 		s.FreeEntryWindow != 72*time.Hour || s.Hours.Location().String() != "America/Sao_Paulo" {
 		t.Fatalf("settings = %+v", s)
 	}
+	if tg := c.Tags["urgent"]; len(c.Tags) != 2 || tg.Name != "Urgent" || tg.Color != "#d93025" {
+		t.Fatalf("tags = %+v", c.Tags)
+	}
 	txt := c.Templates.Pick("out_of_hours", "es")
 	if txt == nil || strings.Join(txt.Variables(), ",") != "next_open" {
 		t.Fatalf("out_of_hours text: %+v", txt)
@@ -71,6 +74,9 @@ func TestErrorsNameKeys(t *testing.T) {
 		{"missing reply template", "reply: out_of_hours", "reply: closed_text"},
 		{"duplicate menu key", `menu_key: "2"`, `menu_key: "1"`},
 		{"bad timezone", "timezone: America/Sao_Paulo", "timezone: America/Sao_Paolo"},
+		{"duplicate tag", "{id: billing, name: Billing", "{id: urgent, name: Billing"},
+		{"bad tag color", `color: "#1a73e8"`, `color: blue`},
+		{"bad tag id", "{id: billing, name: Billing", "{id: Billing!, name: Billing"},
 	}
 	wants := map[string]string{
 		"unknown key":               "default_query_typ: unknown key (line 19)",
@@ -88,6 +94,9 @@ func TestErrorsNameKeys(t *testing.T) {
 		"missing reply template":    `opening_hours.out_of_hours.reply: no template has id "closed_text"`,
 		"duplicate menu key":        `query_types[1].menu_key: "1" is already the key of payments`,
 		"bad timezone":              `timezone: unknown time zone "America/Sao_Paolo"`,
+		"duplicate tag":             `tags[1].id: "urgent" is defined twice`,
+		"bad tag color":             `tags[1].color: want a color as #rrggbb, got "blue"`,
+		"bad tag id":                `tags[1].id: want lower-case letters, digits, '-' or '_', got "Billing!"`,
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

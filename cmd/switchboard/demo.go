@@ -72,6 +72,10 @@ resolution_reasons:
   - {id: solved, name: Solved}
   - {id: no_answer, name: Customer stopped answering}
   - {id: duplicate, name: Duplicate}
+tags:
+  - {id: urgent, name: Urgent, color: "#d93025"}
+  - {id: billing, name: Billing, color: "#1a73e8"}
+  - {id: vip, name: VIP, color: "#188038"}
 canned_responses:
   - {shortcut: /hello, text: "Hello! Thanks for writing to us. How can I help?"}
   - {shortcut: /prices, text: "Our plans start at 10 USD a month; I can send you the full price list.", query_types: [sales]}

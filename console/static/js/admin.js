@@ -5,6 +5,7 @@ import './admin/querytypes.js';
 import './admin/knowledge.js';
 import './admin/templates.js';
 import './admin/reasons.js';
+import './admin/tags.js';
 import './admin/groups.js';
 import './admin/users.js';
 import './admin/roles.js';

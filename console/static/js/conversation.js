@@ -3,12 +3,15 @@
 // actions the operator may take, and the box to answer in. Inside the
 // 24-hour window the box takes free text; outside it only an approved
 // template may go, so the box becomes a template picker (Meta's rule,
-// which the server enforces too).
+// which the server enforces too). Its tags (tags.js) sit under the
+// header; its internal notes (notes.js) under the contact panel.
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, dateTime, time, duration } from './i18n.js';
 import { h, field, replace, toast } from './dom.js';
 import { session, typeName } from './state.js';
+import { tagsEl } from './tags.js';
+import { notesPanel } from './notes.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
@@ -25,6 +28,8 @@ export function openConversation(root, id, { onChange }) {
 
   const title = h('h2', {});
   const badges = h('span', { className: 'row' });
+  const tagsRow = h('div', { className: 'tags-row' });
+  const notes = notesPanel(path);
   const windowEl = h('span', { className: 'window', role: 'timer', 'aria-live': 'off' });
   const actions = h('div', { className: 'row actions-bar' });
   const older = h('button', { type: 'button', className: 'link', hidden: true, onclick: loadOlder }, t('conv.older'));
@@ -34,7 +39,7 @@ export function openConversation(root, id, { onChange }) {
   const composer = h('div', { className: 'composer' });
   const back = h('a', { href: '#/inbox', className: 'back' }, t('conv.back'));
   replace(root, h('div', { className: 'conversation' },
-    h('header', {}, back, title, badges, windowEl, actions),
+    h('header', {}, back, title, badges, windowEl, actions, tagsRow),
     h('div', { className: 'body' }, history, panel),
     composer));
 
@@ -125,6 +130,7 @@ export function openConversation(root, id, { onChange }) {
       h('span', { className: `badge ${conv.state}` }, t(`state.${conv.state}`)),
       conv.query_type ? h('span', { className: 'badge' }, typeName(conv.query_type)) : null,
       h('span', { className: 'badge' }, conv.channel));
+    replace(tagsRow, tagsEl(conv, path, (tags) => { conv.tags = tags; drawHeader(); onChange(); }));
     // The server lets the assignee act on a conversation, and whoever may
     // refer any query; the buttons follow the same rule.
     const mine = conv.assignee === session.user.id;
@@ -150,7 +156,7 @@ export function openConversation(root, id, { onChange }) {
       [t('conv.assignee'), conv.assignee_name || conv.assignee || t('app.none')],
       [t('conv.last_inbound'), dateTime(conv.last_inbound_at)],
     ];
-    replace(panel, h('h3', {}, t('conv.contact')), h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])), notesEl());
+    replace(panel, h('h3', {}, t('conv.contact')), h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])), notesEl(), notes.el);
   }
 
   // notesEl shows what staff keep about the customer; who may edit
@@ -399,7 +405,8 @@ export function openConversation(root, id, { onChange }) {
           await loadNewer();
         }
       }
-      if (ev.type === 'state' || ev.type === 'message' || ev.type === 'reconnect') await loadConversation();
+      if (ev.type === 'note' || ev.type === 'reconnect') await notes.reload();
+      if (ev.type === 'state' || ev.type === 'message' || ev.type === 'tags' || ev.type === 'reconnect') await loadConversation();
     } catch (e) {
       if (e.status !== 401) toast(t('error.generic', { message: e.message }), 'error');
     }

@@ -10,6 +10,7 @@ import { t, duration } from './i18n.js';
 import { h, replace, toast } from './dom.js';
 import { register, session, typeName } from './state.js';
 import { openConversation } from './conversation.js';
+import { chip } from './tags.js';
 
 const UNREAD = 'switchboard.unread';
 
@@ -43,6 +44,16 @@ function render(main, args) {
   const workspace = h('div', { className: `workspace${openID ? ' open' : ''}` }, listSection, convSection);
   replace(main, h('h1', { className: 'visually-hidden' }, t('nav.inbox')), presenceBanner(), workspace);
 
+  // A tag narrows every list (GET /conversations?tag=), when the settings have tags.
+  let tagFilter = '';
+  const tags = session.team.tags || [];
+  if (tags.length) {
+    const sel = h('select', { className: 'tag-filter', onchange: () => { tagFilter = sel.value; refresh(); } },
+      h('option', { value: '' }, t('tags.all')), tags.map((x) => h('option', { value: x.id }, x.name || x.id)));
+    listSection.append(h('div', { className: 'field' }, h('label', { for: 'tag-filter' }, t('tags.filter')), sel));
+    sel.id = 'tag-filter';
+  }
+
   const state = {};
   const listEls = {};
   for (const l of lists) {
@@ -51,7 +62,7 @@ function render(main, args) {
   }
 
   async function fetchList(l) {
-    const get = (query) => api.get(`/conversations${api.q({ ...query, limit: 100 })}`).then((r) => r.conversations);
+    const get = (query) => api.get(`/conversations${api.q({ ...query, ...(tagFilter ? { tag: tagFilter } : {}), limit: 100 })}`).then((r) => r.conversations);
     let items = await get(l.query);
     if (l.also) items = items.concat(await get(l.also));
     if (l.exclude) items = items.filter((c) => c.assignee !== l.exclude);
@@ -71,7 +82,8 @@ function render(main, args) {
           h('span', {}, c.channel),
           c.query_type ? h('span', {}, typeName(c.query_type)) : null,
           c.state !== 'assigned' ? h('span', { className: `badge ${c.state}` }, t(`state.${c.state}`)) : null,
-          h('span', { 'data-waiting': c.last_inbound_at, title: t('inbox.waiting_title') }, t('inbox.waiting', { time: duration(waited) })))));
+          h('span', { 'data-waiting': c.last_inbound_at, title: t('inbox.waiting_title') }, t('inbox.waiting', { time: duration(waited) }))),
+        (c.tags || []).length ? h('span', { className: 'row tags' }, c.tags.map((id) => chip(id))) : null));
   }
 
   function draw() {
@@ -116,6 +128,10 @@ function render(main, args) {
     }
     if (ev.type === 'state' && ev.assignee === me && ev.previous_assignee !== me && ev.state === 'assigned') {
       notify.alert(t('notify.assigned'), typeName(ev.query_type));
+    }
+    if (ev.type === 'note') {
+      notify.alert(t('notify.mentioned'), t('notify.mentioned_body'), () => { location.hash = `#/inbox/${ev.query_id}`; });
+      return;
     }
     if (ev.type !== 'status') refresh();
   });

@@ -34,7 +34,7 @@ function open() {
     opened = true;
     delay = 0;
   });
-  for (const type of ['message', 'state', 'status', 'presence']) {
+  for (const type of ['message', 'state', 'status', 'presence', 'tags', 'note']) {
     s.addEventListener(type, (e) => {
       let data;
       try { data = JSON.parse(e.data); } catch { return; }

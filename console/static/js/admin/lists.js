@@ -1,5 +1,5 @@
 // lists.js edits a list of objects in the settings document (query types,
-// canned responses, templates, resolution reasons): one fieldset per
+// canned responses, templates, resolution reasons, tags): one fieldset per
 // item with a control per field, add and remove. Keys the form does not
 // know (a query type's own opening hours, say) are kept as they were.
 import { t } from '../i18n.js';
@@ -8,7 +8,7 @@ import { input, listInput, splitList, select, labelled, checks, confirmAction } 
 
 /**
  * A field is {key, label (string key), type: text | textarea | list |
- * select | checks | number | rows, options (for select and checks: a list
+ * select | checks | number | color | rows, options (for select and checks: a list
  * of {value, label}, or a function of the item), hint, wide, required,
  * columns (for rows: a list of {key, label})}.
  */
@@ -44,6 +44,11 @@ function control(f, item, itemName) {
       }
       const c = checks(label, opts, v);
       return { el: c.el, get: c.value };
+    }
+    case 'color': {
+      // The browser's picker gives #rrggbb, as the settings want.
+      const el = input(/^#[0-9a-fA-F]{6}$/.test(v || '') ? v.toLowerCase() : '#64748b', { type: 'color' });
+      return { el: labelled(label, el, f.hint && t(f.hint)), get: () => el.value };
     }
     case 'rows':
       return rows(f, v || [], itemName);
