@@ -137,6 +137,19 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	default:
 		return nil, errors.New("database: set database.url (PostgreSQL) or database.path (SQLite)")
 	}
+	if d.dialect == SQLite {
+		// Processes opening one SQLite file take turns for the first
+		// connection, the lock file Migrate takes: a file being created
+		// or switched to WAL is locked in a way SQLite answers with
+		// SQLITE_BUSY at once, busy_timeout or not (seen when several
+		// replicas start together on a new file).
+		unlock, err := lockFile(d.where + ".migrate-lock")
+		if err != nil {
+			d.db.Close()
+			return nil, err
+		}
+		defer unlock()
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.db.PingContext(pctx); err != nil {
