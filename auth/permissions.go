@@ -39,6 +39,7 @@ const (
 	PermGroups       Permission = "groups.manage" // create, rename, delete agent groups and set their members
 	PermRoles        Permission = "roles.manage"
 	PermAudit        Permission = "audit.view"
+	PermViews        Permission = "views.customize" // keep one's own saved views (named list filters)
 )
 
 // Catalogue is every permission, with what it allows.
@@ -61,6 +62,7 @@ var Catalogue = map[Permission]string{
 	PermGroups:       "manage agent groups and their members",
 	PermRoles:        "manage custom roles",
 	PermAudit:        "read the audit log",
+	PermViews:        "keep one's own saved views of the conversation list",
 }
 
 // Built-in role names.
@@ -91,7 +93,7 @@ type Role struct {
 }
 
 var (
-	operatorPerms = []Permission{PermReply, PermClose}
+	operatorPerms = []Permission{PermReply, PermClose, PermViews}
 	// A supervisor sees every conversation, assigns it (refer: to anyone,
 	// whoever holds it), closes it whoever holds it (close with refer) and
 	// edits contacts.
