@@ -10,6 +10,7 @@ import { t, duration } from './i18n.js';
 import { h, replace, toast } from './dom.js';
 import { register, session } from './state.js';
 import { openConversation } from './conversation.js';
+import { viewsPanel } from './views.js';
 
 const UNREAD = 'switchboard.unread';
 
@@ -40,6 +41,10 @@ function render(main, args) {
   const convSection = h('section', { className: 'conversation-section', 'aria-live': 'off' });
   const workspace = h('div', { className: `workspace${openID ? ' open' : ''}` }, listSection, convSection);
   replace(main, h('h1', { className: 'visually-hidden' }, t('nav.inbox')), presenceBanner(), workspace);
+
+  // Saved views, above the lists, for those who may keep them (views.js).
+  const views = session.permissions.has('views.customize') ? viewsPanel({ item: (c) => item(c) }) : null;
+  if (views) listSection.append(views.el);
 
   const state = {};
   const listEls = {};
@@ -115,7 +120,7 @@ function render(main, args) {
     if (ev.type === 'state' && ev.assignee === me && ev.previous_assignee !== me && ev.state === 'assigned') {
       notify.alert(t('notify.assigned'), typeName(ev.query_type));
     }
-    if (ev.type !== 'status') refresh();
+    if (ev.type !== 'status') { refresh(); if (views) views.refresh(); }
   });
   const tick = setInterval(() => {
     for (const el of listSection.querySelectorAll('[data-waiting]')) {
@@ -130,7 +135,7 @@ function render(main, args) {
   } else {
     replace(convSection, h('div', { className: 'placeholder' }, h('p', { className: 'muted' }, t('inbox.pick'))), settingsPanel());
   }
-  return () => { off(); clearInterval(tick); if (closeConv) closeConv(); };
+  return () => { off(); clearInterval(tick); if (closeConv) closeConv(); if (views) views.close(); };
 }
 
 // presenceBanner tells an operator who is not online that routing gives
