@@ -62,15 +62,16 @@ export function viewsPanel({ item }) {
       const v = await api.post('/me/views', { name: name.value.trim(), filter: current() });
       name.value = '';
       trying = null;
+      form.closest('details').open = false;
       choose(v.id);
       toast(t('views.saved', { name: v.name }));
     } catch (err) { toast(message(err), 'error'); }
   } },
   field(t('views.state'), state), field(t('views.query_type'), type), field(t('views.channel'), channel),
   h('label', { className: 'check' }, mine, ' ', t('views.only_mine')), field(t('views.waiting'), wait),
+  field(t('views.name'), name),
   h('div', { className: 'row' },
     h('button', { type: 'button', onclick: () => { trying = current(); chosen = ''; sessionStorage.removeItem(CHOSEN); draw(); show(); } }, t('views.try')),
-    field(t('views.name'), name),
     h('button', { type: 'submit', className: 'primary' }, t('views.save'))));
   const el = h('div', { className: 'views' },
     h('h2', {}, t('views.title')), listEl,
