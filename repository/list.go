@@ -270,19 +270,29 @@ func listWhere(f conversations.Filter, walk bool, a *args) []string {
 // pages (f's cursor and limit aside): the same conditions on the same
 // indexes, each branch counted and the counts added.
 func (c *Conversations) Count(ctx context.Context, f conversations.Filter) (int, error) {
+	query, a := countQuery(f)
+	if query == "" {
+		return 0, nil
+	}
+	var n int
+	if err := c.d.db.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}
+
+// countQuery builds Count's statement for f and its arguments; "" when f
+// can match nothing.
+func countQuery(f conversations.Filter) (string, []any) {
 	f.After = nil
 	var a args
 	wheres := listWhere(f, false, &a)
 	if wheres == nil {
-		return 0, nil
+		return "", nil
 	}
 	counts := make([]string, len(wheres))
 	for i, where := range wheres {
 		counts[i] = "(SELECT COUNT(*) FROM conversations" + where + ")"
 	}
-	var n int
-	if err := c.d.db.QueryRowContext(ctx, "SELECT "+strings.Join(counts, " + "), a...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count conversations: %w", err)
-	}
-	return n, nil
+	return "SELECT " + strings.Join(counts, " + "), a
 }

@@ -18,10 +18,8 @@ func (c *Conversations) Closed(ctx context.Context, operators []string, since ti
 	if len(operators) == 0 {
 		return out, nil
 	}
-	a := args{ms(since)}
-	in := inList(&a, operators)
-	rows, err := c.d.db.QueryContext(ctx, `SELECT id, closed_by, created_at, first_response_at, closed_at FROM conversations
-		WHERE state = 'closed' AND closed_by IN (`+in+`) AND closed_at >= $1`, a...)
+	q, a := closedQuery(operators, since)
+	rows, err := c.d.db.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("read closed conversations: %w", err)
 	}
@@ -41,6 +39,29 @@ func (c *Conversations) Closed(ctx context.Context, operators []string, since ti
 	return out, nil
 }
 
+// closedQuery is Closed's statement and arguments.
+func closedQuery(operators []string, since time.Time) (string, []any) {
+	a := args{ms(since)}
+	in := inList(&a, operators)
+	return `SELECT id, closed_by, created_at, first_response_at, closed_at FROM conversations
+		WHERE state = 'closed' AND closed_by IN (` + in + `) AND closed_at >= $1`, a
+}
+
+// waitingQuery is Waiting's statement and arguments.
+func waitingQuery(operators []string) (string, []any) {
+	a := args{routing.StateAssigned}
+	in := inList(&a, operators)
+	return `SELECT c.id, c.assignee, (SELECT MIN(m.at) FROM messages m
+			WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.at > (
+				SELECT COALESCE(MAX(o.at), 0) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out'))
+		FROM conversations c WHERE c.state = $1 AND c.assignee IN (` + in + `)`, a
+}
+
+// poolsQuery is Pools' statement: one grouped read of the partial index
+// conversations_pool, which holds only pending conversations.
+const poolsQuery = `SELECT query_type, COUNT(*), MIN(pool_since) FROM conversations
+	WHERE state = 'pending' AND query_type <> '' GROUP BY query_type`
+
 // Waiting returns, of the conversations assigned to operators
 // (conversations_assignee), those whose customer waits for an answer,
 // and since when: the first inbound message after the newest outbound
@@ -51,25 +72,22 @@ func (c *Conversations) Waiting(ctx context.Context, operators []string) ([]conv
 	if len(operators) == 0 {
 		return out, nil
 	}
-	a := args{routing.StateAssigned}
-	in := inList(&a, operators)
-	rows, err := c.d.db.QueryContext(ctx, `SELECT w.id, w.assignee, w.since FROM (
-		SELECT c.id, c.assignee, (SELECT MIN(m.at) FROM messages m
-			WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.at > (
-				SELECT COALESCE(MAX(o.at), 0) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out')) AS since
-		FROM conversations c WHERE c.state = $1 AND c.assignee IN (`+in+`)) w
-		WHERE w.since IS NOT NULL`, a...)
+	q, a := waitingQuery(operators)
+	rows, err := c.d.db.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("read waiting conversations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var q conversations.WaitingQuery
-		var since int64
+		var since sql.NullInt64 // none: the customer wrote nothing since the last answer
 		if err := rows.Scan(&q.ID, &q.Operator, &since); err != nil {
 			return nil, fmt.Errorf("read waiting conversations: %w", err)
 		}
-		q.Since = fromMS(since)
+		if !since.Valid {
+			continue
+		}
+		q.Since = fromMS(since.Int64)
 		out = append(out, q)
 	}
 	if err := rows.Err(); err != nil {
@@ -81,8 +99,7 @@ func (c *Conversations) Waiting(ctx context.Context, operators []string) ([]conv
 // Pools returns the size and oldest entry of each non-empty pool, from
 // the pool index (conversations_pool holds only pending conversations).
 func (c *Conversations) Pools(ctx context.Context) (map[string]conversations.PoolStats, error) {
-	rows, err := c.d.db.QueryContext(ctx, `SELECT query_type, COUNT(*), MIN(pool_since) FROM conversations
-		WHERE state = 'pending' AND query_type <> '' GROUP BY query_type`)
+	rows, err := c.d.db.QueryContext(ctx, poolsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("read pools: %w", err)
 	}
