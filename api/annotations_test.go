@@ -182,6 +182,15 @@ func TestListByTagAcrossPages(t *testing.T) {
 	}
 	rows, _ := w.listAll(t, w.anaT, "tag=urgent&limit=5")
 	wantOnce(t, "ana", rows, anas)
+	// A saved view by tag counts what the list shows its owner.
+	var view struct {
+		Count int `json:"count"`
+	}
+	r := w.do(t, "POST", "/api/v1/me/views", w.anaT, map[string]any{"name": "Urgent", "filter": map[string]string{"tag": "urgent"}})
+	r.decode(t, &view)
+	if r.status != http.StatusCreated || view.Count != len(anas) {
+		t.Fatalf("ana's view of urgent: %d %s, want 201 counting %d", r.status, r.body, len(anas))
+	}
 	rows, _ = w.listAll(t, w.anaT, "tag=urgent&state=pending&limit=5")
 	for _, c := range rows {
 		if c.State != routing.StatePending {

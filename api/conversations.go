@@ -81,6 +81,8 @@ func (a *API) registerConversations(authed *echo.Group) {
 	a.registerAnnotations(authed)
 	authed.PUT("/me/presence", a.setPresence)
 	authed.GET("/events", a.events)
+	a.registerViews(authed)
+	a.registerMonitor(authed)
 }
 
 // settingsNow returns the routing settings in force, or nil if none.
@@ -256,8 +258,9 @@ const (
 
 // listConversations pages through what the caller may see, newest activity
 // first, filtered by state, query_type, channel, assignee, tag, an activity
-// range (updated_from, updated_to) and a search (q) by the contact's name
-// or phone. Every page is complete: the database answers the filters by
+// range (updated_from, updated_to), how long the customer's newest
+// message is past (waiting_longer_than, a duration) and a search (q) by
+// the contact's name or phone. Every page is complete: the database answers the filters by
 // index, and a cursor continues exactly after the last row.
 func (a *API) listConversations(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -285,6 +288,13 @@ func (a *API) listConversations(c echo.Context) error {
 			*p.dst = t
 		}
 	}
+	if v := c.QueryParam("waiting_longer_than"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return bad(c, "waiting_longer_than must be a positive duration, like 30m or 2h")
+		}
+		f.InboundBefore = a.clock.Now().Add(-d)
+	}
 	if v := c.QueryParam("cursor"); v != "" {
 		cur, err := decodeCursor(v)
 		if err != nil {
@@ -292,12 +302,8 @@ func (a *API) listConversations(c echo.Context) error {
 		}
 		f.After = &cur
 	}
-	all, err := a.roles.Can(ctx, u, auth.PermViewAll)
-	if err != nil {
+	if err := a.restrict(ctx, u, &f); err != nil {
 		return a.internal(c, err)
-	}
-	if !all {
-		f.Viewer = &conversations.Viewer{ID: u.ID, Types: servedTypes(u, a.settingsNow(ctx))}
 	}
 	page, err := a.conv.List(ctx, f)
 	if errors.Is(err, conversations.ErrBadCursor) {

@@ -439,7 +439,7 @@ func TestHistoryShowsAProviderWindowRefusal(t *testing.T) {
 	id := w.query(t, "5511911110009", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
 	repo := w.conv.DB.Conversations()
 	for msgID, text := range map[string]string{"sb-late": "hola de nuevo", "sb-other": "otra"} {
-		if _, _, err := repo.RecordOutbound(ctx, id, msgID, text, nil, w.clock.Now()); err != nil {
+		if _, _, err := repo.RecordOutbound(ctx, id, msgID, "", text, nil, w.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -59,7 +59,7 @@ func TestHistoryPagesEveryMessageOnce(t *testing.T) {
 	}
 	w.decide(t, routing.Query{ID: id, Channel: "wa-main", State: routing.StateAssigned, Type: "sales", Assignee: w.ana.ID, Cycle: 1})
 	for i, msgID := range []string{"sb-reply-2", "sb-reply-1"} { // ids out of time order
-		if _, _, err := w.conv.DB.Conversations().RecordOutbound(ctx, id, msgID, "resposta", nil, w.clock.Now().Add(time.Duration(i)*time.Millisecond)); err != nil {
+		if _, _, err := w.conv.DB.Conversations().RecordOutbound(ctx, id, msgID, "", "resposta", nil, w.clock.Now().Add(time.Duration(i)*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, msgID)

@@ -33,6 +33,7 @@ var (
 	roleID    = idKind{auth.ValidRoleName, "role"}
 	queryID   = idKind{queryIDFormat.MatchString, "conversation"}
 	contactID = idKind{contactIDFormat.MatchString, "contact"}
+	viewID    = idKind{viewIDFormat.MatchString, "view"}
 )
 
 // pathIDs says, by route prefix, what the route's parameters name. A
@@ -47,6 +48,7 @@ var pathIDs = []struct {
 	{"/api/v1/roles/", roleID},
 	{"/api/v1/conversations/", queryID},
 	{"/api/v1/contacts/", contactID},
+	{"/api/v1/me/views/", viewID},
 }
 
 // checkIDs refuses a request whose path ids are malformed before any of

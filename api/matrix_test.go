@@ -76,6 +76,10 @@ var routePermissions = map[string]string{
 	"POST /api/v1/derivations":                       string(auth.PermDeriveBulk),
 	"GET /api/v1/team":                               "authenticated",
 	"GET /api/v1/conversations/:id/transfer-targets": string(auth.PermTransfer),
+	"GET /api/v1/me/views":                           string(auth.PermViews),
+	"POST /api/v1/me/views":                          string(auth.PermViews),
+	"DELETE /api/v1/me/views/:id":                    string(auth.PermViews),
+	"GET /api/v1/reports/operators":                  string(auth.PermReports),
 }
 
 // TestPermissionMatrix tries every API route as every built-in role and

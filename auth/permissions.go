@@ -41,6 +41,7 @@ const (
 	PermAudit        Permission = "audit.view"
 	PermTags         Permission = "tags.update" // add and remove tags on the queries one may see
 	PermNotes        Permission = "notes.write" // write internal notes on the queries one may see
+	PermViews        Permission = "views.customize" // keep one's own saved views (named list filters)
 )
 
 // Catalogue is every permission, with what it allows.
@@ -65,6 +66,7 @@ var Catalogue = map[Permission]string{
 	PermAudit:        "read the audit log",
 	PermTags:         "add and remove tags on the queries one may see",
 	PermNotes:        "write internal notes (never sent to the customer) on the queries one may see",
+	PermViews:        "keep one's own saved views of the conversation list",
 }
 
 // Built-in role names.
@@ -95,7 +97,7 @@ type Role struct {
 }
 
 var (
-	operatorPerms = []Permission{PermReply, PermClose, PermTags, PermNotes}
+	operatorPerms = []Permission{PermReply, PermClose, PermTags, PermNotes, PermViews}
 	// A supervisor sees every conversation, assigns it (refer: to anyone,
 	// whoever holds it), closes it whoever holds it (close with refer) and
 	// edits contacts.

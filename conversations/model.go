@@ -238,6 +238,10 @@ type Filter struct {
 	UpdatedTo   time.Time
 	// Tag keeps the conversations carrying this tag.
 	Tag string
+	// InboundBefore, when set, keeps the conversations whose customer's
+	// newest message is older than it: "waiting longer than" a duration
+	// is InboundBefore = now - duration.
+	InboundBefore time.Time
 	// Search matches the contact's names by the start of any word and
 	// the contact's phone by any 4 or more consecutive digits; every word
 	// of it must match. A search of digits and phone punctuation
@@ -306,11 +310,12 @@ type Repository interface {
 	// History returns part of a conversation's history, oldest first.
 	History(ctx context.Context, queryID string, r HistoryRange) (HistoryPage, error)
 	Message(ctx context.Context, queryID, msgID string) (*Message, error)
-	// RecordOutbound adds an outbound message as queued under msgID. It
+	// RecordOutbound adds an outbound message as queued under msgID,
+	// sent by author (an account id; "" for an automatic message). It
 	// reports created false, changing nothing, when msgID is recorded
 	// already (an auto-reply carried out again), and ErrNotFound for no
 	// such conversation. The returned event is nil when not created.
-	RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *TemplateRef, now time.Time) (created bool, ev *Event, err error)
+	RecordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *TemplateRef, now time.Time) (created bool, ev *Event, err error)
 	// MarkSent records that the provider accepted the message under
 	// providerID, so its delivery reports find it.
 	MarkSent(ctx context.Context, queryID, msgID, providerID string, now time.Time) (*Event, error)
@@ -360,6 +365,24 @@ type Repository interface {
 	AddNote(ctx context.Context, n Note) (*Event, error)
 	// Notes returns a conversation's notes, oldest first.
 	Notes(ctx context.Context, queryID string) ([]Note, error)
+	// Count counts the conversations List returns for f over all its
+	// pages, from the same conditions (f.After and f.Limit aside).
+	Count(ctx context.Context, f Filter) (int, error)
+	// SavedViews returns a user's saved views, oldest first.
+	SavedViews(ctx context.Context, userID string) ([]SavedView, error)
+	// CreateView stores a saved view.
+	CreateView(ctx context.Context, v SavedView) error
+	// DeleteView deletes a user's saved view; ErrNotFound when that user
+	// has no view with that id.
+	DeleteView(ctx context.Context, userID, id string) error
+	// Closed returns the conversations that closed at or after since
+	// while assigned to one of operators.
+	Closed(ctx context.Context, operators []string, since time.Time) ([]ClosedQuery, error)
+	// Waiting returns, of the conversations assigned to operators whose
+	// customer waits for an answer, since when they wait.
+	Waiting(ctx context.Context, operators []string) ([]WaitingQuery, error)
+	// Pools returns the size and oldest entry of each non-empty pool.
+	Pools(ctx context.Context) (map[string]PoolStats, error)
 }
 
 // Event is a state change announced to event streams: small, naming the

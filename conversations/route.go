@@ -284,7 +284,7 @@ func (s *Service) carryOut(ctx context.Context, st *RoutingState, e effects) err
 				continue
 			}
 		}
-		created, ev, err := s.repo.RecordOutbound(ctx, queryID, r.ID, r.Text, nil, now)
+		created, ev, err := s.repo.RecordOutbound(ctx, queryID, r.ID, "", r.Text, nil, now)
 		if err != nil {
 			return fmt.Errorf("record auto-reply: %w", err)
 		}

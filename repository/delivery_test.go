@@ -17,7 +17,7 @@ func TestRecordOutbound(t *testing.T) {
 		r := db.Conversations()
 		ctx := context.Background()
 		res := apply(t, r, inbound("wamid.in", "5511912345678", t0.Add(-time.Hour), 1, "hola"))
-		created, ev, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "¿En qué puedo ayudar?", nil, t0)
+		created, ev, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "", "¿En qué puedo ayudar?", nil, t0)
 		if err != nil || !created {
 			t.Fatalf("RecordOutbound = %v, %v; want created", created, err)
 		}
@@ -35,12 +35,12 @@ func TestRecordOutbound(t *testing.T) {
 			t.Fatalf("recorded outbound = %+v", m)
 		}
 		// Carried out again (an auto-reply after a failure): once.
-		created, ev, err = r.RecordOutbound(ctx, res.QueryID, "sb-1", "other text", nil, t0.Add(time.Second))
+		created, ev, err = r.RecordOutbound(ctx, res.QueryID, "sb-1", "", "other text", nil, t0.Add(time.Second))
 		if err != nil || created || ev != nil {
 			t.Fatalf("RecordOutbound again = %v, %v, %v; want not created, no event", created, ev, err)
 		}
 		tmpl := &conversations.TemplateRef{Name: "follow_up", Language: "es", Params: []string{"Ana"}}
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "Hola Ana", tmpl, t0.Add(time.Minute)); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "", "Hola Ana", tmpl, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		q, _ := r.Query(ctx, res.QueryID)
@@ -60,7 +60,7 @@ func TestDeliveryStatusesMoveForwardOnly(t *testing.T) {
 		r := db.Conversations()
 		ctx := context.Background()
 		res := apply(t, r, inbound("wamid.in", "5511912345678", t0, 1, "hola"))
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "hi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "", "hi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		ev, err := r.MarkSent(ctx, res.QueryID, "sb-1", "wamid.out1", t0.Add(time.Second))
@@ -125,7 +125,7 @@ func TestStatusRacingAheadOfMarkSent(t *testing.T) {
 		r := db.Conversations()
 		ctx := context.Background()
 		res := apply(t, r, inbound("wamid.in", "5511912345678", t0, 1, "hola"))
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "hi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "", "hi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		delivered := &channels.Status{Channel: channel, MessageID: "wamid.out1", Status: channels.StatusDelivered, Timestamp: t0.Add(time.Second)}
@@ -149,7 +149,7 @@ func TestStatusRacingAheadOfMarkSent(t *testing.T) {
 			t.Fatalf("message = %+v, want still delivered", m)
 		}
 		// Another message cannot take the same provider id on the channel.
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "again", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "", "again", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.MarkSent(ctx, res.QueryID, "sb-2", "wamid.out1", t0); err == nil {
@@ -163,7 +163,7 @@ func TestFailedSendKeepsProviderError(t *testing.T) {
 		r := db.Conversations()
 		ctx := context.Background()
 		res := apply(t, r, inbound("wamid.in", "5511912345678", t0, 1, "hola"))
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "hi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-1", "", "hi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		ev, err := r.MarkFailed(ctx, res.QueryID, "sb-1", channels.StatusError{Code: 131047, Title: channels.WindowClosedTitle, Message: "Re-engagement message"}, t0)
@@ -175,7 +175,7 @@ func TestFailedSendKeepsProviderError(t *testing.T) {
 			t.Fatalf("failed message = %+v (error %+v)", m, m.Error)
 		}
 		// A provider's failure report carries its error too.
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "hi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-2", "", "hi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.MarkSent(ctx, res.QueryID, "sb-2", "wamid.out2", t0); err != nil {
@@ -220,7 +220,7 @@ func TestEventsCarryWhatVisibilityNeeds(t *testing.T) {
 		want(res2.Event, conversations.Event{Type: "message", QueryID: res.QueryID, MessageID: "wamid.ev2", Direction: "inbound",
 			State: routing.StateAssigned, Assignee: "u_ana", QueryType: "sales", Channel: channel})
 
-		_, ev, err = r.RecordOutbound(ctx, res.QueryID, "sb-out", "hola, soy Ana", nil, t0)
+		_, ev, err = r.RecordOutbound(ctx, res.QueryID, "sb-out", "", "hola, soy Ana", nil, t0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,3 +60,18 @@ func (c *Conversations) ApplyInboundGroup(ctx context.Context, ms []*channels.In
 func (c *Conversations) ApplyInboundAlone(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (conversations.InboundResult, error) {
 	return c.afterGroup(ctx, newInbound(m, body, now), groupResult{})
 }
+
+// CountQuery exposes Count's statement, for tests that EXPLAIN it.
+func CountQuery(f conversations.Filter) (string, []any) { return countQuery(f) }
+
+// ClosedQuery, WaitingQuery and PoolsQuery expose the monitoring table's
+// statements, for tests that EXPLAIN them.
+func ClosedQuery(operators []string, since time.Time) (string, []any) {
+	return closedQuery(operators, since)
+}
+
+// WaitingQuery: see ClosedQuery.
+func WaitingQuery(operators []string) (string, []any) { return waitingQuery(operators) }
+
+// PoolsQuery: see ClosedQuery.
+const PoolsQuery = poolsQuery

@@ -369,7 +369,7 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 		wantErr(t, "RoutingState", err, nf)
 		_, err = r.ApplyDecision(ctx, conversations.Decision{Query: routing.Query{ID: "0000000000-1", State: routing.StatePending}})
 		wantErr(t, "ApplyDecision", err, nf)
-		_, _, err = r.RecordOutbound(ctx, "0000000000-1", "sb-1", "hi", nil, t0)
+		_, _, err = r.RecordOutbound(ctx, "0000000000-1", "sb-1", "", "hi", nil, t0)
 		wantErr(t, "RecordOutbound", err, nf)
 		_, err = r.History(ctx, "0000000000-1", conversations.HistoryRange{})
 		wantErr(t, "History", err, nf)
@@ -449,7 +449,7 @@ func TestApplyInboundReturnsRoutingState(t *testing.T) {
 		if _, err := r.ApplyDecision(ctx, conversations.Decision{Query: q, Capacity: 10, Now: t0, Effects: `{"timers":[]}`}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-rs1", "oi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, res.QueryID, "sb-rs1", "", "oi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		res = apply(t, r, inbound("wamid.rs2", phone, t0, 2, "sigo"))

@@ -122,6 +122,36 @@ func listQuery(f conversations.Filter, walk bool) (string, []any, int) {
 	}
 	limit = min(limit, maxList)
 	var a args
+	wheres := listWhere(f, walk, &a)
+	if wheres == nil {
+		return "", nil, limit
+	}
+	// One more row than the page says whether another page follows.
+	n := a.add(limit + 1)
+	const order = " ORDER BY activity_at DESC, id DESC LIMIT "
+	selects := make([]string, len(wheres))
+	for i, where := range wheres {
+		selects[i] = "SELECT " + queryColumns + " FROM conversations" + where + order + n
+	}
+	inner := selects[0]
+	if len(selects) > 1 {
+		for i, s := range selects {
+			selects[i] = fmt.Sprintf("SELECT * FROM (%s) b%d", s, i)
+		}
+		inner = strings.Join(selects, " UNION ALL ") + order + n
+	}
+	query := "SELECT k.display_name, k.profile_name, k.external_id, " + columns("u") +
+		" FROM (" + inner + ") u JOIN contacts k ON k.id = u.contact_id ORDER BY u.activity_at DESC, u.id DESC"
+	return query, a, limit
+}
+
+// listWhere is the WHERE clause ("" for none) of each of the branches
+// the list of f reads (see listQuery), with their arguments added to a;
+// nil when f can match nothing. The branches are disjoint: each names a
+// state, and an operator's view reads their assigned conversations and
+// the pending and inactive ones of distinct types. So the list is their
+// union and the count (Count) the sum of theirs.
+func listWhere(f conversations.Filter, walk bool, a *args) []string {
 
 	// Conditions every branch has; common[search] is the search's.
 	var common []string
@@ -141,6 +171,9 @@ func listQuery(f conversations.Filter, walk bool) (string, []any, int) {
 	}
 	if !f.UpdatedTo.IsZero() {
 		common = append(common, "activity_at < "+a.add(ms(f.UpdatedTo)))
+	}
+	if !f.InboundBefore.IsZero() {
+		common = append(common, "last_inbound_at < "+a.add(ms(f.InboundBefore)))
 	}
 	if f.After != nil {
 		// The first condition bounds the index scan on both engines; the
@@ -199,7 +232,7 @@ func listQuery(f conversations.Filter, walk bool) (string, []any, int) {
 			}
 		}
 		if len(branches) == 0 {
-			return "", nil, limit
+			return nil
 		}
 	} else {
 		var b []string
@@ -234,25 +267,42 @@ func listQuery(f conversations.Filter, walk bool) (string, []any, int) {
 		common[search] = "(" + common[search] + ") IS TRUE"
 	}
 
-	// One more row than the page says whether another page follows.
-	n := a.add(limit + 1)
-	const order = " ORDER BY activity_at DESC, id DESC LIMIT "
-	selects := make([]string, len(branches))
+	wheres := make([]string, len(branches))
 	for i, b := range branches {
-		where := ""
 		if conds := slices.Concat(b, common); len(conds) > 0 {
-			where = " WHERE " + strings.Join(conds, " AND ")
+			wheres[i] = " WHERE " + strings.Join(conds, " AND ")
 		}
-		selects[i] = "SELECT " + queryColumns + " FROM conversations" + where + order + n
 	}
-	inner := selects[0]
-	if len(selects) > 1 {
-		for i, s := range selects {
-			selects[i] = fmt.Sprintf("SELECT * FROM (%s) b%d", s, i)
-		}
-		inner = strings.Join(selects, " UNION ALL ") + order + n
+	return wheres
+}
+
+// Count counts the conversations List would return for f across all its
+// pages (f's cursor and limit aside): the same conditions on the same
+// indexes, each branch counted and the counts added.
+func (c *Conversations) Count(ctx context.Context, f conversations.Filter) (int, error) {
+	query, a := countQuery(f)
+	if query == "" {
+		return 0, nil
 	}
-	query := "SELECT k.display_name, k.profile_name, k.external_id, " + columns("u") +
-		" FROM (" + inner + ") u JOIN contacts k ON k.id = u.contact_id ORDER BY u.activity_at DESC, u.id DESC"
-	return query, a, limit
+	var n int
+	if err := c.d.db.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}
+
+// countQuery builds Count's statement for f and its arguments; "" when f
+// can match nothing.
+func countQuery(f conversations.Filter) (string, []any) {
+	f.After = nil
+	var a args
+	wheres := listWhere(f, false, &a)
+	if wheres == nil {
+		return "", nil
+	}
+	counts := make([]string, len(wheres))
+	for i, where := range wheres {
+		counts[i] = "(SELECT COUNT(*) FROM conversations" + where + ")"
+	}
+	return "SELECT " + strings.Join(counts, " + "), a
 }

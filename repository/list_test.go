@@ -386,7 +386,7 @@ func TestHistoryCursors(t *testing.T) {
 			}
 		}
 		// Outbound messages take their place by time.
-		if _, _, err := r.RecordOutbound(ctx, qid, "sb-reply", "ok", nil, t0.Add(2500*time.Millisecond)); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, qid, "sb-reply", "", "ok", nil, t0.Add(2500*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := page(conversations.HistoryRange{Limit: 3, After: "wamid.04"}); got != "[05 reply 06]" {

@@ -41,9 +41,11 @@ type outboundBody struct {
 }
 
 // RecordOutbound adds an outbound message to a conversation's history as
-// queued under msgID. It reports created false, changing nothing, when
-// msgID is recorded already (a decision's auto-reply carried out again).
-func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+// queued under msgID, sent by author ("" for an automatic message). It
+// reports created false, changing nothing, when msgID is recorded already
+// (a decision's auto-reply carried out again). A person's first message
+// in a conversation is its first response (first_response_at).
+func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
 	if msgID == "" {
 		return false, nil, errors.New("record outbound message: a message id is required")
 	}
@@ -66,10 +68,10 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, text
 		// seq is the time in nanoseconds, as an inbound message's arrival
 		// is, so messages of one millisecond keep their order.
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO messages (contact_id, id, conversation_id, channel, direction, at, seq, body, status, status_rank, status_at)
-			VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $9, $5)
+			INSERT INTO messages (contact_id, id, conversation_id, channel, direction, at, seq, body, status, status_rank, status_at, author)
+			VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $9, $5, $10)
 			ON CONFLICT (contact_id, id) DO NOTHING`,
-			cid, msgID, queryID, channel, ms(now), now.UnixNano(), string(body), channels.StatusQueued, statusRank[channels.StatusQueued])
+			cid, msgID, queryID, channel, ms(now), now.UnixNano(), string(body), channels.StatusQueued, statusRank[channels.StatusQueued], author)
 		if err != nil {
 			return err
 		}
@@ -85,9 +87,10 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, text
 				outbound_count = outbound_count + 1,
 				updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
 				activity_at = CASE WHEN activity_at < $2 THEN $2 ELSE activity_at END,
+				first_response_at = CASE WHEN first_response_at = 0 AND $3 <> '' THEN $2 ELSE first_response_at END,
 				purged = FALSE
 			WHERE id = $1
-			RETURNING state, assignee, query_type, channel`, queryID, ms(now)).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+			RETURNING state, assignee, query_type, channel`, queryID, ms(now), author).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
 	})
 	if err != nil {
 		return false, nil, fmt.Errorf("record outbound message: %w", err)

@@ -104,6 +104,53 @@ func TestListPlansUseIndexes(t *testing.T) {
 				}
 			}
 		}
+
+		// A saved view's count is the list's conditions counted: the same
+		// index ranges. The monitoring table's reads are ranges too: the
+		// closed conversations of a few operators since midnight, their
+		// assigned ones, the pools.
+		for i, typ := range types {
+			if _, err := db.SQL().Exec(`UPDATE conversations SET closed_by = $1, closed_at = activity_at WHERE state = 'closed' AND query_type = $2`,
+				fmt.Sprintf("u_%02d", i), typ); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
+			t.Fatal(err)
+		}
+		waiting := t0.Add(-30 * time.Minute)
+		type statement struct {
+			name string
+			q    string
+			a    []any
+		}
+		var stmts []statement
+		for _, c := range []struct {
+			name string
+			f    conversations.Filter
+		}{
+			{"count by state", conversations.Filter{State: routing.StatePending}},
+			{"count by type and state", conversations.Filter{QueryType: "sales", State: routing.StateInactive}},
+			{"count by assignee", conversations.Filter{Assignee: "u_03"}},
+			{"count of an operator's view", conversations.Filter{Viewer: viewer}},
+			{"count of an operator's view, waiting", conversations.Filter{Viewer: viewer, InboundBefore: waiting}},
+			{"count by state, waiting", conversations.Filter{State: routing.StatePending, InboundBefore: waiting}},
+		} {
+			q, a := repository.CountQuery(c.f)
+			stmts = append(stmts, statement{c.name, q, a})
+		}
+		q, a := repository.ClosedQuery([]string{"u_00", "u_03", "u_07"}, t0.Add(-24*time.Hour))
+		stmts = append(stmts, statement{"closed since midnight", q, a})
+		q, a = repository.WaitingQuery([]string{"u_00", "u_03", "u_07"})
+		stmts = append(stmts, statement{"waiting in assigned conversations", q, a})
+		stmts = append(stmts, statement{"pools", repository.PoolsQuery, nil})
+		for _, s := range stmts {
+			plan := explain(t, db, s.q, s.a)
+			t.Logf("%s:\n%s", s.name, plan)
+			if fullScan(db.Dialect(), plan, "conversations") {
+				t.Errorf("%s reads all of conversations:\n%s", s.name, plan)
+			}
+		}
 	})
 }
 

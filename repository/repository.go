@@ -200,7 +200,11 @@ func (d *DB) provider(logger *slog.Logger) (*goose.Provider, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithTableName("schema_migrations"),
-		goose.WithGoMigrations(groupsMigration)}
+		goose.WithGoMigrations(groupsMigration),
+		// Migrations are numbered by features developed side by side: a
+		// database migrated with a later number applies an earlier one
+		// that arrives afterwards instead of refusing to start.
+		goose.WithAllowOutofOrder(true)}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}

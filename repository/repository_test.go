@@ -57,8 +57,14 @@ func TestMigrateFromManyReplicasAtOnce(t *testing.T) {
 			if cur != latest || latest < 1 {
 				t.Fatalf("schema version %d, latest %d", cur, latest)
 			}
-			if total != int(latest) {
-				t.Fatalf("replicas applied %d migrations in all, want each of the %d once", total, latest)
+			// Counted, not read from latest: the versions may have gaps
+			// (branches number their migrations ahead of one another).
+			var migrations int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version_id > 0`).Scan(&migrations); err != nil {
+				t.Fatal(err)
+			}
+			if total != migrations {
+				t.Fatalf("replicas applied %d migrations in all, want each of the %d once", total, migrations)
 			}
 		})
 	}

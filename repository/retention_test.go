@@ -28,7 +28,7 @@ func TestPurgeOnlyTouchesClosedAndOld(t *testing.T) {
 			closedOld = apply(t, r, inbound(fmt.Sprintf("wamid.co%d", i), "5511900000001", old.Add(time.Duration(i)*time.Minute), int64(i), "secreto")).QueryID
 		}
 		for i := range 2 {
-			if _, _, err := r.RecordOutbound(ctx, closedOld, fmt.Sprintf("sb-co%d", i), "respuesta", nil, old.Add(time.Hour)); err != nil {
+			if _, _, err := r.RecordOutbound(ctx, closedOld, fmt.Sprintf("sb-co%d", i), "", "respuesta", nil, old.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -85,7 +85,7 @@ func TestPurgeOnlyTouchesClosedAndOld(t *testing.T) {
 			t.Fatalf("purge up to now: %d, %v; want the recent closed one's 1 message", n, err)
 		}
 		// A message added to a finished conversation is purged too.
-		if _, _, err := r.RecordOutbound(ctx, closedOld2, "sb-late", "tarde", nil, old.Add(time.Minute)); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, closedOld2, "sb-late", "", "tarde", nil, old.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := r.PurgeMessages(ctx, cut, 100); err != nil || n != 1 {
@@ -109,7 +109,7 @@ func TestEraseContactRemovesEverything(t *testing.T) {
 		m := inbound("wamid.e1", "5511912345678", t0, 1, "hola")
 		m.ProfileName = "Erika Mustermann"
 		first := apply(t, r, m)
-		if _, _, err := r.RecordOutbound(ctx, first.QueryID, "sb-1", "hi", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, first.QueryID, "sb-1", "", "hi", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.MarkSent(ctx, first.QueryID, "sb-1", "wamid.out1", t0); err != nil {

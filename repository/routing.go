@@ -118,6 +118,7 @@ func (c *Conversations) ApplyDecision(ctx context.Context, d conversations.Decis
 				pool_since = $8, effects = $9,
 				updated_at = CASE WHEN updated_at < $10 THEN $10 ELSE updated_at END,
 				closed_at = CASE WHEN $4 <> 'closed' THEN 0 WHEN state = 'closed' AND closed_at <> 0 THEN closed_at ELSE $10 END,
+				closed_by = CASE WHEN $4 <> 'closed' THEN '' WHEN state = 'closed' THEN closed_by ELSE assignee END,
 				assigned_at = CASE WHEN $11 THEN $10 ELSE assigned_at END,
 				assigned_outbound = CASE WHEN $11 THEN outbound_count ELSE assigned_outbound END
 			WHERE id = $1 AND version = $2`,

@@ -51,7 +51,7 @@ func TestApplyDecisionStoresRoutingState(t *testing.T) {
 			t.Fatalf("query columns = %+v", got)
 		}
 		// An operator's reply counts as answered; a new assignee starts again.
-		if _, _, err := r.RecordOutbound(ctx, id, "sb-1", "hola", nil, t0); err != nil {
+		if _, _, err := r.RecordOutbound(ctx, id, "sb-1", "", "hola", nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ = r.RoutingState(ctx, id); !st.AnsweredSinceAssignment {

@@ -197,7 +197,7 @@ func TestEveryChannelKindFromWebhookToReply(t *testing.T) {
 			return err == nil && contact.OpenQuery != ""
 		})
 		msgID := "sb-reply-" + c.channel
-		if created, _, err := recs.RecordOutbound(ctx, contact.OpenQuery, msgID, "Gracias, ya le ayudamos", nil, time.Now()); err != nil || !created {
+		if created, _, err := recs.RecordOutbound(ctx, contact.OpenQuery, msgID, "", "Gracias, ya le ayudamos", nil, time.Now()); err != nil || !created {
 			t.Fatalf("record the %s reply: created %v, %v", c.channel, created, err)
 		}
 		if err := qc.EnqueueOutbound(ctx, queue.Outbound{Channel: c.channel, QueryID: contact.OpenQuery, MessageID: msgID}); err != nil {

@@ -43,7 +43,7 @@ func TestContactsEraseCommand(t *testing.T) {
 	}
 	ana := write("wamid.erase.1", "5511900000021", "Ana", "hola", now.Add(-time.Minute))
 	write("wamid.erase.2", "5511900000021", "Ana", "¿hay alguien?", now.Add(-30*time.Second))
-	if _, _, err := recs.RecordOutbound(ctx, ana.QueryID, "sb-erase-reply", "Sí, dígame", nil, now); err != nil {
+	if _, _, err := recs.RecordOutbound(ctx, ana.QueryID, "sb-erase-reply", "", "Sí, dígame", nil, now); err != nil {
 		t.Fatal(err)
 	}
 	bruno := write("wamid.erase.3", "5511900000022", "Bruno", "oi", now)

@@ -33,6 +33,19 @@ func latestSchema(t *testing.T) int64 {
 	return latest
 }
 
+// migrationCount is how many migrations this binary applies to an empty
+// database: not latestSchema when the versions have gaps (features built
+// side by side number their migrations ahead of one another).
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	db := dbtest.OpenEngine(t, repository.SQLite)
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM schema_migrations WHERE version_id > 0`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // writeConfig writes yaml to a file in dir and returns its path.
 func writeConfig(t *testing.T, dir, yaml string) string {
 	t.Helper()
@@ -109,7 +122,7 @@ func TestMigrateCommand(t *testing.T) {
 				t.Fatalf("migrate: exit %d\n%s", code, errOut)
 			}
 			wantLines(t, "first migrate", out, "schema version before: 0\n",
-				fmt.Sprintf("applied %d migration(s)\n", latest), fmt.Sprintf("schema version after: %d\n", latest))
+				fmt.Sprintf("applied %d migration(s)\n", migrationCount(t)), fmt.Sprintf("schema version after: %d\n", latest))
 
 			code, out, errOut = runCmd(t, "migrate", "--config", cfg)
 			if code != 0 {
@@ -177,7 +190,7 @@ func TestOpenDatabaseOnSQLite(t *testing.T) {
 		t.Fatalf("after openDatabase: schema %d (%v), want %d", cur, err, latest)
 	}
 	db.Close()
-	if !strings.Contains(logs.String(), `"msg":"database: migrated"`) || !strings.Contains(logs.String(), fmt.Sprintf(`"applied":%d`, latest)) {
+	if !strings.Contains(logs.String(), `"msg":"database: migrated"`) || !strings.Contains(logs.String(), fmt.Sprintf(`"applied":%d`, migrationCount(t))) {
 		t.Fatalf("the log does not say how many migrations were applied:\n%s", logs)
 	}
 	want := "switchboard: DATABASE: using the SQLite file " + path + " (the embedded default); in production set database.url (or SWITCHBOARD_DATABASE_URL) to PostgreSQL\n"

@@ -321,7 +321,7 @@ func TestGracefulShutdownDrainsInFlightWork(t *testing.T) {
 		return qid != ""
 	})
 	const msgID = "sb-drain-reply"
-	if created, _, err := recs.RecordOutbound(ctx, qid, msgID, "reply", nil, time.Now()); err != nil || !created {
+	if created, _, err := recs.RecordOutbound(ctx, qid, msgID, "", "reply", nil, time.Now()); err != nil || !created {
 		t.Fatalf("record the reply: created %v, %v", created, err)
 	}
 	client := asynq.NewClientFromRedisClient(rdb)

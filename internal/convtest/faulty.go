@@ -157,13 +157,13 @@ func (f *Faulty) History(ctx context.Context, queryID string, r conversations.Hi
 }
 
 // RecordOutbound calls the wrapped repository unless a rule fails it.
-func (f *Faulty) RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+func (f *Faulty) RecordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
 	var r0 bool
 	var r1 *conversations.Event
 	if err := f.fault("RecordOutbound", false); err != nil {
 		return r0, r1, err
 	}
-	v0, v1, err := f.Repository.RecordOutbound(ctx, queryID, msgID, text, tmpl, now)
+	v0, v1, err := f.Repository.RecordOutbound(ctx, queryID, msgID, author, text, tmpl, now)
 	if err == nil {
 		err = f.fault("RecordOutbound", true)
 	}

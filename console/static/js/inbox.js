@@ -11,6 +11,7 @@ import { h, replace, toast } from './dom.js';
 import { register, session, typeName } from './state.js';
 import { openConversation } from './conversation.js';
 import { chip } from './tags.js';
+import { viewsPanel } from './views.js';
 
 const UNREAD = 'switchboard.unread';
 
@@ -53,6 +54,9 @@ function render(main, args) {
     listSection.append(h('div', { className: 'field' }, h('label', { for: 'tag-filter' }, t('tags.filter')), sel));
     sel.id = 'tag-filter';
   }
+  // Saved views, above the lists, for those who may keep them (views.js).
+  const views = session.permissions.has('views.customize') ? viewsPanel({ item: (c) => item(c) }) : null;
+  if (views) listSection.append(views.el);
 
   const state = {};
   const listEls = {};
@@ -133,7 +137,7 @@ function render(main, args) {
       notify.alert(t('notify.mentioned'), t('notify.mentioned_body'), () => { location.hash = `#/inbox/${ev.query_id}`; });
       return;
     }
-    if (ev.type !== 'status') refresh();
+    if (ev.type !== 'status') { refresh(); if (views) views.refresh(); }
   });
   const tick = setInterval(() => {
     for (const el of listSection.querySelectorAll('[data-waiting]')) {
@@ -148,7 +152,7 @@ function render(main, args) {
   } else {
     replace(convSection, h('div', { className: 'placeholder' }, h('p', { className: 'muted' }, t('inbox.pick'))), settingsPanel());
   }
-  return () => { off(); clearInterval(tick); if (closeConv) closeConv(); };
+  return () => { off(); clearInterval(tick); if (closeConv) closeConv(); if (views) views.close(); };
 }
 
 // presenceBanner tells an operator who is not online that routing gives

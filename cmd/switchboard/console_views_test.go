@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A coordinator saves a view of the waiting sales conversations from the
+// inbox, sees its count and its conversations, watches the count follow a
+// new customer live, reads the monitoring table, and deletes the view. A
+// pool operator, whose role lacks views.customize, is offered no views;
+// a built-in operator, without reports.view, no monitoring.
+func TestConsoleSavedViewsAndMonitoring(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings)
+	c, _ := r.openAs("carla")
+	c.do("see the saved views, none yet", seeHeading("Saved views"), seeText("No saved views yet."))
+
+	gil := customer{phone: "5511900000111", name: "Gil Cliente"}
+	r.writes(gil, "Do you deliver on Sundays?")
+	c.do("see Gil in the pool", chromedp.WaitVisible(locate("link", gil.name, "Pool", true)))
+	c.do("open the new view's form", click("button", "New view"))
+	c.do("choose the filter", choose("State", "Waiting"), choose("Query type", "Sales"))
+	c.do("name it and save it", fill("Name", "Waiting sales"), click("button", "Save view"))
+	c.do("see the view with its count", seeRole("button", "Waiting sales 1"))
+	c.do("see its conversation", chromedp.WaitVisible(locate("link", gil.name, "Conversations in this view", true)))
+
+	hana := customer{phone: "5511900000112", name: "Hana Cliente"}
+	r.writes(hana, "Is the blue one back in stock?")
+	c.do("see the count follow live", seeRole("button", "Waiting sales 2"),
+		chromedp.WaitVisible(locate("link", hana.name, "Conversations in this view", true)))
+
+	c.do("open the monitoring table", click("link", "Monitoring"), seeHeading("Monitoring"), seeText("Ana Operator"))
+	rows := evalIn[[]string](c, "read the pools' rows", `[...document.querySelectorAll('table.monitor tbody tr')].map((r) => [...r.cells].map((c) => c.textContent.trim()).join('|'))`)
+	found := false
+	for _, row := range rows {
+		if strings.HasPrefix(row, "Sales|2|") {
+			found = true
+		}
+		if strings.HasPrefix(row, "Ana Operator|") && !strings.Contains(row, "|0 / 5|0|—|—|") {
+			t.Errorf("Ana's row = %q, want nothing assigned or handled", row)
+		}
+	}
+	if !found {
+		t.Errorf("the monitoring table's rows %q have no Sales pool of 2", rows)
+	}
+
+	c.do("go back to the inbox", click("link", "Inbox"), seeRole("button", "Waiting sales 2"))
+	c.do("delete the view", click("button", "Delete view Waiting sales"), clickOn(dialogButton("Delete")))
+	c.do("see it gone", seeText("No saved views yet."))
+
+	a, _ := r.openAs("ana")
+	a.do("see the inbox", seeHeading("My conversations"))
+	if a.shown("heading", "Saved views", "", false) {
+		t.Error("a pool operator without views.customize is offered saved views")
+	}
+	d, _ := r.openAs("dora")
+	d.do("see the inbox", seeHeading("My conversations"), seeHeading("Saved views"))
+	if d.shown("link", "Monitoring", "", false) {
+		t.Error("an operator without reports.view has a link to the monitoring table")
+	}
+	d.do("go to #/monitor", chromedp.Evaluate[chromedp.Void](`location.hash = '#/monitor'`), seeRole("heading", "Not allowed"))
+}
