@@ -68,7 +68,7 @@ func TestOutageIsNotAValidationError(t *testing.T) {
 		}, "PUT", "/api/v1/me/presence", map[string]string{"presence": routing.PresenceAway}, 0},
 		{"contact edit", failDB("EditContact"), "PUT", "/api/v1/contacts/" + cid, map[string]string{"display_name": "Dona Maria"}, 0},
 		{"portfolio", failDB("SetPortfolioOwner"), "PUT", "/api/v1/contacts/" + cid + "/portfolio", map[string]string{"operator": admin.ID}, 0},
-		{"reply", failDB("RecordOutbound"), "POST", "/api/v1/conversations/" + qid + "/messages", map[string]string{"text": "Olá!"}, http.StatusAccepted},
+		{"reply", failDB("RecordReply"), "POST", "/api/v1/conversations/" + qid + "/messages", map[string]string{"text": "Olá!"}, http.StatusAccepted},
 		{"claim", failDB("ApplyDecision"), "POST", "/api/v1/conversations/" + other + "/claim", nil, 0},
 		{"erase", failDB("EraseContact"), "POST", "/api/v1/contacts/" + otherContact + "/erase", nil, 0},
 	} {

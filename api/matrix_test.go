@@ -72,6 +72,7 @@ var routePermissions = map[string]string{
 	"POST /api/v1/derivations":                       string(auth.PermDeriveBulk),
 	"GET /api/v1/team":                               "authenticated",
 	"GET /api/v1/conversations/:id/transfer-targets": string(auth.PermTransfer),
+	"GET /api/v1/reports/conversations":              string(auth.PermReports),
 }
 
 // TestPermissionMatrix tries every API route as every built-in role and

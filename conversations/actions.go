@@ -135,7 +135,7 @@ func (s *Service) send(ctx context.Context, queryID, operator, text string, t *T
 	if err != nil {
 		return "", err
 	}
-	_, ev, err := s.repo.RecordOutbound(ctx, queryID, id, text, t, s.clock.Now())
+	_, ev, err := s.repo.RecordReply(ctx, queryID, id, text, t, s.clock.Now())
 	if err != nil {
 		return "", err
 	}

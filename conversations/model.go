@@ -291,6 +291,9 @@ type Repository interface {
 	// already (an auto-reply carried out again), and ErrNotFound for no
 	// such conversation. The returned event is nil when not created.
 	RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *TemplateRef, now time.Time) (created bool, ev *Event, err error)
+	// RecordReply is RecordOutbound for a message a person sent: the
+	// conversation's first one is its first response (reports).
+	RecordReply(ctx context.Context, queryID, msgID, text string, tmpl *TemplateRef, now time.Time) (created bool, ev *Event, err error)
 	// MarkSent records that the provider accepted the message under
 	// providerID, so its delivery reports find it.
 	MarkSent(ctx context.Context, queryID, msgID, providerID string, now time.Time) (*Event, error)

@@ -60,3 +60,16 @@ func (c *Conversations) ApplyInboundGroup(ctx context.Context, ms []*channels.In
 func (c *Conversations) ApplyInboundAlone(ctx context.Context, m *channels.Inbound, body []byte, now time.Time) (conversations.InboundResult, error) {
 	return c.afterGroup(ctx, newInbound(m, body, now), groupResult{})
 }
+
+// MigrationCount is how many migrations the binary carries (versions may
+// skip numbers: one kept for work landing on another branch).
+func (d *DB) MigrationCount() (int, error) {
+	p, err := d.provider(nil)
+	if err != nil {
+		return 0, err
+	}
+	return len(p.ListSources()), nil
+}
+
+// ReportQuery exposes ReportRows' statement, for tests that EXPLAIN it.
+var ReportQuery = reportQuery

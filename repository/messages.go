@@ -44,6 +44,18 @@ type outboundBody struct {
 // queued under msgID. It reports created false, changing nothing, when
 // msgID is recorded already (a decision's auto-reply carried out again).
 func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+	return c.recordOutbound(ctx, queryID, msgID, text, tmpl, now, false)
+}
+
+// RecordReply is RecordOutbound for a message a person sent (a reply, a
+// template): the conversation's first such message is its first
+// response, which reports measure. Auto-replies are not responses.
+func (c *Conversations) RecordReply(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+	return c.recordOutbound(ctx, queryID, msgID, text, tmpl, now, true)
+}
+
+// recordOutbound is RecordOutbound and RecordReply: reply says a person sent it.
+func (c *Conversations) recordOutbound(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time, reply bool) (bool, *conversations.Event, error) {
 	if msgID == "" {
 		return false, nil, errors.New("record outbound message: a message id is required")
 	}
@@ -85,9 +97,10 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, text
 				outbound_count = outbound_count + 1,
 				updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
 				activity_at = CASE WHEN activity_at < $2 THEN $2 ELSE activity_at END,
+				first_response_at = CASE WHEN $3 AND first_response_at = 0 THEN $2 ELSE first_response_at END,
 				purged = FALSE
 			WHERE id = $1
-			RETURNING state, assignee, query_type, channel`, queryID, ms(now)).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+			RETURNING state, assignee, query_type, channel`, queryID, ms(now), reply).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
 	})
 	if err != nil {
 		return false, nil, fmt.Errorf("record outbound message: %w", err)

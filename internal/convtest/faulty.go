@@ -170,6 +170,20 @@ func (f *Faulty) RecordOutbound(ctx context.Context, queryID, msgID, text string
 	return v0, v1, err
 }
 
+// RecordReply calls the wrapped repository unless a rule fails it.
+func (f *Faulty) RecordReply(ctx context.Context, queryID, msgID, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+	var r0 bool
+	var r1 *conversations.Event
+	if err := f.fault("RecordReply", false); err != nil {
+		return r0, r1, err
+	}
+	v0, v1, err := f.Repository.RecordReply(ctx, queryID, msgID, text, tmpl, now)
+	if err == nil {
+		err = f.fault("RecordReply", true)
+	}
+	return v0, v1, err
+}
+
 // MarkSent calls the wrapped repository unless a rule fails it.
 func (f *Faulty) MarkSent(ctx context.Context, queryID, msgID, providerID string, now time.Time) (*conversations.Event, error) {
 	var r0 *conversations.Event

@@ -1,0 +1,77 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"switchboard/reports"
+)
+
+// Reports reads the conversations of reports.
+type Reports struct {
+	d *DB
+}
+
+var _ reports.Source = (*Reports)(nil)
+
+// Reports returns the reports' reader of d.
+func (d *DB) Reports() *Reports { return &Reports{d: d} }
+
+// reportQuery is ReportRows' statement for f and its arguments: one
+// statement for both engines, a range of conversations_opened
+// (created_at, id) read in its order, each row checked against the
+// filter. A 30-day range of a busy team is tens of thousands of rows
+// (BENCHMARKS.md, reports): read in order, never sorted.
+func reportQuery(f reports.Filter) (string, []any) {
+	var a args
+	conds := []string{"created_at >= " + a.add(ms(f.From)), "created_at < " + a.add(ms(f.To))}
+	eq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = "+a.add(v))
+		}
+	}
+	eq("channel", f.Channel)
+	eq("query_type", f.QueryType)
+	eq("handled_by", f.Operator)
+	eq("resolution", f.Resolution)
+	if f.Group != "" {
+		conds = append(conds, "handled_by IN (SELECT account_id FROM agent_group_members WHERE group_id = "+a.add(f.Group)+")")
+	}
+	if f.OutOfHours != nil {
+		conds = append(conds, "opened_out_of_hours = "+a.add(*f.OutOfHours))
+	}
+	// Tags (issue 15, item 1): an EXISTS on the conversation's tags here.
+	return `SELECT id, created_at, closed_at, channel, query_type, handled_by, resolution, first_response_at,
+			reopened, opened_out_of_hours
+		FROM conversations WHERE ` + strings.Join(conds, " AND ") + `
+		ORDER BY created_at, id`, a
+}
+
+// ReportRows calls fn with each conversation f selects, in opening
+// order, as the database's rows are read: nothing is gathered, so an
+// export of a year costs the memory of one row.
+func (r *Reports) ReportRows(ctx context.Context, f reports.Filter, fn func(*reports.Row) error) error {
+	query, a := reportQuery(f)
+	rows, err := r.d.db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer rows.Close()
+	var row reports.Row
+	var opened, closed, first int64
+	for rows.Next() {
+		if err := rows.Scan(&row.ID, &opened, &closed, &row.Channel, &row.QueryType, &row.Assignee, &row.Resolution,
+			&first, &row.Reopened, &row.OutOfHours); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		row.OpenedAt, row.ClosedAt, row.FirstResponseAt = fromMS(opened), fromMS(closed), fromMS(first)
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
