@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/http"
 )
 
 // rowEncoder writes {"from": ..., "to": ..., "timezone": ..., "rows": [
@@ -37,6 +38,15 @@ func (e *rowEncoder) row(v *ReportRow) error {
 	}
 	e.n++
 	return e.enc.Encode(v)
+}
+
+// flush sends what is buffered on to w's client.
+func (e *rowEncoder) flush(w http.Flusher) error {
+	if err := e.w.Flush(); err != nil {
+		return err
+	}
+	w.Flush()
+	return nil
 }
 
 func (e *rowEncoder) end() error {

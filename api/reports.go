@@ -177,7 +177,6 @@ func (a *API) stream(c echo.Context, r *reportRequest, start func() error, row f
 		started = true
 		return start()
 	}
-	// started: start ran. Committed: the status went out.
 	err := a.reports.ReportRows(c.Request().Context(), r.filter, func(x *reports.Row) error {
 		if err := begin(); err != nil {
 			return err
@@ -241,8 +240,13 @@ func (a *API) exportReport(c echo.Context, r *reportRequest) error {
 		}
 		commit(mimeCSV + "; charset=utf-8")
 		cw, err := reports.NewCSV(w, r.loc)
+		if err != nil {
+			return err
+		}
 		out = cw
-		return err
+		// The header row goes out at once: the download starts while the
+		// rows are read, and a failure later shows as a cut body.
+		return cw.Flush(w)
 	}
 	return a.stream(c, r, start, func(x *reports.Row) error { return out.Write(x) }, func() error {
 		if r.format == formatXLSX {
@@ -261,7 +265,10 @@ func (a *API) reportRows(c echo.Context, r *reportRequest) error {
 	start := func() error {
 		w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 		w.WriteHeader(http.StatusOK)
-		return enc.begin(r.from, r.to, r.loc.String())
+		if err := enc.begin(r.from, r.to, r.loc.String()); err != nil {
+			return err
+		}
+		return enc.flush(w)
 	}
 	return a.stream(c, r, start, func(x *reports.Row) error {
 		v := ReportRow{ID: x.ID, OpenedAt: x.OpenedAt.In(r.loc), Channel: x.Channel, QueryType: x.QueryType,

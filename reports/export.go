@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -59,6 +60,16 @@ func (c *CSVWriter) Write(r *Row) error {
 	c.rec[7], c.rec[8] = secs(r.FirstResponse()), secs(r.ResolutionTime())
 	c.rec[9] = strconv.FormatBool(r.Reopened)
 	return c.w.Write(c.rec)
+}
+
+// Flush sends what is buffered to the writer and on to its client.
+func (c *CSVWriter) Flush(w http.Flusher) error {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return err
+	}
+	w.Flush()
+	return nil
 }
 
 // Close flushes what is buffered.
