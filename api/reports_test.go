@@ -481,3 +481,4 @@ func TestReportRefusalsAndFailures(t *testing.T) {
 		t.Errorf("XLSX cut after two rows: %d, want 503", status)
 	}
 }
+
