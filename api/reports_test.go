@@ -481,4 +481,3 @@ func TestReportRefusalsAndFailures(t *testing.T) {
 		t.Errorf("XLSX cut after two rows: %d, want 503", status)
 	}
 }
-
