@@ -20,9 +20,12 @@ func (d *DB) Reports() *Reports { return &Reports{d: d} }
 
 // reportQuery is ReportRows' statement for f and its arguments: one
 // statement for both engines, a range of conversations_opened
-// (created_at, id) read in its order, each row checked against the
-// filter. A 30-day range of a busy team is tens of thousands of rows
-// (BENCHMARKS.md, reports): read in order, never sorted.
+// (created_at, id), each row checked against the filter. SQLite reads the
+// range in the index's order; PostgreSQL reads it in order or, for a
+// range it finds small, as a bitmap that it sorts (in work_mem, or its
+// temporary files for a big one: the server's memory, never the
+// process's). A 30-day range of a busy team is tens of thousands of rows
+// (BENCHMARKS.md, reports).
 func reportQuery(f reports.Filter) (string, []any) {
 	var a args
 	conds := []string{"created_at >= " + a.add(ms(f.From)), "created_at < " + a.add(ms(f.To))}
