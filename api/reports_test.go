@@ -70,15 +70,13 @@ func (f *faultyReports) ReportRows(ctx context.Context, flt reports.Filter, fn f
 // Paulo, open Monday to Friday 09:00 to 18:00.
 type reportWorld struct {
 	*harness
-	src                        *faultyReports
-	ana, bruno, carla          *accounts.User
-	supT, anaT                 string
-	ids                        map[string]string // the conversations by name
-	c1a, c2a, c3, c1b, c2b, c4 string
-	c5                         string
+	src               *faultyReports
+	ana, bruno, carla *accounts.User
+	supT, anaT        string
+	ids               map[string]string // the conversations by name
 }
 
-// conv is one conversation of the month: opened at open by from's first
+// monthConv is one conversation of the month: opened at open by from's first
 // message, answered by replier after reply (none if 0), closed with
 // reason after closeAfter (open if 0).
 type monthConv struct {
