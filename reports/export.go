@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"archive/zip"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -78,32 +79,37 @@ func (c *CSVWriter) Close() error {
 	return c.w.Error()
 }
 
-// XLSXWriter writes an export as an XLSX workbook of one sheet with a
-// header row: times as Excel dates in the report's timezone's wall clock
-// (Excel has no time zones), durations as numbers, reopened as a
-// boolean. excelize's StreamWriter keeps a few rows in memory and the
-// rest in a temporary file, which Close copies to w.
+// XLSXWriter writes an export as an XLSX workbook with a header row:
+// times as Excel dates in the report's timezone's wall clock (Excel has
+// no time zones), durations as numbers, reopened as a boolean. A sheet
+// holds at most 1,048,576 rows (Excel's limit): a longer export goes on
+// in sheets "Conversations 2", "Conversations 3", ..., each with its
+// header. excelize's StreamWriter keeps a sheet's rows in a temporary
+// file past 16 MiB, and Close zips the workbook straight to w (its zip
+// writer is set to w's), so memory holds neither the rows nor the zip.
 type XLSXWriter struct {
 	f      *excelize.File
 	sw     *excelize.StreamWriter
-	out    io.Writer
 	loc    *time.Location
-	n      int
+	row    int // the last row written in the current sheet
+	sheets int
 	timeID int
 	cells  []any
 }
 
-// Sheet is the name of an XLSX export's sheet.
+// Sheet is the name of an XLSX export's first sheet.
 const Sheet = "Conversations"
+
+// sheetRows is Excel's limit of rows in a sheet (TotalRows in excelize);
+// a variable, so that a test splits sheets without a million rows.
+var sheetRows = excelize.TotalRows
 
 // NewXLSX starts an XLSX export, to be written to w by Close.
 func NewXLSX(w io.Writer, loc *time.Location) (*XLSXWriter, error) {
 	f := excelize.NewFile()
+	// The workbook goes to w as it is zipped, not to a buffer first.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
 	if err := f.SetSheetName("Sheet1", Sheet); err != nil {
-		return nil, err
-	}
-	sw, err := f.NewStreamWriter(Sheet)
-	if err != nil {
 		return nil, err
 	}
 	format := "yyyy-mm-dd hh:mm:ss"
@@ -111,19 +117,46 @@ func NewXLSX(w io.Writer, loc *time.Location) (*XLSXWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &XLSXWriter{f: f, sw: sw, out: w, loc: loc, timeID: timeID, n: 1, cells: make([]any, len(Columns))}
-	header := make([]any, len(Columns))
-	for i, c := range Columns {
-		header[i] = c
-	}
-	if err := sw.SetRow("A1", header); err != nil {
+	x := &XLSXWriter{f: f, loc: loc, timeID: timeID, cells: make([]any, len(Columns))}
+	if err := x.nextSheet(); err != nil {
+		f.Close()
 		return nil, err
 	}
 	return x, nil
 }
 
+// nextSheet finishes the current sheet, if any, and starts the next one
+// with its header row.
+func (x *XLSXWriter) nextSheet() error {
+	name := Sheet
+	if x.sheets > 0 {
+		if err := x.sw.Flush(); err != nil {
+			return err
+		}
+		name = fmt.Sprintf("%s %d", Sheet, x.sheets+1)
+		if _, err := x.f.NewSheet(name); err != nil {
+			return err
+		}
+	}
+	sw, err := x.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	x.sw, x.sheets, x.row = sw, x.sheets+1, 1
+	header := make([]any, len(Columns))
+	for i, c := range Columns {
+		header[i] = c
+	}
+	return sw.SetRow("A1", header)
+}
+
 // Write adds r's row.
 func (x *XLSXWriter) Write(r *Row) error {
+	if x.row == sheetRows {
+		if err := x.nextSheet(); err != nil {
+			return err
+		}
+	}
 	at := func(t time.Time) any {
 		if t.IsZero() {
 			return nil
@@ -142,24 +175,24 @@ func (x *XLSXWriter) Write(r *Row) error {
 	x.cells[3], x.cells[4], x.cells[5], x.cells[6] = r.Channel, r.QueryType, r.Assignee, r.Resolution
 	x.cells[7], x.cells[8] = secs(r.FirstResponse()), secs(r.ResolutionTime())
 	x.cells[9] = r.Reopened
-	x.n++
-	cell, err := excelize.CoordinatesToCellName(1, x.n)
+	x.row++
+	cell, err := excelize.CoordinatesToCellName(1, x.row)
 	if err != nil {
 		return err
 	}
 	if err := x.sw.SetRow(cell, x.cells); err != nil {
-		return fmt.Errorf("xlsx row %d: %w", x.n, err)
+		return fmt.Errorf("xlsx row %d: %w", x.row, err)
 	}
 	return nil
 }
 
-// Close finishes the sheet and writes the workbook to w.
+// Close finishes the last sheet and zips the workbook to w.
 func (x *XLSXWriter) Close() error {
 	defer x.f.Close()
 	if err := x.sw.Flush(); err != nil {
 		return err
 	}
-	_, err := x.f.WriteTo(x.out)
+	_, err := x.f.WriteTo(io.Discard) // the zip writer writes to w; nothing is buffered
 	return err
 }
 
