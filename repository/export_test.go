@@ -6,6 +6,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/conversations"
+	"switchboard/reports"
 )
 
 // ListQuery exposes List's statement, for tests that EXPLAIN it.
@@ -71,5 +72,5 @@ func (d *DB) MigrationCount() (int, error) {
 	return len(p.ListSources()), nil
 }
 
-// ReportQuery exposes ReportRows' statement, for tests that EXPLAIN it.
-var ReportQuery = reportQuery
+// ReportQuery exposes ReportRows' statement on d, for tests that EXPLAIN it.
+func (d *DB) ReportQuery(f reports.Filter) (string, []any) { return reportQuery(d.dialect, f) }

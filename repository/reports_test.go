@@ -111,8 +111,12 @@ func TestReportPlanUsesTheOpenedIndex(t *testing.T) {
 		if _, err := db.SQL().Exec(`UPDATE conversations SET created_at = activity_at`); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
-			t.Fatal(err)
+		// PostgreSQL with statistics, as autovacuum keeps them; SQLite
+		// without, as Switchboard leaves it.
+		if db.Dialect() == repository.Postgres {
+			if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
+				t.Fatal(err)
+			}
 		}
 		yes := true
 		for _, f := range []reports.Filter{
@@ -120,7 +124,7 @@ func TestReportPlanUsesTheOpenedIndex(t *testing.T) {
 			{From: t0.Add(-24 * time.Hour), To: t0, Channel: channel, QueryType: "sales", Operator: "u_01", Resolution: "solved", OutOfHours: &yes},
 			{From: t0.Add(-24 * time.Hour), To: t0, Group: "g_night"},
 		} {
-			q, a := repository.ReportQuery(f)
+			q, a := db.ReportQuery(f)
 			plan := explain(t, db, q, a)
 			t.Logf("%+v:\n%s", f, plan)
 			if fullScan(db.Dialect(), plan, "conversations") || !strings.Contains(plan, "conversations_opened") ||
