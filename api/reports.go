@@ -194,7 +194,11 @@ func (a *API) stream(c echo.Context, r *reportRequest, start func() error, row f
 	if !c.Response().Committed {
 		return a.internal(c, err)
 	}
-	a.logger.ErrorContext(c.Request().Context(), "report cut short", "route", c.Path(), "err", err)
+	if ctx := c.Request().Context(); ctx.Err() != nil {
+		a.logger.InfoContext(ctx, "report download ended by the client", "route", c.Path(), "err", err)
+	} else {
+		a.logger.ErrorContext(ctx, "report cut short", "route", c.Path(), "err", err)
+	}
 	panic(http.ErrAbortHandler)
 }
 
