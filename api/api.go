@@ -28,6 +28,7 @@ import (
 	"switchboard/events"
 	"switchboard/httperror"
 	"switchboard/metrics"
+	"switchboard/reports"
 	"switchboard/settings"
 )
 
@@ -73,6 +74,8 @@ type API struct {
 	insecureCookies bool
 	// channels are the configured channels GET /team lists.
 	channels []Channel
+	// reports reads the conversations of GET /reports/conversations.
+	reports reports.Source
 }
 
 // Options configure the API.
@@ -118,6 +121,9 @@ type Options struct {
 	// Channels are the configured channels (the config file's), which GET
 	// /team shows staff; the settings do not name them.
 	Channels []Channel
+	// Reports reads the conversations of the report routes; nil leaves
+	// them out.
+	Reports reports.Source
 }
 
 // New returns the API.
@@ -141,7 +147,8 @@ func New(o Options) *API {
 		conv: o.Conversations, versions: o.SettingsVersions, clock: o.Clock, metrics: o.Metrics,
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
 		groups: o.Groups, staffChanged: o.StaffChanged,
-		presenceRenew: o.PresenceRenew, insecureCookies: o.InsecureCookies, channels: slices.Clone(o.Channels)}
+		presenceRenew: o.PresenceRenew, insecureCookies: o.InsecureCookies, channels: slices.Clone(o.Channels),
+		reports: o.Reports}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}
@@ -203,6 +210,9 @@ func (a *API) Register(e *echo.Echo) {
 		a.registerCoordination(authed)
 		a.registerContacts(authed)
 		a.registerConsole(authed)
+	}
+	if a.reports != nil {
+		a.registerReports(authed)
 	}
 }
 

@@ -139,7 +139,7 @@ func newHarnessOn(t *testing.T, base *harness, sender auth.CodeSender) *harness 
 	h.groups = accounts.NewGroups(h.db.Groups(), h.clock)
 	opts := api.Options{Users: h.users, Roles: h.roles, Login: h.login, Audit: audit, Logger: logger,
 		Conversations: h.conv.Service, Redis: h.rdb, SettingsVersions: h.settingsFaults, Clock: h.clock, Metrics: h.metrics,
-		Groups: h.groups}
+		Groups: h.groups, Reports: h.db.Reports()}
 	if base.apiOptions != nil {
 		base.apiOptions(&opts)
 	}

@@ -80,6 +80,7 @@ var routePermissions = map[string]string{
 	"POST /api/v1/me/views":                          string(auth.PermViews),
 	"DELETE /api/v1/me/views/:id":                    string(auth.PermViews),
 	"GET /api/v1/reports/operators":                  string(auth.PermReports),
+	"GET /api/v1/reports/conversations":              string(auth.PermReports),
 }
 
 // TestPermissionMatrix tries every API route as every built-in role and

@@ -39,8 +39,8 @@ const (
 	PermGroups       Permission = "groups.manage" // create, rename, delete agent groups and set their members
 	PermRoles        Permission = "roles.manage"
 	PermAudit        Permission = "audit.view"
-	PermTags         Permission = "tags.update" // add and remove tags on the queries one may see
-	PermNotes        Permission = "notes.write" // write internal notes on the queries one may see
+	PermTags         Permission = "tags.update"     // add and remove tags on the queries one may see
+	PermNotes        Permission = "notes.write"     // write internal notes on the queries one may see
 	PermViews        Permission = "views.customize" // keep one's own saved views (named list filters)
 )
 

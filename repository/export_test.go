@@ -6,6 +6,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/conversations"
+	"switchboard/reports"
 )
 
 // ListQuery exposes List's statement, for tests that EXPLAIN it.
@@ -75,3 +76,16 @@ func WaitingQuery(operators []string) (string, []any) { return waitingQuery(oper
 
 // PoolsQuery: see ClosedQuery.
 const PoolsQuery = poolsQuery
+
+// MigrationCount is how many migrations the binary carries (versions may
+// skip numbers: one kept for work landing on another branch).
+func (d *DB) MigrationCount() (int, error) {
+	p, err := d.provider(nil)
+	if err != nil {
+		return 0, err
+	}
+	return len(p.ListSources()), nil
+}
+
+// ReportQuery exposes ReportRows' statement on d, for tests that EXPLAIN it.
+func (d *DB) ReportQuery(f reports.Filter) (string, []any) { return reportQuery(d.dialect, f) }

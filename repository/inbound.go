@@ -367,6 +367,10 @@ func (c *Conversations) continuePipelined(ctx context.Context, in *inbound) (con
 	return res, true, nil
 }
 
+// reopenWithin is how soon after its contact's previous conversation
+// closed a new one counts as reopened (reports' "reopened within 24h").
+const reopenWithin = 24 * time.Hour
+
 // openConversation creates the contact's next conversation, pending and
 // never routed, holding one inbound message; it returns its number (1 for
 // the contact's first).
@@ -379,11 +383,15 @@ func (c *Conversations) openConversation(ctx context.Context, tx *sql.Tx, in *in
 	}
 	qid := fmt.Sprintf("%s-%d", in.cid, seq)
 	channel := in.m.Channel
+	// reopened: the contact's previous conversation (closed, as one is
+	// open at a time) closed within the 24 hours before this one opens.
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO conversations (id, contact_id, channel, state, inbound_count, created_at, updated_at,
-			last_inbound_at, last_inbound_order, activity_at)
-		VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $6)`,
-		qid, in.cid, channel, routing.StatePending, in.nowMS, in.at, in.order); err != nil {
+			last_inbound_at, last_inbound_order, activity_at, reopened)
+		VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $6,
+			EXISTS (SELECT 1 FROM conversations p WHERE p.id = $8 AND p.closed_at > 0 AND p.closed_at >= $9))`,
+		qid, in.cid, channel, routing.StatePending, in.nowMS, in.at, in.order,
+		fmt.Sprintf("%s-%d", in.cid, seq-1), in.nowMS-reopenWithin.Milliseconds()); err != nil {
 		return 0, fmt.Errorf("create conversation: %w", err)
 	}
 	res.QueryID, res.NewQuery = qid, true

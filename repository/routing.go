@@ -120,9 +120,12 @@ func (c *Conversations) ApplyDecision(ctx context.Context, d conversations.Decis
 				closed_at = CASE WHEN $4 <> 'closed' THEN 0 WHEN state = 'closed' AND closed_at <> 0 THEN closed_at ELSE $10 END,
 				closed_by = CASE WHEN $4 <> 'closed' THEN '' WHEN state = 'closed' THEN closed_by ELSE assignee END,
 				assigned_at = CASE WHEN $11 THEN $10 ELSE assigned_at END,
-				assigned_outbound = CASE WHEN $11 THEN outbound_count ELSE assigned_outbound END
+				assigned_outbound = CASE WHEN $11 THEN outbound_count ELSE assigned_outbound END,
+				handled_by = CASE WHEN $6 <> '' THEN $6 ELSE handled_by END,
+				opened_out_of_hours = $12
 			WHERE id = $1 AND version = $2`,
-			q.ID, d.ExpectVersion, string(raw), q.State, q.Type, q.Assignee, q.Resolution, poolSince, d.Effects, now, newAssignee)
+			q.ID, d.ExpectVersion, string(raw), q.State, q.Type, q.Assignee, q.Resolution, poolSince, d.Effects, now, newAssignee,
+			q.OpenedOutOfHours)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("conversation %s: its contact has another open conversation: %w", q.ID, conversations.ErrConflict)
 		}

@@ -91,6 +91,11 @@ type Query struct {
 	// take such a query back while its assignee may still answer, though
 	// they may not serve its type.
 	Referred bool `json:",omitempty"`
+	// OpenedOutOfHours is set when the query's first message came while
+	// its hours were closed: its type's, or the settings' when that
+	// message chose no type (a menu prompt). Decided once, on the first
+	// decision, and kept through later cycles; reports filter on it.
+	OpenedOutOfHours bool `json:",omitempty"`
 }
 
 // Contact is what routing reads of the customer.
@@ -171,6 +176,7 @@ func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 		q.Channel = m.Channel
 	}
 	routed := Continues(q)
+	opening := q.State == "" && q.Cycle == 0
 	if newCycle(q) {
 		// A new cycle: routing starts afresh; only the portfolio brings
 		// the old operator back.
@@ -178,6 +184,7 @@ func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 			ID: q.ID, Channel: q.Channel, Cycle: q.Cycle + 1,
 			FreeEntry:          m.ReferralSourceID != "" || m.CTWAClickID != "",
 			OutOfHoursNotified: q.OutOfHoursNotified,
+			OpenedOutOfHours:   q.OpenedOutOfHours,
 			State:              StatePending,
 		}
 	}
@@ -195,6 +202,13 @@ func OnMessage(s *Settings, q Query, c Contact, r Roster, m Message) Decision {
 	}
 
 	typ, origin, prompt := s.chooseType(&d.Query, c, m)
+	if opening {
+		id := ""
+		if !prompt {
+			id = typ.ID
+		}
+		d.Query.OpenedOutOfHours = !s.ScheduleFor(id).Hours.IsOpen(now)
+	}
 	if prompt {
 		d.Outcome = OutcomeMenuPrompted
 		d.Replies = append(d.Replies, Reply{Template: s.Menu.Prompt, Reason: ReplyMenu})

@@ -350,3 +350,44 @@ func TestSessionWindowEdges(t *testing.T) {
 		}
 	}
 }
+
+// A query records whether its first message came while its hours were
+// closed, once: later messages and cycles keep what the first decided.
+func TestOpenedOutOfHours(t *testing.T) {
+	s := compile(t, false)
+	msg := func(when time.Time) routing.Message {
+		return routing.Message{Channel: "wa-main", Text: "oi", At: when}
+	}
+	for _, tc := range []struct {
+		name  string
+		first time.Time
+		want  bool
+	}{
+		{"in hours", at("mon", "10:00:00"), false},
+		{"at lunch", at("mon", "13:30:00"), true},
+		{"on a Sunday", at("sun", "10:00:00"), true},
+		{"on Christmas", at("xmas", "10:00:00"), true},
+		{"at opening", at("tue", "09:00:00"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := routing.OnMessage(s, routing.Query{ID: "q"}, routing.Contact{}, everyoneOnline, msg(tc.first))
+			if d.Query.OpenedOutOfHours != tc.want {
+				t.Fatalf("first message %s: opened out of hours %v, want %v", tc.first, d.Query.OpenedOutOfHours, tc.want)
+			}
+			// The customer writes again, in the other half of the day, and
+			// in a new cycle after the session ended: unchanged.
+			q := d.Query
+			for _, later := range []time.Time{at("wed", "11:00:00"), at("wed", "23:00:00")} {
+				q = routing.OnMessage(s, q, routing.Contact{}, everyoneOnline, msg(later)).Query
+				if q.OpenedOutOfHours != tc.want {
+					t.Fatalf("after a message at %s: %v, want %v", later, q.OpenedOutOfHours, tc.want)
+				}
+			}
+			q = routing.OnSessionEnd(q)
+			q = routing.OnMessage(s, q, routing.Contact{}, everyoneOnline, msg(at("thu", "03:00:00"))).Query
+			if q.Cycle != 2 || q.OpenedOutOfHours != tc.want {
+				t.Fatalf("new cycle %d: %v, want %v", q.Cycle, q.OpenedOutOfHours, tc.want)
+			}
+		})
+	}
+}

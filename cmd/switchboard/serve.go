@@ -599,6 +599,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 		Groups: accounts.NewGroups(db.Groups(), clock.System{}), StaffChanged: conv.StaffChanged,
+		Reports: db.Reports(),
 	}), nil
 }
 

@@ -2,4 +2,5 @@
 // the navigation's.
 import './inbox.js';
 import './monitor.js';
+import './reports.js';
 import './admin.js';
