@@ -106,6 +106,7 @@ func (a *API) parseReport(c echo.Context) (*reportRequest, error) {
 	}
 	r.filter.Channel, r.filter.QueryType = q.Get("channel"), q.Get("query_type")
 	r.filter.Operator, r.filter.Group, r.filter.Resolution = q.Get("operator"), q.Get("group"), q.Get("resolution")
+	r.filter.Tag = q.Get("tag")
 	return r, nil
 }
 

@@ -116,6 +116,8 @@ query_types:
 resolution_reasons:
   - {id: solved, name: Solved}
   - {id: spam, name: Spam}
+tags:
+  - {id: urgent, name: Urgent, color: "#d93025"}
 `, w.ana.ID, w.bruno.ID, w.carla.ID)
 	ctx := context.Background()
 	if _, err := settings.Apply(ctx, h.db.Settings(), []byte(doc), h.clock.Now(), -1, "test"); err != nil {
@@ -347,6 +349,11 @@ func TestReportOfAKnownMonth(t *testing.T) {
 			}
 
 			// Filters narrow the month to the conversations they name.
+			for _, n := range []string{"c1a", "c4"} {
+				if r := w.do(t, "PUT", "/api/v1/conversations/"+w.ids[n]+"/tags", w.supT, map[string][]string{"tags": {"urgent"}}); r.status != http.StatusOK {
+					t.Fatalf("tag %s: %d %s", n, r.status, r.body)
+				}
+			}
 			for _, tc := range []struct {
 				filter string
 				want   []string
@@ -359,6 +366,8 @@ func TestReportOfAKnownMonth(t *testing.T) {
 				{"group=night", []string{"c3"}},
 				{"group=nobody", nil},
 				{"resolution=spam", []string{"c4"}},
+				{"tag=urgent", []string{"c1a", "c4"}},
+				{"tag=urgent&resolution=solved", []string{"c1a"}},
 				{"out_of_hours=true", []string{"c4", "c5"}},
 				{"out_of_hours=false", []string{"c1a", "c2a", "c3", "c1b", "c2b"}},
 				{"out_of_hours=1&channel=wa-main&query_type=sales", []string{"c4", "c5"}},

@@ -33,9 +33,8 @@ type Filter struct {
 	// OutOfHours, when not nil, keeps the conversations opened out of
 	// hours (true) or in hours (false).
 	OutOfHours *bool
-	// The tag filter (issue 15, item 1) goes here when tags land: a
-	// conversation's tags are a table of their own, and the filter an
-	// EXISTS on it in the repository's statement (reportQuery).
+	// Tag keeps the conversations carrying this tag now.
+	Tag string
 }
 
 // Row is one conversation of a report.

@@ -50,7 +50,11 @@ func reportQuery(d Dialect, f reports.Filter) (string, []any) {
 	if f.OutOfHours != nil {
 		conds = append(conds, "opened_out_of_hours = "+a.add(*f.OutOfHours))
 	}
-	// Tags (issue 15, item 1): an EXISTS on the conversation's tags here.
+	if f.Tag != "" {
+		// A probe of conversation_tags' (conversation_id, tag) index per
+		// conversation of the range, which the opening order walks.
+		conds = append(conds, "EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = conversations.id AND t.tag = "+a.add(f.Tag)+")")
+	}
 	from := "conversations"
 	if d == SQLite {
 		from += " INDEXED BY conversations_opened"
