@@ -65,7 +65,7 @@ const poolsQuery = `SELECT query_type, COUNT(*), MIN(pool_since) FROM conversati
 // Waiting returns, of the conversations assigned to operators
 // (conversations_assignee), those whose customer waits for an answer,
 // and since when: the first inbound message after the newest one a
-// person sent (an automatic message, author '', answers nobody: it is no
+// person sent (an automatic message, with no author, answers nobody: it is no
 // first response either), both found in the conversation's history
 // (messages_history). An operator holds at most their capacity, so this
 // reads a few histories.
