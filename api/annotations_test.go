@@ -317,3 +317,33 @@ func TestConversationNotes(t *testing.T) {
 		t.Fatalf("%d notes left after the erasure, %v", n, err)
 	}
 }
+
+// A tag the coordinator removes from the settings stays on the
+// conversations carrying it, and does not lock their tags: a replacement
+// may keep it (the console sends the tags shown plus the one added), but
+// no conversation gets it anew.
+func TestTagRemovedFromSettings(t *testing.T) {
+	w := newConvWorld(t)
+	w.applyDoc(t, tagsDoc)
+	anas := w.query(t, "5511911110001", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	other := w.query(t, "5511911110002", w.clock.Now(), "sales", routing.StateAssigned, w.ana.ID)
+	if r := w.do(t, "PUT", "/api/v1/conversations/"+anas+"/tags", w.anaT, map[string]any{"tags": []string{"vip"}}); r.status != http.StatusOK {
+		t.Fatalf("tagging vip: %d %s", r.status, r.body)
+	}
+	w.applyDoc(t, strings.Replace(tagsDoc, `  - {id: vip, name: VIP, color: "#188038"}`+"\n", "", 1))
+
+	r := w.do(t, "PUT", "/api/v1/conversations/"+anas+"/tags", w.anaT, map[string]any{"tags": []string{"vip", "urgent"}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"added":["urgent"],"removed":[],"tags":["urgent","vip"]`) {
+		t.Fatalf("adding urgent beside the removed vip: %d %s", r.status, r.body)
+	}
+	r = w.do(t, "PUT", "/api/v1/conversations/"+anas+"/tags", w.anaT, map[string]any{"tags": []string{"urgent"}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"removed":["vip"]`) {
+		t.Fatalf("removing the removed vip: %d %s", r.status, r.body)
+	}
+	for _, id := range []string{anas, other} {
+		r = w.do(t, "PUT", "/api/v1/conversations/"+id+"/tags", w.anaT, map[string]any{"tags": []string{"urgent", "vip"}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `no tag \"vip\"`) {
+			t.Fatalf("putting the removed vip anew on %s: %d %s, want 422", id, r.status, r.body)
+		}
+	}
+}

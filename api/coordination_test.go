@@ -13,6 +13,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/queue"
+	"switchboard/reports"
 	"switchboard/routing"
 	"switchboard/settings"
 )
@@ -48,6 +49,19 @@ func TestTemplateSendOutsideTheWindow(t *testing.T) {
 	}
 	if n, err := asynqTasks(w, queue.QueueOutbound); err != nil || n != 1 {
 		t.Fatalf("%d sends queued (%v), want 1", n, err)
+	}
+	// A template is a person's answer: the conversation's first response
+	// (which only a message with an author records).
+	var first time.Time
+	err := w.conv.DB.Reports().ReportRows(context.Background(), reports.Filter{From: last.Add(-time.Hour), To: w.clock.Now().Add(time.Hour)},
+		func(r *reports.Row) error {
+			if r.ID == id {
+				first = r.FirstResponseAt
+			}
+			return nil
+		})
+	if err != nil || !first.Equal(w.clock.Now().Truncate(time.Millisecond)) {
+		t.Fatalf("first response after the template = %v (%v), want %v", first, err, w.clock.Now())
 	}
 }
 

@@ -133,6 +133,15 @@ resolution_reasons:
 	// Assigned now. Ana's customer waits since 14:30, unanswered.
 	a1 := open(at(10, 14, 30, 0))
 	assign(a1, ana.ID, at(10, 14, 31, 0))
+	// Ana's other customer wrote at 14:20 and got only an automatic
+	// message (an out-of-hours reply, say) at 14:21: an automatic message
+	// answers nobody, so they wait for a person since 14:20, the longest.
+	a2 := open(at(10, 14, 20, 0))
+	assign(a2, ana.ID, at(10, 14, 20, 30))
+	h.clock.Set(at(10, 14, 21, 0))
+	if _, _, err := h.db.Conversations().RecordOutbound(ctx, a2, "sb-auto-a2", "", "Estamos fora do horário", nil, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	// Bruno answered b1 at 13:05; the customer wrote again at 13:20 and
 	// 13:40: waiting since 13:20.
 	b1 := open(at(10, 13, 0, 0))
@@ -168,10 +177,10 @@ resolution_reasons:
 	}
 	secs := func(d time.Duration) *float64 { s := d.Seconds(); return &s }
 	want := []api.MonitorOperator{
-		{ID: ana.ID, Name: "Ana", Presence: "offline", Assigned: 1, Capacity: 3, HandledToday: 4,
+		{ID: ana.ID, Name: "Ana", Presence: "offline", Assigned: 2, Capacity: 3, HandledToday: 4,
 			// first responses 4m, 10m, 20m; resolutions 30m, 50m, 60m, 120m
 			MedianFirstResponseSeconds: secs(10 * time.Minute), MedianResolutionSeconds: secs(55 * time.Minute),
-			LongestWaiting: &api.MonitorWait{ConversationID: a1, Since: at(10, 14, 30, 0).UTC(), WaitSeconds: 1800}},
+			LongestWaiting: &api.MonitorWait{ConversationID: a2, Since: at(10, 14, 20, 0).UTC(), WaitSeconds: 2400}},
 		{ID: bruno.ID, Name: "Bruno", Presence: "online", Assigned: 3, Capacity: 5,
 			LongestWaiting: &api.MonitorWait{ConversationID: b1, Since: at(10, 13, 20, 0).UTC(), WaitSeconds: 6000}},
 		{ID: sup.ID, Name: "Sup", Presence: "offline", Capacity: 5},

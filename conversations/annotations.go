@@ -38,8 +38,10 @@ var ErrTooManyTags = fmt.Errorf("a conversation carries at most %d tags", MaxTag
 var ErrNoteText = fmt.Errorf("a note's text must have 1 to %d characters", MaxNoteText)
 
 // SetTags replaces a conversation's tags with tags, each the id of one of
-// the settings' tags in force (else an *UnknownTagError naming it);
-// repeats count once. It announces the change (a tags event, with the
+// the settings' tags in force (else an *UnknownTagError naming it) or one
+// it carries already: a tag removed from the settings stays where it is
+// until taken off, and keeping it does not refuse the rest of a change.
+// Repeats count once. It announces the change (a tags event, with the
 // conversation's routing fields) and returns what it added and removed.
 func (s *Service) SetTags(ctx context.Context, queryID string, tags []string) (added, removed []string, err error) {
 	tags = slices.Clone(tags)
@@ -53,11 +55,21 @@ func (s *Service) SetTags(ctx context.Context, queryID string, tags []string) (a
 		if err != nil {
 			return nil, nil, err
 		}
+		var carried []string // read only if a tag is not the settings'
 		for _, t := range tags {
-			if comp == nil {
-				return nil, nil, &UnknownTagError{Tag: t}
+			if comp != nil {
+				if _, ok := comp.Tags[t]; ok {
+					continue
+				}
 			}
-			if _, ok := comp.Tags[t]; !ok {
+			if carried == nil {
+				q, err := s.repo.Query(ctx, queryID)
+				if err != nil {
+					return nil, nil, err
+				}
+				carried = append([]string{}, q.Tags...)
+			}
+			if !slices.Contains(carried, t) {
 				return nil, nil, &UnknownTagError{Tag: t}
 			}
 		}

@@ -53,7 +53,7 @@ func waitingQuery(operators []string) (string, []any) {
 	in := inList(&a, operators)
 	return `SELECT c.id, c.assignee, (SELECT MIN(m.at) FROM messages m
 			WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.at > (
-				SELECT COALESCE(MAX(o.at), 0) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out'))
+				SELECT COALESCE(MAX(o.at), 0) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' AND o.author <> ''))
 		FROM conversations c WHERE c.state = $1 AND c.assignee IN (` + in + `)`, a
 }
 
@@ -64,9 +64,11 @@ const poolsQuery = `SELECT query_type, COUNT(*), MIN(pool_since) FROM conversati
 
 // Waiting returns, of the conversations assigned to operators
 // (conversations_assignee), those whose customer waits for an answer,
-// and since when: the first inbound message after the newest outbound
-// one, both found in the conversation's history (messages_history). An
-// operator holds at most their capacity, so this reads a few histories.
+// and since when: the first inbound message after the newest one a
+// person sent (an automatic message, with no author, answers nobody: it is no
+// first response either), both found in the conversation's history
+// (messages_history). An operator holds at most their capacity, so this
+// reads a few histories.
 func (c *Conversations) Waiting(ctx context.Context, operators []string) ([]conversations.WaitingQuery, error) {
 	out := []conversations.WaitingQuery{}
 	if len(operators) == 0 {

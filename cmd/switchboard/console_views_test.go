@@ -63,3 +63,33 @@ func TestConsoleSavedViewsAndMonitoring(t *testing.T) {
 	}
 	d.do("go to #/monitor", chromedp.Evaluate[chromedp.Void](`location.hash = '#/monitor'`), seeRole("heading", "Not allowed"))
 }
+
+// The Reports screen narrows by the settings' tags, as the list does: the
+// report and its downloads carry the tag chosen.
+func TestConsoleReportsByTag(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings+"tags:\n  - {id: urgent, name: Urgent, color: \"#d93025\"}\n")
+	c, _ := r.openAs("carla")
+	c.do("open the reports", click("link", "Reports"), seeHeading("Reports"))
+	c.do("narrow to a tag", choose("Filter by tag", "Urgent (urgent)"), click("button", "Show report"))
+	href := evalIn[string](c, "read the CSV download's address", `[...document.querySelectorAll('a[download]')].map((a) => a.href).join(' ')`)
+	if !strings.Contains(href, "tag=urgent") || !strings.Contains(href, "format=csv") {
+		t.Errorf("the downloads %q do not carry tag=urgent", href)
+	}
+}
+
+// A saved view may keep a tag, as the list's filter does.
+func TestConsoleSavedViewByTag(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, consoleSettings+"tags:\n  - {id: urgent, name: Urgent, color: \"#d93025\"}\n")
+	c, _ := r.openAs("carla")
+	c.do("see the saved views", seeHeading("Saved views"), seeText("No saved views yet."))
+	c.do("open the new view's form", click("button", "New view"))
+	c.do("choose a tag", choose("Tag", "Urgent"))
+	c.do("name it and save it", fill("Name", "Urgent ones"), click("button", "Save view"))
+	c.do("see the view", seeRole("button", "Urgent ones 0"))
+	title := evalIn[string](c, "read the view's description", `[...document.querySelectorAll('button.view')].map((b) => b.title).join('|')`)
+	if title != "Urgent" {
+		t.Errorf("the view's description %q, want Urgent", title)
+	}
+}

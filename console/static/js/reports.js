@@ -2,7 +2,7 @@
 // from one date to another, both included, in the team's time zone, with
 // their totals (volume, first-response and resolution times, reopened
 // within 24 hours) and a table by day or hour, narrowed by channel, query
-// type, operator, agent group, resolution and out of hours. The CSV and
+// type, operator, agent group, resolution, tag and out of hours. The CSV and
 // XLSX exports are plain links to the same report: the session is a
 // cookie and a GET needs no CSRF token, so the browser streams the file
 // to disk however many rows it holds.
@@ -44,6 +44,8 @@ function render(main) {
     const channel = select([any, ...teamOptions('channels')], '');
     const queryType = select([any, ...teamOptions('query_types')], '');
     const resolution = select([any, ...teamOptions('resolution_reasons')], '');
+    // The settings' tags; none, no filter (GET /reports/conversations?tag=).
+    const tag = (session.team && (session.team.tags || []).length) ? select([any, ...teamOptions('tags')], '') : null;
     // Without users.manage or groups.manage the lists are not readable:
     // an id is typed instead.
     const operator = users
@@ -63,6 +65,7 @@ function render(main) {
     const params = () => ({
       from: from.value, to: to.value, channel: channel.value, query_type: queryType.value,
       operator: operator.value.trim(), group: group.value.trim(), resolution: resolution.value, out_of_hours: outOfHours.value,
+      tag: tag ? tag.value : '',
     });
     const names = new Map((users || []).map((u) => [u.id, u.name]));
 
@@ -131,7 +134,7 @@ function render(main) {
           field(t('reports.from'), from), field(t('reports.to'), to),
           field(t('reports.channel'), channel), field(t('reports.query_type'), queryType),
           field(t('reports.operator'), operator), field(t('reports.group'), group),
-          field(t('reports.resolution'), resolution), field(t('reports.out_of_hours'), outOfHours),
+          field(t('reports.resolution'), resolution), tag ? field(t('tags.filter'), tag) : null, field(t('reports.out_of_hours'), outOfHours),
           field(t('reports.group_by'), groupBy)),
         h('div', { className: 'row' },
           h('button', { type: 'submit', className: 'primary' }, t('reports.show')), csv, xlsx),

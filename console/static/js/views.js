@@ -1,6 +1,6 @@
 // views.js: the user's saved views in the inbox. A view is a named filter
-// of the conversation list (state, query type, channel, only mine, waiting
-// longer than) kept by the server (GET/POST/DELETE /api/v1/me/views),
+// of the conversation list (state, query type, channel, tag, only mine,
+// waiting longer than) kept by the server (GET/POST/DELETE /api/v1/me/views),
 // each shown with how many conversations it matches among those the user
 // may see. Choosing one lists its matches; "Save view" keeps the filter
 // being tried. The inbox mounts it above its lists and calls refresh when
@@ -20,6 +20,7 @@ function describe(f) {
   if (f.state) parts.push(t(`state.${f.state}`));
   if (f.query_type) parts.push((session.team.query_types.find((q) => q.id === f.query_type) || {}).name || f.query_type);
   if (f.channel) parts.push(f.channel);
+  if (f.tag) parts.push(((session.team.tags || []).find((x) => x.id === f.tag) || {}).name || f.tag);
   if (f.assignee) parts.push(f.assignee === session.user.id ? t('views.only_mine') : f.assignee);
   if (f.waiting_longer_than) parts.push(t('views.waiting_more', { time: f.waiting_longer_than }));
   return parts.join(' · ') || t('views.everything');
@@ -44,6 +45,8 @@ export function viewsPanel({ item }) {
   const state = h('select', {}, opt('', t('views.any')), ['pending', 'assigned', 'inactive', 'closed'].map((s) => opt(s, t(`state.${s}`))));
   const type = h('select', {}, opt('', t('views.any')), session.team.query_types.map((q) => opt(q.id, q.name)));
   const channel = h('select', {}, opt('', t('views.any')), (session.team.channels || []).map((c) => opt(c.id, c.id)));
+  const teamTags = session.team.tags || [];
+  const tag = teamTags.length ? h('select', {}, opt('', t('views.any')), teamTags.map((x) => opt(x.id, x.name || x.id))) : null;
   const mine = h('input', { type: 'checkbox' });
   const wait = h('select', {}, WAITS.map((w) => opt(w, w ? t('views.waiting_more', { time: w }) : t('views.any'))));
   const name = h('input', { type: 'text', maxLength: 60, autocomplete: 'off' });
@@ -52,6 +55,7 @@ export function viewsPanel({ item }) {
     if (state.value) f.state = state.value;
     if (type.value) f.query_type = type.value;
     if (channel.value) f.channel = channel.value;
+    if (tag && tag.value) f.tag = tag.value;
     if (mine.checked) f.assignee = session.user.id;
     if (wait.value) f.waiting_longer_than = wait.value;
     return f;
@@ -68,6 +72,7 @@ export function viewsPanel({ item }) {
     } catch (err) { toast(message(err), 'error'); }
   } },
   field(t('views.state'), state), field(t('views.query_type'), type), field(t('views.channel'), channel),
+  tag ? field(t('views.tag'), tag) : null,
   h('label', { className: 'check' }, mine, ' ', t('views.only_mine')), field(t('views.waiting'), wait),
   field(t('views.name'), name),
   h('div', { className: 'row' },
