@@ -106,6 +106,12 @@ func Compile(doc *Document) (*Compiled, error) {
 	if doc.Timezone == "" && (len(spec.Weekly) > 0 || len(spec.Special) > 0) {
 		bad("timezone", "required with opening_hours")
 	}
+	if doc.Timezone == "Local" {
+		// Go reads "Local" as the server's own zone: the team's hours
+		// would move with the machine a replica runs on, and browsers
+		// showing the console do not know the name.
+		bad("timezone", `"Local" is the server's zone, not the team's: name it, like America/Sao_Paulo`)
+	}
 	hours, err := routing.CompileHours(spec, "opening_hours")
 	if err != nil {
 		errs = append(errs, err)
