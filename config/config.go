@@ -58,6 +58,7 @@ type Config struct {
 	Queue     Queue     `yaml:"queue"`
 	Retention Retention `yaml:"retention"`
 	Presence  Presence  `yaml:"presence"`
+	Media     Media     `yaml:"media"`
 	Log       Log       `yaml:"log"`
 	Auth      Auth      `yaml:"auth"`
 	Channels  []Channel `yaml:"channels"`
@@ -478,6 +479,7 @@ func (c *Config) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
 	}
+	c.Media.applyDefaults()
 	for i := range c.Channels {
 		c.Channels[i].Index = i
 	}
@@ -524,6 +526,7 @@ func (c *Config) Validate() error {
 	if c.Presence.AwayAfter < 10*time.Second || c.Presence.AwayAfter > 24*time.Hour {
 		bad("presence.away_after", "must be between 10s and 24h, got %s", c.Presence.AwayAfter)
 	}
+	c.Media.validate(bad)
 	if c.ShutdownGrace < time.Second || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdown_grace", "must be between 1s and 10m, got %s", c.ShutdownGrace)
 	}
