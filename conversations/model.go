@@ -62,6 +62,8 @@ type Query struct {
 	OutboundCount int
 	// Tags are the ids of the settings' tags put on it, sorted.
 	Tags []string
+	// SLA is its service-level clock (zero: its type had no targets).
+	SLA SLA
 }
 
 // Note is an internal note on a conversation: staff's remark, never sent
@@ -200,6 +202,9 @@ type Decision struct {
 	// the decision routes: it is marked routed in the same transaction.
 	Inbound string
 	Now     time.Time
+	// SLA, when not nil, starts the conversation's targets with these
+	// times, unless they started already.
+	SLA *SLA
 }
 
 // OperatorLoad is an operator's routing bookkeeping.
@@ -383,6 +388,7 @@ type Repository interface {
 	Waiting(ctx context.Context, operators []string) ([]WaitingQuery, error)
 	// Pools returns the size and oldest entry of each non-empty pool.
 	Pools(ctx context.Context) (map[string]PoolStats, error)
+	SLAStore
 }
 
 // Event is a state change announced to event streams: small, naming the
@@ -390,7 +396,7 @@ type Repository interface {
 // conversation's routing fields after the change (State, Assignee,
 // QueryType, Channel), so who may see it is decided from the event alone.
 type Event struct {
-	Type      string `json:"type"` // message, state, status, tags or note
+	Type      string `json:"type"` // message, state, status, tags, note or sla
 	QueryID   string `json:"query_id"`
 	MessageID string `json:"message_id,omitempty"`
 	// NoteID (note events) names the note, never its text.
@@ -410,8 +416,10 @@ type Event struct {
 	// their pool view at once.
 	PreviousState string `json:"previous_state,omitempty"`
 	Status        string `json:"status,omitempty"`
-	QueryType     string `json:"query_type,omitempty"`
-	Channel       string `json:"channel,omitempty"`
+	// Kind (sla events) is the target missed: first_response or resolution.
+	Kind      string `json:"kind,omitempty"`
+	QueryType string `json:"query_type,omitempty"`
+	Channel   string `json:"channel,omitempty"`
 }
 
 // Event types.

@@ -146,7 +146,7 @@ func (s *Service) routeFrom(ctx context.Context, comp *settings.Compiled, queryI
 			return nil, err
 		}
 		ev, err := s.repo.ApplyDecision(ctx, Decision{Query: d.Query, ExpectVersion: st.Version, Capacity: capacity,
-			Effects: raw, Inbound: inbound, Now: s.clock.Now()})
+			Effects: raw, Inbound: inbound, Now: s.clock.Now(), SLA: eff.sla})
 		if errors.Is(err, ErrConflict) || errors.Is(err, ErrAtCapacity) {
 			continue
 		}
@@ -180,6 +180,9 @@ type effects struct {
 	// rejected counts the replies plan left out because the 24-hour
 	// window was closed; it is not stored.
 	rejected int
+	// sla, when not nil, starts the conversation's targets with the
+	// decision (see planSLA); it is not stored with the effects.
+	sla *SLA
 }
 
 // countRejections counts the auto-replies a stored decision left out
@@ -261,6 +264,9 @@ func (s *Service) plan(ctx context.Context, comp *settings.Compiled, st *Routing
 			continue
 		}
 		e.Timers = append(e.Timers, t)
+	}
+	if err := s.planSLA(ctx, comp, st, d, &e); err != nil {
+		return effects{}, err
 	}
 	return e, nil
 }

@@ -64,6 +64,8 @@ type Metrics struct {
 	RoutingDecisions  *prometheus.CounterVec // query_type, strategy, outcome
 	AutoReplies       *prometheus.CounterVec // reason
 	WindowExpirations prometheus.Counter
+	// SLABreaches counts missed service-level targets.
+	SLABreaches *prometheus.CounterVec // query_type, kind
 }
 
 // New creates the metrics and registers them on reg.
@@ -164,8 +166,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_window_expirations_total",
 			Help: "Routing sessions that ended, turning their query inactive.",
 		}),
+		SLABreaches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sla_breaches_total",
+			Help: "Conversations that missed a target of their query type, by query type and kind (first_response, resolution); each conversation's miss counted once.",
+		}, []string{"query_type", "kind"}),
 	}
-	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.RetentionPurged, m.ContactErasures, m.APIRequests)
+	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.RetentionPurged, m.ContactErasures, m.APIRequests, m.SLABreaches)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages, m.UnparsedMessages, m.IgnoredMessages,
 		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	return m

@@ -38,6 +38,10 @@ const (
 	TypeSessionEnd = "routing:session_end"
 	TypeNoReply    = "routing:no_reply"
 	TypeRelease    = "routing:release"
+	// TypeSLAFirstResponse and TypeSLAResolution fire at a
+	// conversation's service-level due times.
+	TypeSLAFirstResponse = "sla:first_response"
+	TypeSLAResolution    = "sla:resolution"
 	// TypeDispatch hands waiting pool queries to an operator who came
 	// online or got room.
 	TypeDispatch = "routing:dispatch"
@@ -457,6 +461,9 @@ var timerTypes = map[string]string{
 	conversations.TimerSessionEnd: TypeSessionEnd,
 	conversations.TimerNoReply:    TypeNoReply,
 	conversations.TimerRelease:    TypeRelease,
+	// The targets' timers.
+	conversations.TimerFirstResponse: TypeSLAFirstResponse,
+	conversations.TimerResolution:    TypeSLAResolution,
 }
 
 // ScheduleTimer schedules a routing timer task.

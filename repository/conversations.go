@@ -62,7 +62,8 @@ func (a *args) add(v any) string {
 
 // queryColumnNames are the columns scanQuery reads, in its order.
 var queryColumnNames = []string{"id", "contact_id", "channel", "state", "query_type", "assignee", "resolution",
-	"created_at", "updated_at", "last_inbound_at", "activity_at", "inbound_count", "outbound_count"}
+	"created_at", "updated_at", "last_inbound_at", "activity_at", "inbound_count", "outbound_count",
+	"sla_started_at", "first_response_due_at", "resolution_due_at", "first_response_breached_at", "resolution_breached_at", "first_response_at"}
 
 // queryColumns is queryColumnNames for a SELECT.
 var queryColumns = columns("")
@@ -80,11 +81,13 @@ func columns(t string) string {
 // destinations the caller put first.
 func scanQuery(row interface{ Scan(...any) error }, q *conversations.Query, extra ...any) error {
 	var created, updated, lastIn, activity int64
+	sla, fill := slaDest(&q.SLA)
 	dest := append(extra, &q.ID, &q.ContactID, &q.Channel, &q.State, &q.QueryType, &q.Assignee, &q.Resolution,
 		&created, &updated, &lastIn, &activity, &q.InboundCount, &q.OutboundCount)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(append(dest, sla...)...); err != nil {
 		return err
 	}
+	fill()
 	q.CreatedAt, q.UpdatedAt, q.LastInboundAt, q.ActivityAt = fromMS(created), fromMS(updated), fromMS(lastIn), fromMS(activity)
 	return nil
 }

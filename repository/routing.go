@@ -56,6 +56,11 @@ func (c *Conversations) ApplyDecision(ctx context.Context, d conversations.Decis
 		return nil, fmt.Errorf("apply routing decision: encode: %w", err)
 	}
 	now := ms(d.Now)
+	// A decision that starts the targets sets them unless they started.
+	var slaStart struct{ StartedAt, FirstResponseDue, ResolutionDue int64 }
+	if d.SLA != nil {
+		slaStart.StartedAt, slaStart.FirstResponseDue, slaStart.ResolutionDue = ms(d.SLA.StartedAt), ms(d.SLA.FirstResponseDue), ms(d.SLA.ResolutionDue)
+	}
 	var ev *conversations.Event
 	err = c.d.tx(ctx, func(tx *sql.Tx) error {
 		ev = nil
@@ -122,10 +127,13 @@ func (c *Conversations) ApplyDecision(ctx context.Context, d conversations.Decis
 				assigned_at = CASE WHEN $11 THEN $10 ELSE assigned_at END,
 				assigned_outbound = CASE WHEN $11 THEN outbound_count ELSE assigned_outbound END,
 				handled_by = CASE WHEN $6 <> '' THEN $6 ELSE handled_by END,
-				opened_out_of_hours = $12
+				opened_out_of_hours = $12,
+				first_response_due_at = CASE WHEN sla_started_at = 0 THEN $14 ELSE first_response_due_at END,
+				resolution_due_at = CASE WHEN sla_started_at = 0 THEN $15 ELSE resolution_due_at END,
+				sla_started_at = CASE WHEN sla_started_at = 0 THEN $13 ELSE sla_started_at END
 			WHERE id = $1 AND version = $2`,
 			q.ID, d.ExpectVersion, string(raw), q.State, q.Type, q.Assignee, q.Resolution, poolSince, d.Effects, now, newAssignee,
-			q.OpenedOutOfHours)
+			q.OpenedOutOfHours, slaStart.StartedAt, slaStart.FirstResponseDue, slaStart.ResolutionDue)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("conversation %s: its contact has another open conversation: %w", q.ID, conversations.ErrConflict)
 		}

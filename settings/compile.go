@@ -29,6 +29,8 @@ type Compiled struct {
 	Canned []CannedResponse
 	// HSM are the approved templates by name, then language.
 	HSM map[string]map[string]*templates.HSM
+	// SLA are the targets of the query types that have any, by type id.
+	SLA map[string]SLA
 }
 
 // Parse decodes and validates a settings document. Unknown and mistyped
@@ -301,8 +303,10 @@ func Compile(doc *Document) (*Compiled, error) {
 		}
 		hsm[ht.Name][ht.Language] = h
 	}
+	sla, slaErrs := compileSLA(doc)
+	errs = append(errs, slaErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm, SLA: sla}, nil
 }

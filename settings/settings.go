@@ -90,6 +90,8 @@ type QueryType struct {
 	NoReplyTimeout time.Duration `yaml:"no_reply_timeout"`
 	// OpeningHours are the type's own, if it has them (see OpeningHours).
 	OpeningHours *OpeningHours `yaml:"opening_hours"`
+	// Targets are the type's first-response and resolution targets, if any.
+	Targets *Targets `yaml:"targets"`
 }
 
 // EntryPoint is a rule that gives a type to queries arriving through it.

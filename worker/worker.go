@@ -88,6 +88,8 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeSessionEnd, w.handleSessionEnd)
 	mux.HandleFunc(queue.TypeNoReply, w.handleNoReply)
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
+	mux.HandleFunc(queue.TypeSLAFirstResponse, w.handleSLA(conversations.SLAFirstResponse))
+	mux.HandleFunc(queue.TypeSLAResolution, w.handleSLA(conversations.SLAResolution))
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
 	mux.HandleFunc(queue.TypeReturn, w.handleReturn)
 	mux.HandleFunc(queue.TypeRecheck, w.handleRecheck)
@@ -138,6 +140,17 @@ func (w *Worker) handleRelease(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return w.conv.Release(ctx, tm.QueryID)
+}
+
+// handleSLA returns the handler of a target's timer of kind.
+func (w *Worker) handleSLA(kind string) func(context.Context, *asynq.Task) error {
+	return func(ctx context.Context, t *asynq.Task) error {
+		tm, err := timer(t)
+		if err != nil {
+			return err
+		}
+		return w.conv.SLADeadline(ctx, kind, tm.QueryID)
+	}
 }
 
 func (w *Worker) handleDispatch(ctx context.Context, t *asynq.Task) error {
