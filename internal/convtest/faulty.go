@@ -375,3 +375,16 @@ func (f *Faulty) EraseContact(ctx context.Context, contactID string) (conversati
 }
 
 var _ conversations.Repository = (*Faulty)(nil)
+
+// RecordSLABreach calls the wrapped repository unless a rule fails it.
+func (f *Faulty) RecordSLABreach(ctx context.Context, queryID, kind string, now time.Time) (*conversations.Event, error) {
+	var r0 *conversations.Event
+	if err := f.fault("RecordSLABreach", false); err != nil {
+		return r0, err
+	}
+	v0, err := f.Repository.RecordSLABreach(ctx, queryID, kind, now)
+	if err == nil {
+		err = f.fault("RecordSLABreach", true)
+	}
+	return v0, err
+}
