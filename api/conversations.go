@@ -50,6 +50,9 @@ type Conversation struct {
 	// Tags are the ids of the settings' tags it carries (PUT
 	// /conversations/{id}/tags), sorted.
 	Tags []string `json:"tags"`
+	// SLA are its type's first-response and resolution targets (nil:
+	// none).
+	SLA *SLAView `json:"sla,omitempty"`
 }
 
 // MessageView is one message of a conversation's history.
@@ -232,7 +235,7 @@ func (a *API) summaryView(s conversations.Summary) Conversation {
 		Channel: s.Channel, State: s.State, QueryType: s.QueryType, Assignee: s.Assignee,
 		Resolution: s.Resolution, LastInboundAt: s.LastInboundAt.UTC(),
 		WindowOpen: routing.WindowOpen(s.LastInboundAt, a.clock.Now()), UpdatedAt: s.ActivityAt.UTC(),
-		Tags: nonNil(s.Tags),
+		Tags: nonNil(s.Tags), SLA: slaView(&s.Query),
 	}
 }
 
