@@ -12,6 +12,7 @@ import { h, field, replace, toast } from './dom.js';
 import { session, typeName } from './state.js';
 import { tagsEl } from './tags.js';
 import { notesPanel } from './notes.js';
+import { drawSLA } from './sla.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
@@ -31,6 +32,8 @@ export function openConversation(root, id, { onChange }) {
   const tagsRow = h('div', { className: 'tags-row' });
   const notes = notesPanel(path);
   const windowEl = h('span', { className: 'window', role: 'timer', 'aria-live': 'off' });
+  // The time left to its type's targets (sla.js), beside the window's.
+  const slaEl = h('span', { className: 'sla-left', role: 'timer', 'aria-live': 'off', hidden: true });
   const actions = h('div', { className: 'row actions-bar' });
   const older = h('button', { type: 'button', className: 'link', hidden: true, onclick: loadOlder }, t('conv.older'));
   const historyList = h('ol', { className: 'history-list', 'aria-label': t('conv.history') });
@@ -39,7 +42,7 @@ export function openConversation(root, id, { onChange }) {
   const composer = h('div', { className: 'composer' });
   const back = h('a', { href: '#/inbox', className: 'back' }, t('conv.back'));
   replace(root, h('div', { className: 'conversation' },
-    h('header', {}, back, title, badges, windowEl, actions, tagsRow),
+    h('header', {}, back, title, badges, windowEl, slaEl, actions, tagsRow),
     h('div', { className: 'body' }, history, panel),
     composer));
 
@@ -120,6 +123,7 @@ export function openConversation(root, id, { onChange }) {
     const open = conv.window_open && left > 0;
     windowEl.className = `window ${open ? 'open' : 'closed'}`;
     windowEl.textContent = open ? t('conv.window_left', { time: duration(left) }) : t('conv.window_closed');
+    drawSLA(slaEl, conv);
     const mode = conv.state === 'closed' ? 'closed' : open ? 'text' : 'template';
     if (mode !== composerMode) drawComposer(mode);
   }
@@ -406,7 +410,7 @@ export function openConversation(root, id, { onChange }) {
         }
       }
       if (ev.type === 'note' || ev.type === 'reconnect') await notes.reload();
-      if (ev.type === 'state' || ev.type === 'message' || ev.type === 'tags' || ev.type === 'reconnect') await loadConversation();
+      if (ev.type === 'state' || ev.type === 'message' || ev.type === 'tags' || ev.type === 'sla' || ev.type === 'reconnect') await loadConversation();
     } catch (e) {
       if (e.status !== 401) toast(t('error.generic', { message: e.message }), 'error');
     }

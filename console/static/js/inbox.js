@@ -12,6 +12,7 @@ import { register, session, typeName } from './state.js';
 import { openConversation } from './conversation.js';
 import { chip } from './tags.js';
 import { viewsPanel } from './views.js';
+import { breachBadge } from './sla.js';
 
 const UNREAD = 'switchboard.unread';
 
@@ -86,6 +87,7 @@ function render(main, args) {
           h('span', {}, c.channel),
           c.query_type ? h('span', {}, typeName(c.query_type)) : null,
           c.state !== 'assigned' ? h('span', { className: `badge ${c.state}` }, t(`state.${c.state}`)) : null,
+          breachBadge(c),
           h('span', { 'data-waiting': c.last_inbound_at, title: t('inbox.waiting_title') }, t('inbox.waiting', { time: duration(waited) }))),
         (c.tags || []).length ? h('span', { className: 'row tags' }, c.tags.map((id) => chip(id))) : null));
   }

@@ -34,7 +34,7 @@ function open() {
     opened = true;
     delay = 0;
   });
-  for (const type of ['message', 'state', 'status', 'presence', 'tags', 'note']) {
+  for (const type of ['message', 'state', 'status', 'presence', 'tags', 'note', 'sla']) {
     s.addEventListener(type, (e) => {
       let data;
       try { data = JSON.parse(e.data); } catch { return; }

@@ -10,9 +10,11 @@ import { input, listInput, splitList, select, labelled, checks, confirmAction } 
  * A field is {key, label (string key), type: text | textarea | list |
  * select | checks | number | color | rows, options (for select and checks: a list
  * of {value, label}, or a function of the item), hint, wide, required,
- * columns (for rows: a list of {key, label})}.
+ * columns (for rows: a list of {key, label})}; or a field of its own,
+ * {key, control(item) returning {el, get()}}.
  */
 function control(f, item, itemName) {
+  if (f.control) return f.control(item, itemName);
   const v = item[f.key];
   const label = t(f.label);
   switch (f.type) {

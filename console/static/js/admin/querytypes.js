@@ -1,12 +1,14 @@
 // querytypes.js: the query types — what a customer writes about, how
 // routing recognises it (menu key, keywords, entry points) and who serves
-// it how (strategy, groups, accounts). A type's own opening hours and
-// no-reply timeout are kept as they are (edit them in the YAML).
+// it how (strategy, groups, accounts), and its first-response and
+// resolution targets (sla.js). A type's own opening hours and no-reply
+// timeout are kept as they are (edit them in the YAML).
 import { register } from '../state.js';
 import { t } from '../i18n.js';
 import { h, replace } from '../dom.js';
 import { settingsScreen, listOf, select, labelled } from '../forms.js';
 import { listEditor, setList } from './lists.js';
+import { targetsField } from '../sla.js';
 
 const strategies = () => ['claim', 'round_robin', 'least_loaded'].map((s) => ({ value: s, label: t(`qt.strategy.${s}`) }));
 
@@ -40,6 +42,7 @@ function render(main) {
               { key: 'text', label: 'qt.ep.text' },
             ],
           },
+          targetsField(),
         ],
       });
       const own = (doc.query_types || []).filter((q) => q.opening_hours).map((q) => q.name || q.id);
