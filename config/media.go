@@ -118,7 +118,10 @@ func (m *Media) validate(bad func(key, format string, args ...any)) {
 	s := m.S3
 	if s.Configured() {
 		if s.Endpoint != "" {
-			if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			if u, err := url.Parse(s.Endpoint); err == nil && u.User != nil {
+				// Never echoed: it holds a secret.
+				bad("media.s3.endpoint", "must not hold credentials; put them in access_key_id and secret_access_key")
+			} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				bad("media.s3.endpoint", "want an http(s) URL, got %q", s.Endpoint)
 			}
 		}
@@ -131,7 +134,7 @@ func (m *Media) validate(bad func(key, format string, args ...any)) {
 		if strings.HasPrefix(s.Prefix, "/") {
 			bad("media.s3.prefix", "must not start with '/', got %q", s.Prefix)
 		}
-	} else if s.Endpoint != "" || s.AccessKeyID != "" || s.Prefix != "" {
+	} else if s != (MediaS3{}) {
 		bad("media.s3.bucket", "is required when other media.s3 keys are set")
 	}
 }
