@@ -246,3 +246,40 @@ query_types:
 		t.Fatalf("released conversation's sla = %+v, want started at the opening %v", q.SLA, opens)
 	}
 }
+
+// What the timer finds decides, not when it runs: an answer sent after
+// the due time, before a late timer ran, is still a miss; a conversation
+// closed unanswered before its due time has no first response to miss.
+func TestLateTimerJudgesByTheDueTime(t *testing.T) {
+	e, clk, start, qid := slaEnv(t, "{first_response: 5m, resolution: 8h}", "ana")
+	ctx := context.Background()
+	clk.Set(start.Add(6 * time.Minute))
+	if _, err := e.Service.Reply(ctx, qid, "ana", "sorry for the wait"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(start.Add(7 * time.Minute))
+	e.fire(t, conversations.SLAFirstResponse, qid)
+	if got := e.breaches(conversations.SLAFirstResponse); got != 1 {
+		t.Fatalf("an answer at 6m of a 5m target: breaches = %v, want 1", got)
+	}
+
+	clk.Set(start.Add(8 * time.Minute))
+	third := text("wamid.sla3", "5511900000003", start.Add(8*time.Minute), 3)
+	e.mustDeliver(t, third)
+	tq := e.openQuery(t, third.From)
+	clk.Set(start.Add(9 * time.Minute))
+	if _, err := e.Service.Close(ctx, tq, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(start.Add(20 * time.Minute))
+	e.fire(t, conversations.SLAFirstResponse, tq)
+	if got := e.breaches(conversations.SLAFirstResponse); got != 1 {
+		t.Fatalf("a conversation closed unanswered before its due time: breaches = %v, want still 1", got)
+	}
+	if q := e.query(t, tq); !q.SLA.FirstResponseBreachedAt.IsZero() {
+		t.Fatalf("closed unanswered in time, its sla = %+v, want nothing missed", q.SLA)
+	}
+	if e.timers(t, queue.TypeSLAFirstResponse, tq)[strconv.FormatInt(start.Add(13*time.Minute).Unix(), 10)] != (time.Time{}) {
+		t.Fatal("closing left the first-response timer scheduled")
+	}
+}
