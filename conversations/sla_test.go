@@ -52,6 +52,15 @@ func (e *env) breaches(kind string) float64 {
 	return testutil.ToFloat64(e.Metrics.SLABreaches.WithLabelValues("sales", kind))
 }
 
+// replyAt has ana answer queryID at at.
+func (e *env) replyAt(t testing.TB, clk *clock.Fake, at time.Time, queryID string) {
+	t.Helper()
+	clk.Set(at)
+	if _, err := e.Service.Reply(context.Background(), queryID, "ana", "hola"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fire runs a target's timer as the worker does.
 func (e *env) fire(t testing.TB, kind, queryID string) {
 	t.Helper()
@@ -123,10 +132,7 @@ func TestFirstResponseMissedIsRecordedAndCountedOnce(t *testing.T) {
 func TestTargetsMetInTimeAreNotBreached(t *testing.T) {
 	e, clk, start, qid := slaEnv(t, "{first_response: 5m, resolution: 8h}", "ana")
 	ctx := context.Background()
-	clk.Set(start.Add(4 * time.Minute))
-	if _, err := e.Service.Reply(ctx, qid, "ana", "hola"); err != nil {
-		t.Fatal(err)
-	}
+	e.replyAt(t, clk, start.Add(4*time.Minute), qid)
 	clk.Set(start.Add(5 * time.Minute))
 	e.fire(t, conversations.SLAFirstResponse, qid)
 	clk.Set(start.Add(7 * time.Hour))
@@ -253,10 +259,7 @@ query_types:
 func TestLateTimerJudgesByTheDueTime(t *testing.T) {
 	e, clk, start, qid := slaEnv(t, "{first_response: 5m, resolution: 8h}", "ana")
 	ctx := context.Background()
-	clk.Set(start.Add(6 * time.Minute))
-	if _, err := e.Service.Reply(ctx, qid, "ana", "sorry for the wait"); err != nil {
-		t.Fatal(err)
-	}
+	e.replyAt(t, clk, start.Add(6*time.Minute), qid)
 	clk.Set(start.Add(7 * time.Minute))
 	e.fire(t, conversations.SLAFirstResponse, qid)
 	if got := e.breaches(conversations.SLAFirstResponse); got != 1 {
