@@ -79,7 +79,7 @@ func TestConversationShowsItsTargets(t *testing.T) {
 	}
 
 	anas, carlas := openStream(t, w.harness, w.anaT), openStream(t, w.harness, w.carlaT)
-	ev, err := repo.RecordSLABreach(ctx, qid, conversations.SLAFirstResponse, due)
+	ev, err := repo.RecordSLABreach(ctx, qid, conversations.SLAFirstResponse, due, due)
 	if err != nil || ev == nil {
 		t.Fatalf("record the miss: %v, %v", ev, err)
 	}

@@ -82,6 +82,7 @@ func (s *Service) Close(ctx context.Context, queryID, reason string) (routing.Qu
 		return q, err
 	}
 	s.cancelSessionTimers(ctx, q)
+	s.cancelSLATimers(ctx, queryID)
 	return q, nil
 }
 

@@ -62,6 +62,21 @@ type SLAState struct {
 	Assignee  string
 	// AssignedAt is when the current assignment was made.
 	AssignedAt time.Time
+	// ClosedAt is when it closed (zero while open).
+	ClosedAt time.Time
+}
+
+// Missed reports whether the target of kind, due at due, is missed as
+// the conversation stands: first response, unless a person answered by
+// due, or it was closed unanswered by then (closing ends the wait for an
+// answer); resolution, unless it was closed by due. RecordSLABreach holds
+// the same rule in its UPDATE.
+func (s *SLAState) Missed(kind string, due time.Time) bool {
+	by := func(t time.Time) bool { return !t.IsZero() && !t.After(due) }
+	if kind == SLAResolution {
+		return !by(s.ClosedAt)
+	}
+	return !by(s.FirstResponseAt) && (!s.FirstResponseAt.IsZero() || !by(s.ClosedAt))
 }
 
 // SLAStore is the part of the system of record the targets keep.
@@ -71,12 +86,12 @@ type SLAStore interface {
 	// SetSLADue moves a target's due time (zero: the target was
 	// removed), unless it was recorded missed already.
 	SetSLADue(ctx context.Context, queryID, kind string, due time.Time) error
-	// RecordSLABreach records in one transaction that a target was
-	// missed at now, if it is still unmet (no person answered, for
-	// first_response; not closed, for resolution) and not recorded yet.
-	// The event, of type sla with the conversation's routing fields, is
-	// nil when nothing was recorded, so a retried timer counts nothing.
-	RecordSLABreach(ctx context.Context, queryID, kind string, now time.Time) (*Event, error)
+	// RecordSLABreach records in one transaction that a target due at
+	// due was missed, at now, if SLAState.Missed still says so and it is
+	// not recorded yet; the due time is kept as the one missed. The
+	// event, of type sla with the conversation's routing fields, is nil
+	// when nothing was recorded, so a retried timer counts nothing.
+	RecordSLABreach(ctx context.Context, queryID, kind string, due, now time.Time) (*Event, error)
 }
 
 // planSLA starts a conversation's targets if decision d puts it in
@@ -160,17 +175,17 @@ func (s *Service) SLADeadline(ctx context.Context, kind, queryID string) error {
 		return nil
 	}
 	t := comp.Targets(cur.QueryType)
-	target, due, breachedAt, met := t.FirstResponse, cur.FirstResponseDue, cur.FirstResponseBreachedAt, !cur.FirstResponseAt.IsZero()
+	target, due, breachedAt := t.FirstResponse, cur.FirstResponseDue, cur.FirstResponseBreachedAt
 	if kind == SLAResolution {
-		target, due, breachedAt, met = t.Resolution, cur.ResolutionDue, cur.ResolutionBreachedAt, cur.State == routing.StateClosed
+		target, due, breachedAt = t.Resolution, cur.ResolutionDue, cur.ResolutionBreachedAt
 	}
 	if !breachedAt.IsZero() {
 		// Recorded by an earlier run of this timer, whose reassignment
 		// may have failed after it: only that is left to do.
 		return s.afterBreach(ctx, comp, kind, cur)
 	}
-	if met {
-		return nil
+	if !due.IsZero() && !cur.Missed(kind, due) {
+		return nil // met in time
 	}
 	if target <= 0 {
 		if !due.IsZero() {
@@ -180,7 +195,8 @@ func (s *Service) SLADeadline(ctx context.Context, kind, queryID string) error {
 		return nil
 	}
 	now := s.clock.Now()
-	if newDue := cur.StartedAt.Add(target); now.Before(newDue) {
+	newDue := cur.StartedAt.Add(target)
+	if now.Before(newDue) {
 		// Made longer since: wait for the new due time.
 		if !newDue.Equal(due) {
 			if err := s.repo.SetSLADue(ctx, queryID, kind, newDue); err != nil {
@@ -193,12 +209,12 @@ func (s *Service) SLADeadline(ctx context.Context, kind, queryID string) error {
 		}
 		return nil
 	}
-	ev, err := s.repo.RecordSLABreach(ctx, queryID, kind, now)
+	ev, err := s.repo.RecordSLABreach(ctx, queryID, kind, newDue, now)
 	if err != nil {
 		return err
 	}
 	if ev == nil {
-		return nil // met, or recorded, meanwhile
+		return nil // met in time, or recorded, meanwhile
 	}
 	s.publish(ctx, ev)
 	s.metrics.SLABreaches.WithLabelValues(cur.QueryType, kind).Inc()
@@ -228,4 +244,27 @@ func (s *Service) afterBreach(ctx context.Context, comp *settings.Compiled, kind
 		return fmt.Errorf("reassign after a missed first response: %w", err)
 	}
 	return nil
+}
+
+// cancelSLATimers drops the targets' timers of a closed conversation:
+// they would find the targets met or missed already, and would otherwise
+// wait in Redis until due. A failure only leaves a timer that does
+// nothing when it fires.
+func (s *Service) cancelSLATimers(ctx context.Context, queryID string) {
+	cur, err := s.repo.SLAState(ctx, queryID)
+	if err != nil || !cur.Active() {
+		return
+	}
+	for _, k := range []struct {
+		kind string
+		due  time.Time
+	}{{SLAFirstResponse, cur.FirstResponseDue}, {SLAResolution, cur.ResolutionDue}} {
+		if k.due.IsZero() {
+			continue
+		}
+		tm := slaTimer(k.kind, k.due)
+		if err := s.tasks.CancelTimer(ctx, tm.Type, queryID, tm.Key); err != nil {
+			s.logger.WarnContext(ctx, "target timer of a closed conversation not cancelled; it fires and does nothing", "query", queryID, "err", err)
+		}
+	}
 }

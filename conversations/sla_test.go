@@ -52,6 +52,15 @@ func (e *env) breaches(kind string) float64 {
 	return testutil.ToFloat64(e.Metrics.SLABreaches.WithLabelValues("sales", kind))
 }
 
+// replyAt has ana answer queryID at at.
+func (e *env) replyAt(t testing.TB, clk *clock.Fake, at time.Time, queryID string) {
+	t.Helper()
+	clk.Set(at)
+	if _, err := e.Service.Reply(context.Background(), queryID, "ana", "hola"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fire runs a target's timer as the worker does.
 func (e *env) fire(t testing.TB, kind, queryID string) {
 	t.Helper()
@@ -123,10 +132,7 @@ func TestFirstResponseMissedIsRecordedAndCountedOnce(t *testing.T) {
 func TestTargetsMetInTimeAreNotBreached(t *testing.T) {
 	e, clk, start, qid := slaEnv(t, "{first_response: 5m, resolution: 8h}", "ana")
 	ctx := context.Background()
-	clk.Set(start.Add(4 * time.Minute))
-	if _, err := e.Service.Reply(ctx, qid, "ana", "hola"); err != nil {
-		t.Fatal(err)
-	}
+	e.replyAt(t, clk, start.Add(4*time.Minute), qid)
 	clk.Set(start.Add(5 * time.Minute))
 	e.fire(t, conversations.SLAFirstResponse, qid)
 	clk.Set(start.Add(7 * time.Hour))
@@ -244,5 +250,39 @@ query_types:
 	}
 	if q := e.query(t, qid); !q.SLA.StartedAt.Equal(opens) || !q.SLA.FirstResponseDue.Equal(opens.Add(5*time.Minute)) {
 		t.Fatalf("released conversation's sla = %+v, want started at the opening %v", q.SLA, opens)
+	}
+}
+
+// What the timer finds decides, not when it runs: an answer sent after
+// the due time, before a late timer ran, is still a miss; a conversation
+// closed unanswered before its due time has no first response to miss.
+func TestLateTimerJudgesByTheDueTime(t *testing.T) {
+	e, clk, start, qid := slaEnv(t, "{first_response: 5m, resolution: 8h}", "ana")
+	ctx := context.Background()
+	e.replyAt(t, clk, start.Add(6*time.Minute), qid)
+	clk.Set(start.Add(7 * time.Minute))
+	e.fire(t, conversations.SLAFirstResponse, qid)
+	if got := e.breaches(conversations.SLAFirstResponse); got != 1 {
+		t.Fatalf("an answer at 6m of a 5m target: breaches = %v, want 1", got)
+	}
+
+	clk.Set(start.Add(8 * time.Minute))
+	third := text("wamid.sla3", "5511900000003", start.Add(8*time.Minute), 3)
+	e.mustDeliver(t, third)
+	tq := e.openQuery(t, third.From)
+	clk.Set(start.Add(9 * time.Minute))
+	if _, err := e.Service.Close(ctx, tq, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(start.Add(20 * time.Minute))
+	e.fire(t, conversations.SLAFirstResponse, tq)
+	if got := e.breaches(conversations.SLAFirstResponse); got != 1 {
+		t.Fatalf("a conversation closed unanswered before its due time: breaches = %v, want still 1", got)
+	}
+	if q := e.query(t, tq); !q.SLA.FirstResponseBreachedAt.IsZero() {
+		t.Fatalf("closed unanswered in time, its sla = %+v, want nothing missed", q.SLA)
+	}
+	if e.timers(t, queue.TypeSLAFirstResponse, tq)[strconv.FormatInt(start.Add(13*time.Minute).Unix(), 10)] != (time.Time{}) {
+		t.Fatal("closing left the first-response timer scheduled")
 	}
 }

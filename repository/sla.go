@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"switchboard/conversations"
-	"switchboard/routing"
 )
 
 // slaColumns are the targets' columns of a conversation, in the order
@@ -26,13 +25,15 @@ func slaDest(s *conversations.SLA) ([]any, func()) {
 }
 
 // slaKindColumns are a target kind's due and breached columns, and the
-// condition under which it is still unmet.
-func slaKindColumns(kind string) (due, breached, unmet string, err error) {
+// condition under which it is missed, given the due time as $3: the rule
+// of conversations.SLAState.Missed.
+func slaKindColumns(kind string) (due, breached, missed string, err error) {
 	switch kind {
 	case conversations.SLAFirstResponse:
-		return "first_response_due_at", "first_response_breached_at", "first_response_at = 0", nil
+		return "first_response_due_at", "first_response_breached_at",
+			"(first_response_at = 0 OR first_response_at > $3) AND (first_response_at <> 0 OR closed_at = 0 OR closed_at > $3)", nil
 	case conversations.SLAResolution:
-		return "resolution_due_at", "resolution_breached_at", "state <> '" + routing.StateClosed + "'", nil
+		return "resolution_due_at", "resolution_breached_at", "(closed_at = 0 OR closed_at > $3)", nil
 	}
 	return "", "", "", fmt.Errorf("unknown target kind %q", kind)
 }
@@ -41,9 +42,9 @@ func slaKindColumns(kind string) (due, breached, unmet string, err error) {
 func (c *Conversations) SLAState(ctx context.Context, queryID string) (*conversations.SLAState, error) {
 	st := &conversations.SLAState{ID: queryID}
 	dest, fill := slaDest(&st.SLA)
-	var opened, assigned int64
-	err := c.d.db.QueryRowContext(ctx, `SELECT `+slaColumns+`, created_at, state, query_type, assignee, assigned_at
-		FROM conversations WHERE id = $1`, queryID).Scan(append(dest, &opened, &st.State, &st.QueryType, &st.Assignee, &assigned)...)
+	var opened, assigned, closed int64
+	err := c.d.db.QueryRowContext(ctx, `SELECT `+slaColumns+`, created_at, state, query_type, assignee, assigned_at, closed_at
+		FROM conversations WHERE id = $1`, queryID).Scan(append(dest, &opened, &st.State, &st.QueryType, &st.Assignee, &assigned, &closed)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("targets: conversation %s: %w", queryID, conversations.ErrNotFound)
 	}
@@ -51,7 +52,7 @@ func (c *Conversations) SLAState(ctx context.Context, queryID string) (*conversa
 		return nil, fmt.Errorf("read the targets of %s: %w", queryID, err)
 	}
 	fill()
-	st.OpenedAt, st.AssignedAt = fromMS(opened), fromMS(assigned)
+	st.OpenedAt, st.AssignedAt, st.ClosedAt = fromMS(opened), fromMS(assigned), fromMS(closed)
 	return st, nil
 }
 
@@ -68,19 +69,19 @@ func (c *Conversations) SetSLADue(ctx context.Context, queryID, kind string, due
 	return nil
 }
 
-// RecordSLABreach records a missed target, if still unmet and not
+// RecordSLABreach records a missed target, if still missed and not
 // recorded, and returns its event; nil when nothing was recorded. One
 // conditional UPDATE is the transaction: two timers running at once
 // record it once.
-func (c *Conversations) RecordSLABreach(ctx context.Context, queryID, kind string, now time.Time) (*conversations.Event, error) {
-	_, breachedCol, unmet, err := slaKindColumns(kind)
+func (c *Conversations) RecordSLABreach(ctx context.Context, queryID, kind string, due, now time.Time) (*conversations.Event, error) {
+	dueCol, breachedCol, missed, err := slaKindColumns(kind)
 	if err != nil {
 		return nil, fmt.Errorf("record a missed target of %s: %w", queryID, err)
 	}
 	ev := &conversations.Event{Type: conversations.EventSLA, QueryID: queryID, Kind: kind}
-	err = c.d.db.QueryRowContext(ctx, `UPDATE conversations SET `+breachedCol+` = $2
-		WHERE id = $1 AND sla_started_at <> 0 AND `+breachedCol+` = 0 AND `+unmet+`
-		RETURNING state, assignee, query_type, channel`, queryID, ms(now)).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+	err = c.d.db.QueryRowContext(ctx, `UPDATE conversations SET `+breachedCol+` = $2, `+dueCol+` = $3
+		WHERE id = $1 AND sla_started_at <> 0 AND `+breachedCol+` = 0 AND `+missed+`
+		RETURNING state, assignee, query_type, channel`, queryID, ms(now), ms(due)).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

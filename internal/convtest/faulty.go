@@ -377,12 +377,12 @@ func (f *Faulty) EraseContact(ctx context.Context, contactID string) (conversati
 var _ conversations.Repository = (*Faulty)(nil)
 
 // RecordSLABreach calls the wrapped repository unless a rule fails it.
-func (f *Faulty) RecordSLABreach(ctx context.Context, queryID, kind string, now time.Time) (*conversations.Event, error) {
+func (f *Faulty) RecordSLABreach(ctx context.Context, queryID, kind string, due, now time.Time) (*conversations.Event, error) {
 	var r0 *conversations.Event
 	if err := f.fault("RecordSLABreach", false); err != nil {
 		return r0, err
 	}
-	v0, err := f.Repository.RecordSLABreach(ctx, queryID, kind, now)
+	v0, err := f.Repository.RecordSLABreach(ctx, queryID, kind, due, now)
 	if err == nil {
 		err = f.fault("RecordSLABreach", true)
 	}

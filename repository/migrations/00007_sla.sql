@@ -1,8 +1,8 @@
 -- First-response and resolution targets per query type (issue 15, item 6).
 --
 -- A conversation's targets start once, when routing first puts it in
--- service with a type that has targets (see docs/operations.md, "Service
--- level targets"); the due times are kept as they were set then (a timer
+-- service with a type that has targets (see docs/operations.md, "Service-level
+-- targets"); the due times are kept as they were set then (a timer
 -- that finds the settings' target made longer moves them), so the API and
 -- the console show the deadline the timers work to.
 --   sla_started_at             when its clock started (0: no targets)
