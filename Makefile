@@ -18,7 +18,7 @@ run:
 # Uses the Redis at $$REDIS_URL when set (each test claims and flushes its
 # own database), else an embedded in-memory Redis.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
