@@ -29,6 +29,8 @@ type Compiled struct {
 	Canned []CannedResponse
 	// HSM are the approved templates by name, then language.
 	HSM map[string]map[string]*templates.HSM
+	// CSAT is the satisfaction survey; nil when it is off.
+	CSAT *CSAT
 }
 
 // Parse decodes and validates a settings document. Unknown and mistyped
@@ -301,8 +303,9 @@ func Compile(doc *Document) (*Compiled, error) {
 		}
 		hsm[ht.Name][ht.Language] = h
 	}
+	csat := compileCSAT(doc, texts, hsm, bad)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm, CSAT: csat}, nil
 }

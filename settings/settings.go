@@ -30,6 +30,9 @@ type Document struct {
 	Tags []Tag `yaml:"tags"`
 	// DefaultLanguage picks a template's language when the contact's is unknown.
 	DefaultLanguage string `yaml:"default_language"`
+	// CSAT is the satisfaction survey sent when an operator closes a
+	// conversation.
+	CSAT CSATSection `yaml:"csat"`
 }
 
 // OpeningHours is when service is open: the document's, and a query
@@ -90,6 +93,9 @@ type QueryType struct {
 	NoReplyTimeout time.Duration `yaml:"no_reply_timeout"`
 	// OpeningHours are the type's own, if it has them (see OpeningHours).
 	OpeningHours *OpeningHours `yaml:"opening_hours"`
+	// CSAT false keeps the type's conversations out of the satisfaction
+	// survey; unset, they are surveyed when csat is enabled.
+	CSAT *bool `yaml:"csat"`
 }
 
 // EntryPoint is a rule that gives a type to queries arriving through it.
