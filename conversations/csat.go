@@ -2,7 +2,6 @@ package conversations
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -174,24 +173,10 @@ func (s *Service) askCSAT(ctx context.Context, q routing.Query) error {
 }
 
 // csatText renders one of the survey's texts for the conversation's
-// customer, in the language the menu's prompt would be.
+// customer, as an auto-reply is rendered: in the language the menu's
+// prompt would be, with {{contact_name}} and {{query_type}}.
 func (s *Service) csatText(ctx context.Context, comp *settings.Compiled, id string, st *RoutingState, queryType string) (string, error) {
-	txt := comp.Templates.Pick(id, "")
-	if txt == nil {
-		return "", fmt.Errorf("%w %q", errNoTemplate, id)
-	}
-	vars := map[string]string{"contact_name": "", "query_type": ""}
-	if t := comp.Routing.Type(queryType); t != nil {
-		vars["query_type"] = t.Name
-	}
-	k, err := s.repo.Contact(ctx, st.ContactID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", fmt.Errorf("read contact for the survey: %w", err)
-	}
-	if k != nil {
-		vars["contact_name"] = k.ProfileName
-	}
-	return txt.Render(vars)
+	return s.renderReply(ctx, comp, st, &routing.Decision{Type: queryType}, routing.Reply{Template: id})
 }
 
 // thankCSAT sends the thanks text for a rating that this message stored,

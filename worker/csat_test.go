@@ -138,7 +138,9 @@ func TestCSATOverWhatsAppList(t *testing.T) {
 		}
 
 		// The customer taps 4: stored on the closed conversation, no
-		// new one, and the thanks goes out.
+		// new one, and the thanks goes out. (Provider times of answers
+		// come after the question, recorded at the close.)
+		now = time.Now()
 		ans := reply("wa-main", from, "wamid.ans", now, channels.TypeInteractive, &channels.Reply{Kind: "list_reply", ID: "csat:4", Title: "4 ★★★★"}, "4 ★★★★")
 		res := e.apply(t, ans)
 		if res.NewQuery || res.CSAT == nil || res.CSAT.Score != 4 || !res.CSAT.Recorded || res.QueryID != qid {
@@ -199,6 +201,7 @@ func TestCSATLapsesAndExpires(t *testing.T) {
 	// Another message instead of a rating: the survey lapses, the
 	// message opens a conversation, and a later rating is a message of it.
 	qid := e.surveyed(t, "wa-main", "5511900000002", "hola", now.Add(-time.Minute))
+	now = time.Now()
 	res := e.apply(t, text("wamid.other", "5511900000002", now, now.UnixNano()))
 	if !res.NewQuery || res.CSAT != nil {
 		t.Fatalf("a non-answer = %+v, want a new conversation", res)
@@ -223,6 +226,7 @@ func TestCSATLapsesAndExpires(t *testing.T) {
 
 	// A type that opts out asks nothing, and then a digit is a message.
 	qid = e.surveyed(t, "wa-main", "5511900000004", "spam", now.Add(-time.Minute))
+	now = time.Now()
 	if q := e.query(t, qid); q.QueryType != "spam" || q.CSAT != nil {
 		t.Fatalf("opted-out type: %s, csat %+v", q.QueryType, q.CSAT)
 	}
@@ -247,6 +251,7 @@ func TestCSATOutsideTheWindowIsTheTemplate(t *testing.T) {
 		}
 	}
 	// The template's quick-reply button, titled with the rating.
+	now = time.Now()
 	res := e.apply(t, reply("wa-main", "5511900000005", "wamid.btn", now, channels.TypeButton, &channels.Reply{Kind: "button", ID: "5 - Excellent", Title: "5 - Excellent"}, "5 - Excellent"))
 	if res.NewQuery || res.CSAT == nil || res.CSAT.Score != 5 {
 		t.Fatalf("template answer = %+v (csat %+v)", res, res.CSAT)
@@ -326,6 +331,7 @@ func TestCSATOverTelegramKeyboard(t *testing.T) {
 		t.Fatalf("Bot API got %s", fake.sent()[0])
 	}
 	// The tap arrives as a callback query, which Parse reads as a reply.
+	now = time.Now()
 	res := e.apply(t, reply("tg-main", "4242", "cb-1", now, channels.TypeInteractive, &channels.Reply{Kind: "callback_query", ID: "csat:2", Title: "csat:2"}, ""))
 	if res.NewQuery || res.CSAT == nil || res.CSAT.Score != 2 {
 		t.Fatalf("tap = %+v (csat %+v)", res, res.CSAT)
@@ -373,6 +379,7 @@ func TestCSATAsTextWithoutChoices(t *testing.T) {
 	if got := ch.sent()[0]; got != want {
 		t.Fatalf("survey text = %q, want %q", got, want)
 	}
+	now = time.Now()
 	res := e.apply(t, reply("sms-main", "5511900000007", "sms-in-2", now, channels.TypeText, nil, " 3 "))
 	if res.NewQuery || res.CSAT == nil || res.CSAT.Score != 3 {
 		t.Fatalf("answer = %+v (csat %+v)", res, res.CSAT)
