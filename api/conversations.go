@@ -47,6 +47,9 @@ type Conversation struct {
 	// ContactNotes are what staff keep about the customer (PUT
 	// /contacts/{id}), also only for one conversation.
 	ContactNotes string `json:"contact_notes,omitempty"`
+	// CSAT is its satisfaction survey, only for one conversation; absent
+	// when it was never surveyed.
+	CSAT *CSATView `json:"csat,omitempty"`
 	// Tags are the ids of the settings' tags it carries (PUT
 	// /conversations/{id}/tags), sorted.
 	Tags []string `json:"tags"`
@@ -204,6 +207,7 @@ func (a *API) view(ctx context.Context, st *conversations.RoutingState) (Convers
 	}
 	cv := a.summaryView(conversations.Summary{Query: *q, ContactName: name, ContactPhone: contact.ExternalID})
 	cv.PortfolioOwner, cv.ContactNotes = contact.PortfolioOwner, contact.Notes
+	cv.CSAT = csatView(q.CSAT)
 	if cv.AssigneeName, err = a.userName(ctx, cv.Assignee); err != nil {
 		return Conversation{}, err
 	}

@@ -133,6 +133,10 @@ type ReportRow struct {
 	ResolutionSeconds    *int64     `json:"resolution_seconds"`
 	Reopened             bool       `json:"reopened"`
 	OutOfHours           bool       `json:"out_of_hours"`
+	// CSATRequested says it was surveyed on its close; CSATScore is the
+	// rating, null while unanswered.
+	CSATRequested bool `json:"csat_requested"`
+	CSATScore     *int `json:"csat_score"`
 }
 
 // conversationReport answers a report over the conversations opened
@@ -277,7 +281,11 @@ func (a *API) reportRows(c echo.Context, r *reportRequest) error {
 	}
 	return a.stream(c, r, start, func(x *reports.Row) error {
 		v := ReportRow{ID: x.ID, OpenedAt: x.OpenedAt.In(r.loc), Channel: x.Channel, QueryType: x.QueryType,
-			Assignee: x.Assignee, Resolution: x.Resolution, Reopened: x.Reopened, OutOfHours: x.OutOfHours}
+			Assignee: x.Assignee, Resolution: x.Resolution, Reopened: x.Reopened, OutOfHours: x.OutOfHours, CSATRequested: x.CSATRequested}
+		if x.CSATScore > 0 {
+			score := x.CSATScore
+			v.CSATScore = &score
+		}
 		if !x.ClosedAt.IsZero() {
 			t := x.ClosedAt.In(r.loc)
 			v.ClosedAt = &t

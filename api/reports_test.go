@@ -112,7 +112,10 @@ opening_hours:
 default_query_type: sales
 query_types:
   - {id: sales, strategy: claim, accounts: [%s, %s]}
-  - {id: claims, strategy: claim, keywords: [sinistro], accounts: [%s]}
+  - {id: claims, strategy: claim, keywords: [sinistro], accounts: [%s], csat: false}
+templates:
+  - {id: rate, language: pt, text: "Como foi o atendimento?"}
+csat: {enabled: true, question: rate}
 resolution_reasons:
   - {id: solved, name: Solved}
   - {id: spam, name: Spam}
@@ -164,9 +167,24 @@ tags:
 				t.Fatalf("%s: close: %v", c.name, err)
 			}
 		}
+		// The customer rates the conversation a minute after its close.
+		if score, ok := monthRatings[c.name]; ok {
+			at := c.open.Add(c.closeAfter + time.Minute)
+			h.clock.Set(at)
+			m := &channels.Inbound{Channel: c.channel, Kind: "whatsapp_cloud", ID: fmt.Sprintf("wamid.rating.%d", i), From: c.from,
+				Timestamp: at, Type: channels.TypeText, Text: score}
+			body, _ := json.Marshal(m)
+			if res, err := h.conv.Service.ApplyInbound(ctx, m, body); err != nil || res.CSAT == nil {
+				t.Fatalf("%s: rating: %+v, %v", c.name, res, err)
+			}
+		}
 	}
 	return w
 }
+
+// monthRatings are the month's answers to the survey: c1b's customer
+// never answers it, c3 is a claim (not surveyed) and c5 is open.
+var monthRatings = map[string]string{"c1a": "5", "c2a": "2", "c2b": "4", "c4": "1"}
 
 func (w *reportWorld) get(t *testing.T, token, query string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
@@ -231,6 +249,19 @@ func TestReportOfAKnownMonth(t *testing.T) {
 			if got := statsJSON(r.Totals); got != statsJSON(want) {
 				t.Errorf("totals = %s\nwant     %s", got, statsJSON(want))
 			}
+			// Surveyed: c1a (5), c1b (unanswered), c2a (2), c2b (4), c4 (1, nobody's).
+			csat := func(asked, answered int, avg, share float64) reports.CSATStats {
+				return reports.CSATStats{Asked: asked, Answered: answered, AverageScore: &avg, SatisfiedShare: &share}
+			}
+			wantCSAT := reports.CSATReport{Totals: csat(5, 4, 3, 0.5),
+				ByOperator:  []reports.CSATGroup{{Operator: "", CSATStats: csat(1, 1, 1, 0)}},
+				ByQueryType: []reports.CSATGroup{{QueryType: "sales", CSATStats: csat(5, 4, 3, 0.5)}}}
+			byOp := []reports.CSATGroup{{Operator: w.ana.ID, CSATStats: csat(2, 1, 5, 1)}, {Operator: w.bruno.ID, CSATStats: csat(2, 2, 3, 0.5)}}
+			slices.SortFunc(byOp, func(a, b reports.CSATGroup) int { return strings.Compare(a.Operator, b.Operator) })
+			wantCSAT.ByOperator = append(wantCSAT.ByOperator, byOp...)
+			if got, want := mustJSON(r.CSAT), mustJSON(wantCSAT); got != want {
+				t.Errorf("csat = %s\nwant  %s", got, want)
+			}
 			if len(r.Buckets) != 30 {
 				t.Fatalf("%d buckets, want the 30 days of November", len(r.Buckets))
 			}
@@ -251,14 +282,14 @@ func TestReportOfAKnownMonth(t *testing.T) {
 			}
 
 			rows := [][]string{
-				{"id", "opened_at", "closed_at", "channel", "query_type", "assignee", "resolution", "first_response_seconds", "resolution_seconds", "reopened"},
-				{w.ids["c1a"], "2026-11-02T10:00:00-03:00", "2026-11-02T11:00:00-03:00", "wa-main", "sales", w.ana.ID, "solved", "120", "3600", "false"},
-				{w.ids["c2a"], "2026-11-02T11:00:00-03:00", "2026-11-02T13:00:00-03:00", "wa-main", "sales", w.bruno.ID, "solved", "600", "7200", "false"},
-				{w.ids["c3"], "2026-11-03T09:30:00-03:00", "2026-11-03T10:00:00-03:00", "tg-main", "claims", w.carla.ID, "solved", "300", "1800", "false"},
-				{w.ids["c1b"], "2026-11-03T10:00:00-03:00", "2026-11-03T10:20:00-03:00", "wa-main", "sales", w.ana.ID, "solved", "60", "1200", "true"},
-				{w.ids["c2b"], "2026-11-05T14:00:00-03:00", "2026-11-05T17:00:00-03:00", "wa-main", "sales", w.bruno.ID, "solved", "240", "10800", "false"},
-				{w.ids["c4"], "2026-11-07T20:00:00-03:00", "2026-11-07T21:30:00-03:00", "wa-main", "sales", "", "spam", "", "5400", "false"},
-				{w.ids["c5"], "2026-11-30T23:30:00-03:00", "", "wa-main", "sales", w.bruno.ID, "", "1800", "", "false"},
+				{"id", "opened_at", "closed_at", "channel", "query_type", "assignee", "resolution", "first_response_seconds", "resolution_seconds", "reopened", "csat_requested", "csat_score"},
+				{w.ids["c1a"], "2026-11-02T10:00:00-03:00", "2026-11-02T11:00:00-03:00", "wa-main", "sales", w.ana.ID, "solved", "120", "3600", "false", "true", "5"},
+				{w.ids["c2a"], "2026-11-02T11:00:00-03:00", "2026-11-02T13:00:00-03:00", "wa-main", "sales", w.bruno.ID, "solved", "600", "7200", "false", "true", "2"},
+				{w.ids["c3"], "2026-11-03T09:30:00-03:00", "2026-11-03T10:00:00-03:00", "tg-main", "claims", w.carla.ID, "solved", "300", "1800", "false", "false", ""},
+				{w.ids["c1b"], "2026-11-03T10:00:00-03:00", "2026-11-03T10:20:00-03:00", "wa-main", "sales", w.ana.ID, "solved", "60", "1200", "true", "true", ""},
+				{w.ids["c2b"], "2026-11-05T14:00:00-03:00", "2026-11-05T17:00:00-03:00", "wa-main", "sales", w.bruno.ID, "solved", "240", "10800", "false", "true", "4"},
+				{w.ids["c4"], "2026-11-07T20:00:00-03:00", "2026-11-07T21:30:00-03:00", "wa-main", "sales", "", "spam", "", "5400", "false", "true", "1"},
+				{w.ids["c5"], "2026-11-30T23:30:00-03:00", "", "wa-main", "sales", w.bruno.ID, "", "1800", "", "false", "false", ""},
 			}
 			if w.ids["c1a"] != conversations.ContactID("wa-main", "+5511911110001")+"-1" || w.ids["c1b"] != conversations.ContactID("wa-main", "+5511911110001")+"-2" {
 				t.Errorf("c1's conversations are %s and %s", w.ids["c1a"], w.ids["c1b"])
@@ -305,7 +336,10 @@ func TestReportOfAKnownMonth(t *testing.T) {
 							x[j] = at.In(saoPaulo).Format("2006-01-02 15:04:05")
 						}
 					}
-					x[9] = strings.ToUpper(x[9])
+					x[9], x[10] = strings.ToUpper(x[9]), strings.ToUpper(x[10])
+				}
+				for len(x) > 0 && x[len(x)-1] == "" {
+					x = x[:len(x)-1] // GetRows leaves out a row's empty cells at its end
 				}
 				xrows = append(xrows, x)
 			}
@@ -332,6 +366,12 @@ func TestReportOfAKnownMonth(t *testing.T) {
 				if r.ClosedAt != nil {
 					closed = r.ClosedAt.Format(time.RFC3339)
 				}
+				score := func(p *int) string {
+					if p == nil {
+						return ""
+					}
+					return fmt.Sprint(*p)
+				}
 				secs := func(p *int64) string {
 					if p == nil {
 						return ""
@@ -339,7 +379,7 @@ func TestReportOfAKnownMonth(t *testing.T) {
 					return fmt.Sprint(*p)
 				}
 				got := []string{r.ID, r.OpenedAt.Format(time.RFC3339), closed, r.Channel, r.QueryType, r.Assignee, r.Resolution,
-					secs(r.FirstResponseSeconds), secs(r.ResolutionSeconds), fmt.Sprint(r.Reopened)}
+					secs(r.FirstResponseSeconds), secs(r.ResolutionSeconds), fmt.Sprint(r.Reopened), fmt.Sprint(r.CSATRequested), score(r.CSATScore)}
 				if !slices.Equal(got, want) {
 					t.Errorf("rows=1 row %d = %q, want %q", i, got, want)
 				}
@@ -488,3 +528,5 @@ func TestReportRefusalsAndFailures(t *testing.T) {
 		t.Errorf("XLSX cut after two rows: %d, want 503", status)
 	}
 }
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -83,6 +83,11 @@ func (s *Service) Close(ctx context.Context, queryID, reason string) (routing.Qu
 	}
 	s.cancelSessionTimers(ctx, q)
 	s.cancelSLATimers(ctx, queryID)
+	// Only an operator's close surveys: a session that expires or a
+	// contact erased asks nothing.
+	if err := s.askCSAT(ctx, q); err != nil {
+		return q, fmt.Errorf("closed, but the satisfaction survey was not queued: %w", err)
+	}
 	return q, nil
 }
 

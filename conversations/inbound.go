@@ -21,6 +21,11 @@ func (s *Service) ApplyInbound(ctx context.Context, m *channels.Inbound, body []
 	if res.Duplicate {
 		s.metrics.DuplicateMessages.WithLabelValues(m.Channel, m.Kind).Inc()
 		s.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)
+		if res.CSAT != nil {
+			// A survey's answer is never routed; its thanks may not
+			// have been queued yet.
+			return res, s.thankCSAT(ctx, res.CSAT)
+		}
 		// Whether the message was routed is recorded on it by the
 		// decision that routed it: the conversation's routing version
 		// cannot tell, since an earlier message may have routed it.
@@ -38,6 +43,9 @@ func (s *Service) ApplyInbound(ctx context.Context, m *channels.Inbound, body []
 	s.metrics.InboundMessages.WithLabelValues(m.Channel, m.Kind, m.Type).Inc()
 	s.logger.DebugContext(ctx, "inbound message applied", "channel", m.Channel, "type", m.Type,
 		"contact", res.ContactID, "query", res.QueryID, "new_query", res.NewQuery, "late", res.Late)
+	if res.CSAT != nil {
+		return res, s.thankCSAT(ctx, res.CSAT)
+	}
 	return res, s.routeInbound(ctx, res, m)
 }
 

@@ -64,6 +64,8 @@ type Query struct {
 	Tags []string
 	// SLA is its service-level clock (zero: its type had no targets).
 	SLA SLA
+	// CSAT is its satisfaction survey; nil when it was never surveyed.
+	CSAT *CSAT
 }
 
 // Note is an internal note on a conversation: staff's remark, never sent
@@ -113,6 +115,9 @@ type Message struct {
 	Text string
 	// Template is set when the outbound message is a template send.
 	Template *TemplateRef
+	// Question is set when the outbound message asks with choices (a
+	// satisfaction survey); Text is then its question.
+	Question *channels.Question
 	// Delivery, for outbound messages.
 	Status     string
 	StatusAt   time.Time
@@ -156,6 +161,10 @@ type InboundResult struct {
 	// decision stored meanwhile makes that one fail with ErrConflict, and
 	// the next attempt reads). nil for a duplicate.
 	Routing *RoutingState
+	// CSAT is set when the message answered its contact's satisfaction
+	// survey: it is stored with the closed conversation QueryID names,
+	// opens none and is not routed. Set for a duplicate too.
+	CSAT *CSATAnswer
 }
 
 // StatusResult says what applying a delivery report did.
@@ -296,6 +305,7 @@ type Erased struct {
 // by package repository on PostgreSQL and SQLite; tests inject faults by
 // wrapping it.
 type Repository interface {
+	CSATStore
 	// ApplyInbound records one inbound message atomically: it upserts the
 	// contact, finds or creates the contact's one open conversation,
 	// adds the message to history in provider order and moves the

@@ -14,7 +14,7 @@ import (
 
 // Columns are the header of an export, one row per conversation.
 var Columns = []string{"id", "opened_at", "closed_at", "channel", "query_type", "assignee", "resolution",
-	"first_response_seconds", "resolution_seconds", "reopened"}
+	"first_response_seconds", "resolution_seconds", "reopened", "csat_requested", "csat_score"}
 
 // RowWriter writes an export's rows as they are read.
 type RowWriter interface {
@@ -26,7 +26,8 @@ type RowWriter interface {
 
 // CSVWriter writes an export as CSV (RFC 4180) with a header row: times
 // as RFC 3339 in the report's timezone, "" for a time or duration not
-// there yet, durations in whole seconds, reopened as true or false.
+// there yet, durations in whole seconds, reopened and csat_requested as
+// true or false, csat_score "" while unanswered.
 type CSVWriter struct {
 	w   *csv.Writer
 	loc *time.Location
@@ -60,6 +61,10 @@ func (c *CSVWriter) Write(r *Row) error {
 	c.rec[3], c.rec[4], c.rec[5], c.rec[6] = r.Channel, r.QueryType, r.Assignee, r.Resolution
 	c.rec[7], c.rec[8] = secs(r.FirstResponse()), secs(r.ResolutionTime())
 	c.rec[9] = strconv.FormatBool(r.Reopened)
+	c.rec[10], c.rec[11] = strconv.FormatBool(r.CSATRequested), ""
+	if r.CSATScore > 0 {
+		c.rec[11] = strconv.Itoa(r.CSATScore)
+	}
 	return c.w.Write(c.rec)
 }
 
@@ -175,6 +180,10 @@ func (x *XLSXWriter) Write(r *Row) error {
 	x.cells[3], x.cells[4], x.cells[5], x.cells[6] = r.Channel, r.QueryType, r.Assignee, r.Resolution
 	x.cells[7], x.cells[8] = secs(r.FirstResponse()), secs(r.ResolutionTime())
 	x.cells[9] = r.Reopened
+	x.cells[10], x.cells[11] = r.CSATRequested, nil
+	if r.CSATScore > 0 {
+		x.cells[11] = r.CSATScore
+	}
 	x.row++
 	cell, err := excelize.CoordinatesToCellName(1, x.row)
 	if err != nil {

@@ -54,6 +54,10 @@ type Row struct {
 	// previous conversation closing.
 	Reopened   bool
 	OutOfHours bool
+	// CSATRequested says it was surveyed on its close; CSATScore is the
+	// customer's rating, 1 to 5, or 0 while unanswered.
+	CSATRequested bool
+	CSATScore     int
 }
 
 // FirstResponse is the time from opening to the first response in whole
@@ -180,6 +184,9 @@ type Summary struct {
 	// Buckets are every day or hour of the range, oldest first, empty
 	// ones included; none unless grouped.
 	Buckets []Bucket `json:"buckets,omitempty"`
+	// CSAT is the satisfaction survey's figures, in total, per operator
+	// and per query type.
+	CSAT CSATReport `json:"csat"`
 }
 
 // acc accumulates Stats. Medians need every value: two int32s a
@@ -252,6 +259,7 @@ func nextBucket(s time.Time, by string, loc *time.Location) time.Time {
 // range in loc.
 func Summarize(ctx context.Context, src Source, f Filter, by string, loc *time.Location) (*Summary, error) {
 	var total acc
+	csat := newCSATReport()
 	var starts []time.Time
 	var buckets []acc
 	if by != "" {
@@ -263,6 +271,7 @@ func Summarize(ctx context.Context, src Source, f Filter, by string, loc *time.L
 	i := 0
 	err := src.ReportRows(ctx, f, func(r *Row) error {
 		total.add(r)
+		csat.add(r)
 		if by == "" {
 			return nil
 		}
@@ -276,7 +285,7 @@ func Summarize(ctx context.Context, src Source, f Filter, by string, loc *time.L
 	if err != nil {
 		return nil, err
 	}
-	out := &Summary{Totals: total.stats()}
+	out := &Summary{Totals: total.stats(), CSAT: csat.report()}
 	for j, s := range starts {
 		out.Buckets = append(out.Buckets, Bucket{Start: s, Stats: buckets[j].stats()})
 	}

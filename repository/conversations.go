@@ -105,6 +105,9 @@ func (c *Conversations) Query(ctx context.Context, id string) (*conversations.Qu
 	if q.Tags, err = tagsOf(ctx, c.d.db, id); err != nil {
 		return nil, fmt.Errorf("read conversation %s: tags: %w", id, err)
 	}
+	if q.CSAT, err = csatOf(ctx, c.d.db, id); err != nil {
+		return nil, fmt.Errorf("read conversation %s: csat: %w", id, err)
+	}
 	return q, nil
 }
 

@@ -258,24 +258,37 @@ func (c *Conversations) applyGeneral(ctx context.Context, in *inbound) (conversa
 				in.cid, m.ID).Scan(&res.QueryID, &routed)
 			if err == nil {
 				res.Duplicate, res.Routed = true, routed
-				return nil
+				return duplicateCSAT(ctx, tx, in, &res)
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("look for a duplicate: %w", err)
 			}
-			seq, err := c.openConversation(ctx, tx, in, &res, ev)
+			// A rating of the contact's survey joins the closed
+			// conversation (csat.go); anything else opens one.
+			answered, err := c.answerCSAT(ctx, tx, in, &res, ev)
 			if err != nil {
 				return err
 			}
-			// Contacts are created only here, with their first
-			// conversation: the first one is the first message's.
-			first = seq == 1
+			if !answered {
+				seq, err := c.openConversation(ctx, tx, in, &res, ev)
+				if err != nil {
+					return err
+				}
+				// Contacts are created only here, with their first
+				// conversation: the first one is the first message's.
+				first = seq == 1
+			}
 		}
 		res.Event = ev
 
 		if _, err := tx.ExecContext(ctx, insertMessageSQL,
 			in.cid, m.ID, res.QueryID, m.Channel, in.at, m.Arrival, in.body); err != nil {
 			return fmt.Errorf("insert message: %w", err)
+		}
+		if res.CSAT != nil {
+			if err := markAnswerRouted(ctx, tx, in); err != nil {
+				return err
+			}
 		}
 
 		// A new contact has its first message's name already.

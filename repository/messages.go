@@ -38,6 +38,7 @@ var statusTimeColumn = map[string]string{
 type outboundBody struct {
 	Text     string                     `json:"text"`
 	Template *conversations.TemplateRef `json:"template,omitempty"`
+	Question *channels.Question         `json:"question,omitempty"`
 }
 
 // RecordOutbound adds an outbound message to a conversation's history as
@@ -56,46 +57,53 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, auth
 	var ev *conversations.Event
 	created := false
 	err = c.d.tx(ctx, func(tx *sql.Tx) error {
-		created, ev = false, nil
-		var cid, channel string
-		err := tx.QueryRowContext(ctx, `SELECT contact_id, channel FROM conversations WHERE id = $1`, queryID).Scan(&cid, &channel)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("conversation %s: %w", queryID, conversations.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		// seq is the time in nanoseconds, as an inbound message's arrival
-		// is, so messages of one millisecond keep their order.
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO messages (contact_id, id, conversation_id, channel, direction, at, seq, body, status, status_rank, status_at, author)
-			VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $9, $5, $10)
-			ON CONFLICT (contact_id, id) DO NOTHING`,
-			cid, msgID, queryID, channel, ms(now), now.UnixNano(), string(body), channels.StatusQueued, statusRank[channels.StatusQueued], author)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		created = true
-		ev = &conversations.Event{Type: conversations.EventMessage, QueryID: queryID, MessageID: msgID, Direction: conversations.DirectionOutbound}
-		// A message in a closed conversation that retention finished
-		// makes it unfinished again.
-		return tx.QueryRowContext(ctx, `
-			UPDATE conversations SET
-				outbound_count = outbound_count + 1,
-				updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
-				activity_at = CASE WHEN activity_at < $2 THEN $2 ELSE activity_at END,
-				first_response_at = CASE WHEN first_response_at = 0 AND $3 <> '' THEN $2 ELSE first_response_at END,
-				purged = FALSE
-			WHERE id = $1
-			RETURNING state, assignee, query_type, channel`, queryID, ms(now), author).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+		var err error
+		created, ev, err = insertOutbound(ctx, tx, queryID, msgID, author, string(body), now)
+		return err
 	})
 	if err != nil {
 		return false, nil, fmt.Errorf("record outbound message: %w", err)
 	}
 	return created, ev, nil
+}
+
+// insertOutbound is RecordOutbound's work in tx, body the message's body
+// column: created false, changing nothing, when msgID is recorded already.
+func insertOutbound(ctx context.Context, tx *sql.Tx, queryID, msgID, author, body string, now time.Time) (bool, *conversations.Event, error) {
+	var cid, channel string
+	err := tx.QueryRowContext(ctx, `SELECT contact_id, channel FROM conversations WHERE id = $1`, queryID).Scan(&cid, &channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil, fmt.Errorf("conversation %s: %w", queryID, conversations.ErrNotFound)
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	// seq is the time in nanoseconds, as an inbound message's arrival
+	// is, so messages of one millisecond keep their order.
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO messages (contact_id, id, conversation_id, channel, direction, at, seq, body, status, status_rank, status_at, author)
+		VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $9, $5, $10)
+		ON CONFLICT (contact_id, id) DO NOTHING`,
+		cid, msgID, queryID, channel, ms(now), now.UnixNano(), body, channels.StatusQueued, statusRank[channels.StatusQueued], author)
+	if err != nil {
+		return false, nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, nil, err
+	}
+	ev := &conversations.Event{Type: conversations.EventMessage, QueryID: queryID, MessageID: msgID, Direction: conversations.DirectionOutbound}
+	// A message in a closed conversation that retention finished
+	// makes it unfinished again.
+	err = tx.QueryRowContext(ctx, `
+		UPDATE conversations SET
+			outbound_count = outbound_count + 1,
+			updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at END,
+			activity_at = CASE WHEN activity_at < $2 THEN $2 ELSE activity_at END,
+			first_response_at = CASE WHEN first_response_at = 0 AND $3 <> '' THEN $2 ELSE first_response_at END,
+			purged = FALSE
+		WHERE id = $1
+		RETURNING state, assignee, query_type, channel`, queryID, ms(now), author).Scan(&ev.State, &ev.Assignee, &ev.QueryType, &ev.Channel)
+	return err == nil, ev, err
 }
 
 // MarkSent records that the provider accepted the message under
@@ -280,7 +288,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*conversations.Message, e
 			if err := json.Unmarshal([]byte(body), &ob); err != nil {
 				return nil, fmt.Errorf("decode message %s: %w", m.ID, err)
 			}
-			m.Text, m.Template = ob.Text, ob.Template
+			m.Text, m.Template, m.Question = ob.Text, ob.Template, ob.Question
 		}
 	}
 	if errJSON != "" {

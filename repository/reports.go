@@ -60,7 +60,7 @@ func reportQuery(d Dialect, f reports.Filter) (string, []any) {
 		from += " INDEXED BY conversations_opened"
 	}
 	return `SELECT id, created_at, closed_at, channel, query_type, handled_by, resolution, first_response_at,
-			reopened, opened_out_of_hours
+			reopened, opened_out_of_hours, csat_requested_at > 0, csat_score
 		FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + `
 		ORDER BY created_at, id`, a
 }
@@ -79,7 +79,7 @@ func (r *Reports) ReportRows(ctx context.Context, f reports.Filter, fn func(*rep
 	var opened, closed, first int64
 	for rows.Next() {
 		if err := rows.Scan(&row.ID, &opened, &closed, &row.Channel, &row.QueryType, &row.Assignee, &row.Resolution,
-			&first, &row.Reopened, &row.OutOfHours); err != nil {
+			&first, &row.Reopened, &row.OutOfHours, &row.CSATRequested, &row.CSATScore); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 		row.OpenedAt, row.ClosedAt, row.FirstResponseAt = fromMS(opened), fromMS(closed), fromMS(first)

@@ -31,6 +31,8 @@ type Compiled struct {
 	HSM map[string]map[string]*templates.HSM
 	// SLA are the targets of the query types that have any, by type id.
 	SLA map[string]SLA
+	// CSAT is the satisfaction survey; nil when it is off.
+	CSAT *CSAT
 }
 
 // Parse decodes and validates a settings document. Unknown and mistyped
@@ -305,8 +307,9 @@ func Compile(doc *Document) (*Compiled, error) {
 	}
 	sla, slaErrs := compileSLA(doc)
 	errs = append(errs, slaErrs...)
+	csat := compileCSAT(doc, texts, hsm, bad)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm, SLA: sla}, nil
+	return &Compiled{Document: doc, Routing: s.Finish(), Templates: texts, Reasons: reasons, Tags: tags, Canned: doc.CannedResponses, HSM: hsm, SLA: sla, CSAT: csat}, nil
 }

@@ -30,6 +30,9 @@ type Document struct {
 	Tags []Tag `yaml:"tags"`
 	// DefaultLanguage picks a template's language when the contact's is unknown.
 	DefaultLanguage string `yaml:"default_language"`
+	// CSAT is the satisfaction survey sent when an operator closes a
+	// conversation.
+	CSAT CSATSection `yaml:"csat"`
 }
 
 // OpeningHours is when service is open: the document's, and a query
@@ -92,6 +95,9 @@ type QueryType struct {
 	OpeningHours *OpeningHours `yaml:"opening_hours"`
 	// Targets are the type's first-response and resolution targets, if any.
 	Targets *Targets `yaml:"targets"`
+	// CSAT false keeps the type's conversations out of the satisfaction
+	// survey; unset, they are surveyed when csat is enabled.
+	CSAT *bool `yaml:"csat"`
 }
 
 // EntryPoint is a rule that gives a type to queries arriving through it.

@@ -279,6 +279,12 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 		}
 		providerID, err = sender.SendTemplate(ctx, contact.ExternalID, tpl.Name, tpl.Language, tpl.Params)
 		w.countHSM(err)
+	} else if q := msg.Question; q != nil {
+		providerID, err = w.sendQuestion(ctx, o.Channel, contact.ExternalID, *q)
+		if errors.Is(err, errCannotSend) {
+			cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or cannot send text"}
+			return w.failOutbound(ctx, o, cause, errors.New(cause.Message))
+		}
 	} else {
 		sender, ok := w.channels[o.Channel].(channels.TextSender)
 		if !ok {

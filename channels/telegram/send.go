@@ -85,10 +85,21 @@ func (e *apiError) Unwrap() error { return e.err }
 // errors, 429 and 5xx are retryable; 400 (chat not found, text too long)
 // and 403 (the user blocked the bot) are not.
 func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
+	return c.sendMessage(ctx, c.textRequest(to, text))
+}
+
+// textRequest is sendMessage's parameters for text to the chat `to`.
+func (c *Channel) textRequest(to, text string) sendMessageRequest {
 	req := sendMessageRequest{ChatID: to, Text: text}
 	if n, err := strconv.ParseInt(to, 10, 64); err == nil {
 		req.ChatID = n
 	}
+	return req
+}
+
+// sendMessage calls sendMessage with req (a sendMessageRequest, or one
+// with a keyboard) and returns the message's provider id.
+func (c *Channel) sendMessage(ctx context.Context, req any) (string, error) {
 	var sent sentMessage
 	if e := c.call(ctx, "sendMessage", req, &sent); e != nil {
 		return "", &channels.SendError{

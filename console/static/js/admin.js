@@ -6,6 +6,7 @@ import './admin/knowledge.js';
 import './admin/templates.js';
 import './admin/reasons.js';
 import './admin/tags.js';
+import './admin/csat.js';
 import './admin/groups.js';
 import './admin/users.js';
 import './admin/roles.js';

@@ -11,6 +11,7 @@ import { t, dateTime, time, duration } from './i18n.js';
 import { h, field, replace, toast } from './dom.js';
 import { session, typeName } from './state.js';
 import { tagsEl } from './tags.js';
+import { rating } from './csat.js';
 import { notesPanel } from './notes.js';
 import { drawSLA } from './sla.js';
 
@@ -160,6 +161,7 @@ export function openConversation(root, id, { onChange }) {
       [t('conv.assignee'), conv.assignee_name || conv.assignee || t('app.none')],
       [t('conv.last_inbound'), dateTime(conv.last_inbound_at)],
     ];
+    if (rating(conv)) rows.push([t('csat.rating'), rating(conv)]);
     replace(panel, h('h3', {}, t('conv.contact')), h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])), notesEl(), notes.el);
   }
 

@@ -1,7 +1,8 @@
 // reports.js: the Reports screen (reports.view) — the conversations opened
 // from one date to another, both included, in the team's time zone, with
 // their totals (volume, first-response and resolution times, reopened
-// within 24 hours) and a table by day or hour, narrowed by channel, query
+// within 24 hours), a table by day or hour and the satisfaction survey's
+// figures per operator and query type (csat.js), narrowed by channel, query
 // type, operator, agent group, resolution, tag and out of hours. The CSV and
 // XLSX exports are plain links to the same report: the session is a
 // cookie and a GET needs no CSRF token, so the browser streams the file
@@ -11,6 +12,7 @@ import * as api from './api.js';
 import { t, dateTime, duration, zone } from './i18n.js';
 import { h, replace, field } from './dom.js';
 import { input, select, teamOptions, listOf, loading, failed, message } from './forms.js';
+import { csatPanel } from './csat.js';
 
 /** today is the date in the team's zone as YYYY-MM-DD. */
 function today() {
@@ -59,6 +61,7 @@ function render(main) {
     const status = h('p', { className: 'form-status', role: 'status', 'aria-live': 'polite' });
     const totals = h('div', { className: 'panel' });
     const table = h('div', { className: 'table-wrap panel' });
+    const csat = h('div');
     const csv = h('a', { className: 'button', download: '' }, t('reports.download_csv'));
     const xlsx = h('a', { className: 'button', download: '' }, t('reports.download_xlsx'));
 
@@ -124,6 +127,8 @@ function render(main) {
         + (p.operator && names.has(p.operator) ? ` · ${names.get(p.operator)}` : '');
       showTotals(r.totals);
       showBuckets(r);
+      const types = new Map(teamOptions('query_types').map((o) => [o.value, o.label]));
+      replace(csat, csatPanel(r.csat, (id) => names.get(id) || id, (id) => types.get(id) || id));
     }
 
     replace(main,
@@ -141,7 +146,8 @@ function render(main) {
         h('small', { className: 'hint' }, t('reports.export_hint')),
         status),
       totals,
-      table);
+      table,
+      csat);
     if (session.team && !session.team.timezone) status.textContent = t('reports.utc');
     run();
   }
