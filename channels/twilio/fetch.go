@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +16,7 @@ var _ channels.MediaFetcher = (*Channel)(nil)
 
 // FetchMedia downloads an inbound file from its MediaUrl with the
 // account's credentials (HTTP basic auth). Twilio answers a redirect to
-// its CDN, which the client follows (Go drops the credentials on a
-// redirect to another host). The URL comes from the webhook, so only
+// its CDN, which the client follows without the credentials. The URL comes from the webhook, so only
 // one under the configured API host and this account's path is fetched:
 // the credentials never go to a host a payload names.
 func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadCloser, channels.FetchedInfo, error) {
@@ -24,7 +24,20 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchRefused, Permanent: true,
 			Err: fmt.Errorf("media url: not under the configured API host and account")}
 	}
-	resp, err := channels.FetchGET(ctx, c.http, m.ID, "media download", func(r *http.Request) {
+	// The credentials go to the API host only: Go keeps them on a
+	// redirect to another port of the same host, and the CDN's signed
+	// URL (S3's) refuses a request carrying a second authorization.
+	client := *c.http
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("too many redirects")
+		}
+		if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+			req.Header.Del("Authorization")
+		}
+		return nil
+	}
+	resp, err := channels.FetchGET(ctx, &client, m.ID, "media download", func(r *http.Request) {
 		r.SetBasicAuth(c.cfg.AccountSID, c.cfg.AuthToken)
 	})
 	if err != nil {
