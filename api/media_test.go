@@ -310,3 +310,34 @@ func TestErasureDeletesFiles(t *testing.T) {
 		t.Errorf("GET after erasure: %d, want 404", resp.StatusCode)
 	}
 }
+
+// A provider failing is retried (the task's error), and on the last
+// retry the file is marked unavailable instead of retried for ever.
+func TestMediaRetriesThenGivesUp(t *testing.T) {
+	w := newConvWorld(t)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	ch, err := whatsapp.New("wa-main", whatsapp.Config{PhoneNumberID: "1", AppSecret: "s", VerifyToken: "v",
+		AccessToken: "graph-token", APIBaseURL: down.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, id := w.applyMedia(t, mediaMessage("wamid.r", channels.TypeImage, "m", "image/png", ""))
+	if err := w.conv.Service.FetchMedia(context.Background(), id, ch, limits, false); err == nil {
+		t.Fatal("a provider answering 503: no error, want one (retried)")
+	}
+	if m := w.mediaItem(t, res.QueryID, "wamid.r"); m.Error != "" || m.Size != nil {
+		t.Fatalf("after a failed attempt: %+v, want still pending", m)
+	}
+	if err := w.conv.Service.FetchMedia(context.Background(), id, ch, limits, true); err != nil {
+		t.Fatalf("last attempt: %v, want nil (given up)", err)
+	}
+	if m := w.mediaItem(t, res.QueryID, "wamid.r"); m.Error != "unavailable" {
+		t.Fatalf("after the last attempt: %+v, want error unavailable", m)
+	}
+	if n := testutil.ToFloat64(w.metrics.Media.Fetches.WithLabelValues("wa-main", "retry")); n != 1 {
+		t.Errorf("retry fetches %v, want 1", n)
+	}
+}
