@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/hibiken/asynq"
 
@@ -24,9 +26,10 @@ func (w *Worker) handleMediaFetch(ctx context.Context, t *asynq.Task) error {
 	fetcher, ok := w.channels[f.Channel].(channels.MediaFetcher)
 	if !ok {
 		// A channel removed from the config, or one whose files cannot
-		// be fetched: the file stays pending, nothing to retry.
+		// be fetched (yet): the file is marked unavailable, so the
+		// console says so instead of loading for ever.
 		w.logger.WarnContext(ctx, "media file not fetched: its channel cannot fetch files", "channel", f.Channel, "media", f.MediaID)
-		return nil
+		fetcher = cannotFetch{}
 	}
 	limits := w.mediaLimits
 	if limits == nil {
@@ -42,4 +45,13 @@ func (w *Worker) handleMediaFetch(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("fetch media %s: %w", f.MediaID, err)
 	}
 	return nil
+}
+
+// cannotFetch is the fetcher of a channel that has none: every file is
+// unavailable, for good.
+type cannotFetch struct{}
+
+func (cannotFetch) FetchMedia(context.Context, *channels.Media) (io.ReadCloser, channels.FetchedInfo, error) {
+	return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchUnavailable, Permanent: true,
+		Err: errors.New("the channel cannot fetch files")}
 }
