@@ -396,10 +396,7 @@ export function openConversation(root, id, { onChange }) {
     // After a gap in the stream anything may have changed: as a message.
     if (ev.type !== 'reconnect' && ev.query_id !== id) return;
     try {
-      // A message shown already is news of its file (fetched, or not
-      // available): read it again in place.
-      if (ev.type === 'message' && messages.some((x) => x.id === ev.message_id)) await refreshStatuses();
-      else if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
+      if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
       if (ev.type === 'status') {
         const m = messages.find((x) => x.id === ev.message_id);
         if (m) {
