@@ -40,6 +40,8 @@ type Worker struct {
 	limiter  *ratelimit.Limiter
 	retain   time.Duration
 	audit    *auth.Audit
+	// mediaLimits caps an inbound file per kind.
+	mediaLimits func(kind string) int64
 }
 
 // OTPTemplate names the provider template login codes are sent with.
@@ -67,6 +69,9 @@ type Options struct {
 	// RetainMessages is how long message bodies of closed conversations
 	// are kept (retention.messages); 0 keeps them.
 	RetainMessages time.Duration
+	// MediaLimits caps an inbound file per kind (media.max_bytes); nil
+	// takes config's defaults.
+	MediaLimits func(kind string) int64
 }
 
 // New returns a Worker.
@@ -75,7 +80,8 @@ func New(o Options) *Worker {
 		o.Clock = clock.System{}
 	}
 	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
-		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages, audit: o.Audit}
+		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages, audit: o.Audit,
+		mediaLimits: o.MediaLimits}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -96,6 +102,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypePresenceCheck, w.handlePresenceCheck)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
+	mux.HandleFunc(queue.TypeMediaFetch, w.handleMediaFetch)
 	return mux
 }
 

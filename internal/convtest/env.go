@@ -16,6 +16,7 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/blob"
 	"switchboard/clock"
 	"switchboard/conversations"
 	"switchboard/events"
@@ -41,7 +42,9 @@ type Env struct {
 	Metrics   *metrics.Metrics
 	Settings  *settings.Watcher
 	Clock     clock.Clock
-	Service   *conversations.Service
+	// Blobs keeps media files: a directory of the test's.
+	Blobs   *blob.Dir
+	Service *conversations.Service
 
 	dedupeWindow time.Duration
 	// phones numbers the accounts Operators creates.
@@ -80,6 +83,10 @@ func New(t testing.TB, o Options) *Env {
 	if o.DedupeWindow == 0 {
 		o.DedupeWindow = time.Hour
 	}
+	blobs, err := blob.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	insp := asynq.NewInspectorFromRedisClient(o.Redis)
 	t.Cleanup(func() { insp.Close() })
 	e := &Env{
@@ -92,6 +99,7 @@ func New(t testing.TB, o Options) *Env {
 		Metrics:      o.Metrics,
 		Settings:     settings.NewWatcher(o.DB.Settings(), 0),
 		Clock:        o.Clock,
+		Blobs:        blobs,
 		dedupeWindow: o.DedupeWindow,
 	}
 	e.Service = e.NewService(e.Redis)
@@ -120,6 +128,7 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 		Presence:   presence.New(rdb),
 		Settings:   e.Settings,
 		Staff:      auth.NewRoster(e.DB.Accounts(), auth.NewRoles(e.DB.Roles())),
+		Blobs:      e.Blobs,
 		Clock:      e.Clock,
 		Metrics:    e.Metrics,
 	})

@@ -14,6 +14,7 @@ import { tagsEl } from './tags.js';
 import { rating } from './csat.js';
 import { notesPanel } from './notes.js';
 import { drawSLA } from './sla.js';
+import { attachmentEl, shown } from './media.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
@@ -60,10 +61,11 @@ export function openConversation(root, id, { onChange }) {
   function messageEl(m) {
     let text = m.text;
     if (m.purged) text = t('conv.purged');
-    else if (!text && m.type !== 'text') text = t('conv.non_text', { type: m.type });
+    else if (!text && m.type !== 'text' && !shown(m)) text = t('conv.non_text', { type: m.type });
     const inbound = m.direction === 'inbound';
     return h('li', { className: `msg ${inbound ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': inbound ? null : (m.status || 'queued') },
       h('span', { className: 'visually-hidden' }, inbound ? t('conv.from_customer') : t('conv.from_team')),
+      attachmentEl(m),
       h('span', { className: 'text' }, text || ''),
       m.error ? h('span', { className: 'error', role: 'note' }, t('conv.failed', { reason: m.error })) : null,
       h('span', { className: 'when' }, h('time', { dateTime: m.at, title: dateTime(m.at) }, time(m.at)), ' ', tick(m)));
