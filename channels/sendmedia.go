@@ -55,7 +55,8 @@ type MediaTemplateSender interface {
 	SendMediaTemplate(ctx context.Context, to, template, language string, params []string, header OutboundMedia) (providerID string, err error)
 }
 
-// ErrNoMediaFile means an OutboundMedia has no way to read its bytes.
+// ErrNoMediaFile means an OutboundMedia's file is not there to read (no
+// Open, or a file the store no longer has): no retry can send it.
 var ErrNoMediaFile = errors.New("outbound media has no file")
 
 // MultipartUpload is a multipart/form-data request body holding text
@@ -127,4 +128,23 @@ func FileBytes(b []byte) func(context.Context) (io.ReadCloser, error) {
 	return func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil
 	}
+}
+
+// OpenFailed is the SendError of a file that could not be opened:
+// permanent when it is gone (ErrNoMediaFile), retryable otherwise, as a
+// store that fails now may not later.
+func OpenFailed(err error) *SendError {
+	return &SendError{Retryable: !errors.Is(err, ErrNoMediaFile), Message: "open media file: " + err.Error(), Err: err}
+}
+
+// OpenMedia opens m's file, or fails with OpenFailed's error.
+func OpenMedia(ctx context.Context, m OutboundMedia) (io.ReadCloser, error) {
+	if m.Open == nil {
+		return nil, OpenFailed(ErrNoMediaFile)
+	}
+	f, err := m.Open(ctx)
+	if err != nil {
+		return nil, OpenFailed(err)
+	}
+	return f, nil
 }

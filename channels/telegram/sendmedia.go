@@ -41,12 +41,9 @@ func (c *Channel) SendMedia(ctx context.Context, to string, m channels.OutboundM
 	if !ok {
 		return "", &channels.SendError{Message: fmt.Sprintf("telegram cannot send media of kind %q", m.Kind)}
 	}
-	if m.Open == nil {
-		return "", &channels.SendError{Message: "send media", Err: channels.ErrNoMediaFile}
-	}
-	f, err := m.Open(ctx)
+	f, err := channels.OpenMedia(ctx, m)
 	if err != nil {
-		return "", &channels.SendError{Retryable: true, Message: "open media file: " + err.Error(), Err: err}
+		return "", err
 	}
 	defer f.Close()
 	fields := []channels.Field{{Name: "chat_id", Value: to}}

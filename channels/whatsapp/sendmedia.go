@@ -118,13 +118,9 @@ func (c *Channel) SendMediaTemplate(ctx context.Context, to, template, language 
 // documents it (multipart: messaging_product, type as the MIME type, and
 // the file) and answers the media id.
 func (c *Channel) upload(ctx context.Context, m channels.OutboundMedia) (string, error) {
-	if m.Open == nil {
-		return "", &channels.SendError{Message: "upload media", Err: channels.ErrNoMediaFile}
-	}
-	f, err := m.Open(ctx)
+	f, err := channels.OpenMedia(ctx, m)
 	if err != nil {
-		// The file is ours, not Meta's: a store that fails now may not later.
-		return "", &channels.SendError{Retryable: true, Message: "open media file: " + err.Error(), Err: err}
+		return "", err
 	}
 	defer f.Close()
 	mimeType := m.MimeType

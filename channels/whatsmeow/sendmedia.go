@@ -48,12 +48,9 @@ func (c *Channel) SendMedia(ctx context.Context, to string, m channels.OutboundM
 	if !ok {
 		return "", &channels.SendError{Message: "this whatsapp session cannot upload media"}
 	}
-	if m.Open == nil {
-		return "", &channels.SendError{Message: "send media", Err: channels.ErrNoMediaFile}
-	}
-	f, err := m.Open(ctx)
+	f, err := channels.OpenMedia(ctx, m)
 	if err != nil {
-		return "", &channels.SendError{Retryable: true, Message: "open media file: " + err.Error(), Err: err}
+		return "", err
 	}
 	// whatsmeow encrypts the whole file in memory; the API capped its
 	// size per kind when the operator attached it.
