@@ -12,6 +12,7 @@ import { h, field, replace, toast } from './dom.js';
 import { session, typeName } from './state.js';
 import { tagsEl } from './tags.js';
 import { notesPanel } from './notes.js';
+import * as attach from './attach.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
@@ -326,24 +327,30 @@ export function openConversation(root, id, { onChange }) {
       }
     });
     const send = h('button', { type: 'submit', className: 'primary' }, t('conv.send'));
+    // With a file the text is its caption, and may be empty.
+    const file = attach.attachment((f) => { box.placeholder = f ? t('conv.caption_placeholder') : t('conv.placeholder'); });
     const form = h('form', { onsubmit: async (e) => {
       e.preventDefault();
       const text = box.value.trim();
-      if (!text) return;
+      const f = file.file();
+      if (!text && !f) return;
       send.disabled = true;
       try {
-        await api.post(`${path}/messages`, { text });
+        await api.post(`${path}/messages`, f ? attach.form(f, text) : { text });
         box.value = '';
+        file.clear();
         await loadNewer();
         if (conv.state !== 'assigned') { await loadConversation(); onChange(); }
       } catch (err) {
-        showError(err);
+        const key = attach.errorKey(err);
+        if (key) toast(t(key), 'error');
+        else showError(err);
         if (err.code === 'window_closed') await loadConversation();
       } finally {
         send.disabled = false;
         box.focus();
       }
-    } }, suggestions, field(t('conv.message'), box, t('conv.message_hint')), h('div', { className: 'row' }, send));
+    } }, suggestions, field(t('conv.message'), box, t('conv.message_hint')), h('div', { className: 'row' }, file.el, send));
     replace(composer, form);
   }
 
