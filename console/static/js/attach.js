@@ -54,6 +54,16 @@ export function form(file, text) {
   return fd;
 }
 
+/** templateForm is the multipart body of a template whose header is file. */
+export function templateForm(file, template, language, params) {
+  const fd = new FormData();
+  fd.append('template', template);
+  fd.append('language', language);
+  for (const p of params) fd.append('params', p);
+  fd.append('file', file, file.name);
+  return fd;
+}
+
 /** errorKey is the string that explains a refused attachment, or ''. */
 export function errorKey(err) {
   if (err.status === 413) return 'conv.attach_too_large';

@@ -379,18 +379,28 @@ export function openConversation(root, id, { onChange }) {
       const tp = templates[Number(sel.value)];
       preview.textContent = (tp.body || '').replace(/\{\{(\d+)\}\}/g, (m, n) => (inputs[n - 1] && inputs[n - 1].value) || m);
     }
+    // A template approved with a media header takes a file for it.
+    const header = attach.attachment();
     const form = h('form', { onsubmit: async (e) => {
       e.preventDefault();
       const tp = templates[Number(sel.value)];
+      const f = header.file();
       try {
-        await api.post(`${path}/templates`, { template: tp.name, language: tp.language, params: inputs.map((i) => i.value) });
+        await api.post(`${path}/templates`, f
+          ? attach.templateForm(f, tp.name, tp.language, inputs.map((i) => i.value))
+          : { template: tp.name, language: tp.language, params: inputs.map((i) => i.value) });
+        header.clear();
         toast(t('conv.template_sent'));
         await loadNewer();
-      } catch (err) { showError(err); }
+      } catch (err) {
+        const key = attach.errorKey(err);
+        if (key) toast(t(key), 'error');
+        else showError(err);
+      }
     } },
     h('p', { className: 'window closed' }, t('conv.only_templates')),
     field(t('conv.template'), sel), params, preview,
-    h('button', { type: 'submit', className: 'primary' }, t('conv.send_template')));
+    h('div', { className: 'row' }, header.el, h('button', { type: 'submit', className: 'primary' }, t('conv.send_template'))));
     replace(composer, form);
     drawParams();
   }
