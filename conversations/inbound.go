@@ -18,6 +18,14 @@ func (s *Service) ApplyInbound(ctx context.Context, m *channels.Inbound, body []
 	if err != nil {
 		return res, err
 	}
+	// A file is fetched by a task of its own, queued before the message
+	// is acknowledged: a redelivery (a worker that died here) queues it
+	// again, and the task does nothing for a file already kept.
+	if HasMedia(m) {
+		if err := s.tasks.EnqueueMediaFetch(ctx, m.Channel, MediaID(res.ContactID, m.ID)); err != nil {
+			return res, fmt.Errorf("queue media fetch: %w", err)
+		}
+	}
 	if res.Duplicate {
 		s.metrics.DuplicateMessages.WithLabelValues(m.Channel, m.Kind).Inc()
 		s.logger.DebugContext(ctx, "duplicate inbound message dropped", "channel", m.Channel, "query", res.QueryID)

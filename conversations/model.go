@@ -118,6 +118,8 @@ type Message struct {
 	Error      *channels.StatusError
 	// Purged is true when retention removed the message's body.
 	Purged bool
+	// Media is the message's file, if it carries one.
+	Media *Media
 }
 
 // TemplateRef says an outbound message is a provider template send.
@@ -383,6 +385,7 @@ type Repository interface {
 	Waiting(ctx context.Context, operators []string) ([]WaitingQuery, error)
 	// Pools returns the size and oldest entry of each non-empty pool.
 	Pools(ctx context.Context) (map[string]PoolStats, error)
+	MediaRepository
 }
 
 // Event is a state change announced to event streams: small, naming the

@@ -56,6 +56,9 @@ type Scheduler interface {
 	// SchedulePresenceCheck schedules a PresenceCheck of account for at;
 	// one account's check of one second is scheduled once.
 	SchedulePresenceCheck(ctx context.Context, account string, at time.Time) error
+	// EnqueueMediaFetch queues the fetch of an inbound file from its
+	// provider; one file is queued once while its task is kept.
+	EnqueueMediaFetch(ctx context.Context, channel, mediaID string) error
 }
 
 // Presence keeps operators' presence, which is in-flight state.
@@ -87,6 +90,7 @@ type Service struct {
 	presence Presence
 	settings Settings
 	staff    Staff
+	blobs    Blobs
 	clock    clock.Clock
 	metrics  *metrics.Metrics
 	logger   *slog.Logger
@@ -108,6 +112,9 @@ type Options struct {
 	// Staff are the accounts routing assigns; nil assigns nobody (every
 	// query waits in its pool).
 	Staff Staff
+	// Blobs keeps media files' bytes; nil keeps none (inbound files stay
+	// pending, and asking for one fails).
+	Blobs Blobs
 	Clock clock.Clock
 	// Metrics receives the service's metrics; nil keeps them private.
 	Metrics *metrics.Metrics
@@ -132,7 +139,7 @@ func New(o Options) *Service {
 		o.AwayAfter = DefaultAwayAfter
 	}
 	return &Service{repo: o.Repository, events: o.Events, tasks: o.Tasks, presence: o.Presence,
-		settings: o.Settings, staff: o.Staff, clock: o.Clock, metrics: o.Metrics, logger: o.Logger, awayAfter: o.AwayAfter}
+		settings: o.Settings, staff: o.Staff, blobs: o.Blobs, clock: o.Clock, metrics: o.Metrics, logger: o.Logger, awayAfter: o.AwayAfter}
 }
 
 // publish announces ev if there is one.

@@ -185,6 +185,11 @@ func (c *Conversations) EraseContact(ctx context.Context, contactID string) (con
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE contact_id = $1`, contactID).Scan(&out.Messages); err != nil {
 			return err
 		}
+		// The contact's files go with their rows (ON DELETE CASCADE);
+		// their bytes are queued for deletion from the store.
+		if err := queueMediaDeletions(ctx, tx, "contact_id = $1", args{contactID}, time.Now()); err != nil {
+			return err
+		}
 		res, err = tx.ExecContext(ctx, `DELETE FROM conversations WHERE contact_id = $1`, contactID)
 		if err != nil {
 			return err

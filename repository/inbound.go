@@ -200,7 +200,10 @@ func (c *Conversations) ApplyInbound(ctx context.Context, m *channels.Inbound, b
 		return conversations.InboundResult{}, errors.New("apply inbound message: channel, sender and message id are required")
 	}
 	in := newInbound(m, body, now)
-	if c.d.dialect != Postgres {
+	// A message with a file records the file's row too, which only the
+	// general path does: group commit and the pipelined path are for
+	// plain continuations.
+	if c.d.dialect != Postgres || conversations.HasMedia(m) {
 		return c.applyGeneral(ctx, in)
 	}
 	out, err := c.d.group.submit(ctx, c.d, in)
@@ -276,6 +279,11 @@ func (c *Conversations) applyGeneral(ctx context.Context, in *inbound) (conversa
 		if _, err := tx.ExecContext(ctx, insertMessageSQL,
 			in.cid, m.ID, res.QueryID, m.Channel, in.at, m.Arrival, in.body); err != nil {
 			return fmt.Errorf("insert message: %w", err)
+		}
+		if conversations.HasMedia(m) {
+			if err := insertMedia(ctx, tx, conversations.NewInboundMedia(m, in.cid, res.QueryID, fromMS(in.nowMS))); err != nil {
+				return err
+			}
 		}
 
 		// A new contact has its first message's name already.

@@ -303,7 +303,11 @@ func (c *Conversations) Message(ctx context.Context, queryID, msgID string) (*co
 	if err != nil {
 		return nil, fmt.Errorf("read message: %w", err)
 	}
-	return m, nil
+	one := []conversations.Message{*m}
+	if err := c.attachMedia(ctx, queryID, one); err != nil {
+		return nil, fmt.Errorf("read message: %w", err)
+	}
+	return &one[0], nil
 }
 
 // History limits.
@@ -384,6 +388,9 @@ func (c *Conversations) History(ctx context.Context, queryID string, r conversat
 	if !forward {
 		slices.Reverse(page.Messages)
 	}
+	if err := c.attachMedia(ctx, queryID, page.Messages); err != nil {
+		return conversations.HistoryPage{}, fmt.Errorf("history of %s: %w", queryID, err)
+	}
 	return page, nil
 }
 
@@ -461,6 +468,17 @@ func (c *Conversations) purgeRound(ctx context.Context, before int64, batch int)
 			return err
 		}
 		n = int(purged)
+		// Files go with the messages: their bytes are queued for
+		// deletion from the store, their rows kept as purged (the
+		// history says a file was there) without the customer's
+		// filename.
+		if err := queueMediaDeletions(ctx, tx, "conversation_id IN ("+in+")", slices.Clone(a[:len(ids)]), time.Now()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE media SET state = 'purged', blob_key = '', filename = '', provider_ref = '', error = ''
+			WHERE conversation_id IN (`+in+`) AND state <> 'purged'`, a[:len(ids)]...); err != nil {
+			return err
+		}
 		// Notes are emptied with the messages: retention keeps nothing
 		// staff wrote about the customer longer than what they said.
 		if _, err := tx.ExecContext(ctx, `UPDATE notes SET text = '' WHERE conversation_id IN (`+in+`) AND text <> ''`, a[:len(ids)]...); err != nil {

@@ -140,6 +140,9 @@ func prepareDemo(cfg *config.Config) (dir string, err error) {
 		return "", fmt.Errorf("serve --demo: temporary directory: %w", err)
 	}
 	cfg.Database.Path = filepath.Join(dir, "demo.db")
+	// Customers' files stay in the demo's directory too, gone at exit.
+	cfg.Media.Dir = filepath.Join(dir, "media")
+	cfg.Media.S3 = config.MediaS3{}
 	cfg.Channels = append(cfg.Channels, config.Channel{ID: demoChannelID, Kind: chansim.KindName, Index: len(cfg.Channels)})
 	return dir, nil
 }

@@ -24,6 +24,7 @@ import (
 	"switchboard/accounts"
 	"switchboard/api"
 	"switchboard/auth"
+	"switchboard/blob"
 	"switchboard/channels"
 	chansim "switchboard/channels/simulator"
 	"switchboard/channels/telegram"
@@ -190,6 +191,8 @@ type server struct {
 	notice io.Writer
 	// demo is set in `serve --demo` only.
 	demo *demo
+	// blobs keeps media files' bytes (media.dir or media.s3).
+	blobs blob.Store
 }
 
 // leaseTTL is how long a crashed holder keeps a linked device: the longest
@@ -262,8 +265,14 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 	for _, l := range listeners {
 		qc.HoldChannels(l.ID())
 	}
+	blobs, err := openBlobStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.blobs = blobs
 	conv := conversations.New(conversations.Options{
 		Repository: db.Conversations(),
+		Blobs:      blobs,
 		Events:     events.NewPublisher(conn.Client),
 		Tasks:      queue.Tasks{Client: qc, Inspector: s.inspector},
 		Presence:   presence.New(conn.Client),
