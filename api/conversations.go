@@ -422,6 +422,9 @@ type replyRequest struct {
 // reply sends a free-form message. Inside the customer service window
 // only; a reply to a pooled conversation claims it, atomically.
 func (a *API) reply(c echo.Context) error {
+	if isMultipart(c.Request()) {
+		return a.replyWithFile(c)
+	}
 	var req replyRequest
 	if err := c.Bind(&req); err != nil || req.Text == "" || len(req.Text) > 4096 {
 		return bad(c, "body must be {\"text\": \"...\"} with 1 to 4096 characters")

@@ -386,6 +386,7 @@ type Repository interface {
 	// Pools returns the size and oldest entry of each non-empty pool.
 	Pools(ctx context.Context) (map[string]PoolStats, error)
 	MediaRepository
+	OutboundMediaRecorder
 }
 
 // Event is a state change announced to event streams: small, naming the

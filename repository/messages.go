@@ -46,6 +46,14 @@ type outboundBody struct {
 // (a decision's auto-reply carried out again). A person's first message
 // in a conversation is its first response (first_response_at).
 func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+	return c.recordOutbound(ctx, queryID, msgID, author, text, tmpl, now, nil)
+}
+
+// recordOutbound is RecordOutbound, running also, when it is set, with
+// in the transaction once the message is created: what must be recorded
+// with the message or not at all (its file's row).
+func (c *Conversations) recordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time,
+	with func(tx *sql.Tx, contactID string) error) (bool, *conversations.Event, error) {
 	if msgID == "" {
 		return false, nil, errors.New("record outbound message: a message id is required")
 	}
@@ -79,6 +87,11 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, auth
 			return err
 		}
 		created = true
+		if with != nil {
+			if err := with(tx, cid); err != nil {
+				return err
+			}
+		}
 		ev = &conversations.Event{Type: conversations.EventMessage, QueryID: queryID, MessageID: msgID, Direction: conversations.DirectionOutbound}
 		// A message in a closed conversation that retention finished
 		// makes it unfinished again.

@@ -16,6 +16,7 @@ import (
 
 	"switchboard/accounts"
 	"switchboard/auth"
+	"switchboard/blob"
 	"switchboard/clock"
 	"switchboard/conversations"
 	"switchboard/events"
@@ -42,6 +43,9 @@ type Env struct {
 	Settings  *settings.Watcher
 	Clock     clock.Clock
 	Service   *conversations.Service
+	// Blobs keeps media files, in BlobDir.
+	Blobs   blob.Store
+	BlobDir string
 
 	dedupeWindow time.Duration
 	// phones numbers the accounts Operators creates.
@@ -60,6 +64,17 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// DedupeWindow is the queue's; default one hour.
 	DedupeWindow time.Duration
+}
+
+// newBlobs is a fresh directory store for one test's media files.
+func newBlobs(t testing.TB) (blob.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := blob.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
 }
 
 // New builds an Env.
@@ -94,6 +109,7 @@ func New(t testing.TB, o Options) *Env {
 		Clock:        o.Clock,
 		dedupeWindow: o.DedupeWindow,
 	}
+	e.Blobs, e.BlobDir = newBlobs(t)
 	e.Service = e.NewService(e.Redis)
 	return e
 }
@@ -122,6 +138,7 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 		Staff:      auth.NewRoster(e.DB.Accounts(), auth.NewRoles(e.DB.Roles())),
 		Clock:      e.Clock,
 		Metrics:    e.Metrics,
+		Blobs:      e.Blobs,
 	})
 }
 
