@@ -135,7 +135,9 @@ func newMediaWorld(t *testing.T) *mediaWorld {
 	w.bot = newFakeProvider(t, func(string) (int, string) {
 		return 200, `{"ok":true,"result":{"message_id":91,"chat":{"id":5213748901,"type":"private"}}}`
 	})
-	w.tw = newFakeProvider(t, func(string) (int, string) { return 201, `{"sid":"MM00000000000000000000000000000001","status":"queued"}` })
+	w.tw = newFakeProvider(t, func(string) (int, string) {
+		return 201, `{"sid":"MM00000000000000000000000000000001","status":"queued"}`
+	})
 	httpc := &http.Client{Timeout: 5 * time.Second}
 	wa, err := whatsapp.New("wa-main", whatsapp.Config{PhoneNumberID: "100000000000001", AppSecret: "s", VerifyToken: "v",
 		AccessToken: "graph-token", APIBaseURL: w.graph.srv.URL + "/v21.0"}, httpc)
