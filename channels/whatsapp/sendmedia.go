@@ -21,11 +21,34 @@ type mediaRequest struct {
 	MessagingProduct string `json:"messaging_product"`
 	RecipientType    string `json:"recipient_type"`
 	address
-	Type     string       `json:"type"`
+	Type string `json:"type"`
+	mediaSlots
+}
+
+// mediaSlots are the keys a file goes under, one per kind, in a message
+// and in a template header's parameter alike.
+type mediaSlots struct {
 	Image    *mediaObject `json:"image,omitempty"`
 	Audio    *mediaObject `json:"audio,omitempty"`
 	Video    *mediaObject `json:"video,omitempty"`
 	Document *mediaObject `json:"document,omitempty"`
+}
+
+// put sets the slot of kind to obj, and reports whether kind has one.
+func (s *mediaSlots) put(kind string, obj *mediaObject) bool {
+	switch kind {
+	case channels.TypeImage:
+		s.Image = obj
+	case channels.TypeAudio:
+		s.Audio = obj
+	case channels.TypeVideo:
+		s.Video = obj
+	case channels.TypeDocument:
+		s.Document = obj
+	default:
+		return false
+	}
+	return true
 }
 
 // mediaObject names an uploaded file by its media id.
@@ -42,10 +65,8 @@ type mediaHeaderComponent struct {
 }
 
 type mediaHeaderParameter struct {
-	Type     string       `json:"type"`
-	Image    *mediaObject `json:"image,omitempty"`
-	Video    *mediaObject `json:"video,omitempty"`
-	Document *mediaObject `json:"document,omitempty"`
+	Type string `json:"type"`
+	mediaSlots
 }
 
 // uploadResponse is the answer to a media upload.
@@ -61,29 +82,17 @@ type uploadResponse struct {
 // SendText's are; WhatsApp's audio messages have no caption, so audio with
 // one is refused before anything is sent rather than sent without it.
 func (c *Channel) SendMedia(ctx context.Context, to string, m channels.OutboundMedia) (string, error) {
+	if m.Kind == channels.TypeAudio && m.Caption != "" {
+		return "", &channels.SendError{Message: "whatsapp audio messages carry no caption: send the text as its own message"}
+	}
 	req := mediaRequest{MessagingProduct: "whatsapp", RecipientType: "individual", address: addressTo(to), Type: m.Kind}
 	obj := &mediaObject{Caption: m.Caption}
-	switch m.Kind {
-	case channels.TypeImage:
-		req.Image = obj
-	case channels.TypeVideo:
-		req.Video = obj
-	case channels.TypeDocument:
-		obj.Filename = m.Filename
-		req.Document = obj
-	case channels.TypeAudio:
-		if m.Caption != "" {
-			return "", &channels.SendError{Message: "whatsapp audio messages carry no caption: send the text as its own message"}
-		}
-		req.Audio = obj
-	default:
+	if !req.put(m.Kind, obj) {
 		return "", &channels.SendError{Message: fmt.Sprintf("whatsapp cannot send media of kind %q", m.Kind)}
 	}
-	id, err := c.upload(ctx, m)
-	if err != nil {
+	if err := c.uploadAs(ctx, m, obj); err != nil {
 		return "", err
 	}
-	obj.ID = id
 	return c.send(ctx, req)
 }
 
@@ -93,25 +102,29 @@ func (c *Channel) SendMedia(ctx context.Context, to string, m channels.OutboundM
 func (c *Channel) SendMediaTemplate(ctx context.Context, to, template, language string, params []string, header channels.OutboundMedia) (string, error) {
 	obj := &mediaObject{}
 	p := mediaHeaderParameter{Type: header.Kind}
-	switch header.Kind {
-	case channels.TypeImage:
-		p.Image = obj
-	case channels.TypeVideo:
-		p.Video = obj
-	case channels.TypeDocument:
-		obj.Filename = header.Filename
-		p.Document = obj
-	default:
+	if header.Kind == channels.TypeAudio || !p.put(header.Kind, obj) {
 		return "", &channels.SendError{Message: fmt.Sprintf("a whatsapp template header cannot hold media of kind %q", header.Kind)}
 	}
-	id, err := c.upload(ctx, header)
-	if err != nil {
+	if err := c.uploadAs(ctx, header, obj); err != nil {
 		return "", err
 	}
-	obj.ID = id
 	return c.sendTemplate(ctx, to, template, language,
 		mediaHeaderComponent{Type: "header", Parameters: []mediaHeaderParameter{p}},
 		bodyComponent(params))
+}
+
+// uploadAs uploads m's file and names it in obj, with its filename when
+// it is a document.
+func (c *Channel) uploadAs(ctx context.Context, m channels.OutboundMedia, obj *mediaObject) error {
+	id, err := c.upload(ctx, m)
+	if err != nil {
+		return err
+	}
+	obj.ID = id
+	if m.Kind == channels.TypeDocument {
+		obj.Filename = m.Filename
+	}
+	return nil
 }
 
 // upload posts m's file to POST /{phone-number-id}/media as Meta
