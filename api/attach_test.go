@@ -250,6 +250,11 @@ func TestAttachedImageReachesTheCloudAPIAsAnUploadThenItsID(t *testing.T) {
 		m.Kind != "image" || m.MimeType != "image/jpeg" || m.Size != int64(len(jpegFile)) || m.State != conversations.MediaStored {
 		t.Fatalf("history item = %+v with %+v", last, m)
 	}
+	var hist struct{ Messages []struct{ Type, Text string } }
+	w.do(t, "GET", "/api/v1/conversations/"+id+"/messages", w.anaT, nil).decode(t, &hist)
+	if item := hist.Messages[len(hist.Messages)-1]; item.Type != "image" || item.Text != "Seu comprovante" {
+		t.Fatalf("history item %+v, want the image with its caption", item)
+	}
 	f, err := w.conv.Blobs.Open(context.Background(), m.BlobKey)
 	if err != nil {
 		t.Fatal(err)

@@ -385,6 +385,9 @@ func (a *API) listMessages(c echo.Context) error {
 		v := MessageView{ID: m.ID, Direction: m.Direction, At: m.At.UTC(), Text: m.Text, Type: "text", Status: m.Status, Purged: m.Purged}
 		if m.Inbound != nil {
 			v.Type, v.Text = m.Inbound.Type, m.Inbound.Text
+		} else if m.Media != nil {
+			// An operator's file: the text is its caption.
+			v.Type = m.Media.Kind
 		}
 		if m.Error != nil {
 			v.Error, v.ErrorCode = m.Error.Message, "send_failed"
