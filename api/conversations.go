@@ -67,12 +67,20 @@ type MessageView struct {
 	ErrorCode string `json:"error_code,omitempty"`
 	// Purged is true when retention removed the message's content.
 	Purged bool `json:"purged,omitempty"`
+	// Media is the message's file (media.go).
+	Media *MediaView `json:"media,omitempty"`
+	// Location, Contacts and Reaction are what an inbound message of
+	// those types carried.
+	Location *channels.Location       `json:"location,omitempty"`
+	Contacts []channels.SharedContact `json:"contacts,omitempty"`
+	Reaction *channels.Reaction       `json:"reaction,omitempty"`
 }
 
 func (a *API) registerConversations(authed *echo.Group) {
 	authed.GET("/conversations", a.listConversations)
 	authed.GET("/conversations/:id", a.getConversation, checkIDs)
 	authed.GET("/conversations/:id/messages", a.listMessages, checkIDs)
+	authed.GET("/media/:id", a.getMedia, checkIDs)
 	authed.POST("/conversations/:id/messages", a.reply, a.require(auth.PermReply))
 	authed.POST("/conversations/:id/claim", a.claim, a.require(auth.PermSelfAssign))
 	authed.POST("/conversations/:id/return", a.returnToPool, a.require(auth.PermReturn))
@@ -385,10 +393,12 @@ func (a *API) listMessages(c echo.Context) error {
 		v := MessageView{ID: m.ID, Direction: m.Direction, At: m.At.UTC(), Text: m.Text, Type: "text", Status: m.Status, Purged: m.Purged}
 		if m.Inbound != nil {
 			v.Type, v.Text = m.Inbound.Type, m.Inbound.Text
+			inboundFields(&v, m.Inbound)
 		} else if m.Media != nil {
 			// An operator's file: the text is its caption.
 			v.Type = m.Media.Kind
 		}
+		v.Media = mediaView(m.Media)
 		if m.Error != nil {
 			v.Error, v.ErrorCode = m.Error.Message, "send_failed"
 			if m.Error.Title == channels.WindowClosedTitle {

@@ -34,6 +34,7 @@ var (
 	queryID   = idKind{queryIDFormat.MatchString, "conversation"}
 	contactID = idKind{contactIDFormat.MatchString, "contact"}
 	viewID    = idKind{viewIDFormat.MatchString, "view"}
+	mediaID   = idKind{mediaIDFormat.MatchString, "media"}
 )
 
 // pathIDs says, by route prefix, what the route's parameters name. A
@@ -49,6 +50,7 @@ var pathIDs = []struct {
 	{"/api/v1/conversations/", queryID},
 	{"/api/v1/contacts/", contactID},
 	{"/api/v1/me/views/", viewID},
+	{"/api/v1/media/", mediaID},
 }
 
 // checkIDs refuses a request whose path ids are malformed before any of

@@ -31,5 +31,14 @@ func (s *Service) Purge(ctx context.Context, keep time.Duration) (int, error) {
 	if total > 0 {
 		s.logger.InfoContext(ctx, "retention emptied old messages", "messages", total, "closed_before", before)
 	}
+	// The files of what was purged (and of erased contacts) go from
+	// the store; a failure fails the run, which is retried.
+	deleted, err := s.DeleteQueuedMedia(ctx)
+	if deleted > 0 {
+		s.logger.InfoContext(ctx, "retention deleted media files", "files", deleted)
+	}
+	if err != nil {
+		return total, err
+	}
 	return total, ctx.Err()
 }

@@ -196,6 +196,11 @@ func (s *Service) EraseContact(ctx context.Context, contactID string) (Erased, e
 		return e, err
 	}
 	s.metrics.ContactErasures.Inc()
+	// The files go now if the store answers; the erasure queued them, so
+	// what fails here the next retention run deletes.
+	if _, err := s.DeleteQueuedMedia(ctx); err != nil {
+		s.logger.WarnContext(ctx, "erased contact's files not all deleted yet; retention retries", "err", err)
+	}
 	return e, nil
 }
 

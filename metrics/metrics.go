@@ -57,6 +57,8 @@ type Metrics struct {
 	Derivations      prometheus.Counter
 	// RetentionPurged counts message bodies emptied by retention.
 	RetentionPurged prometheus.Counter
+	// Media counts media files fetched, stored and served (media.go).
+	Media MediaMetrics
 	// ContactErasures counts customers erased on request.
 	ContactErasures prometheus.Counter
 	APIRequests     *prometheus.CounterVec // route, code
@@ -168,5 +170,6 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.RetentionPurged, m.ContactErasures, m.APIRequests)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages, m.UnparsedMessages, m.IgnoredMessages,
 		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
+	m.Media = newMediaMetrics(reg)
 	return m
 }

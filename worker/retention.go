@@ -16,6 +16,10 @@ import (
 // period's run carries on where it stopped.
 func (w *Worker) handleRetention(ctx context.Context, _ *asynq.Task) error {
 	if w.retain <= 0 {
+		// Nothing to purge, but erased contacts' files still go.
+		if _, err := w.conv.DeleteQueuedMedia(ctx); err != nil {
+			return fmt.Errorf("delete erased media files: %w", err)
+		}
 		return nil
 	}
 	if _, err := w.conv.Purge(ctx, w.retain); err != nil {

@@ -43,6 +43,8 @@ type Worker struct {
 	audit    *auth.Audit
 	blobs    blob.Store
 	links    MediaLinks
+	// mediaLimits caps an inbound file per kind.
+	mediaLimits func(kind string) int64
 }
 
 // OTPTemplate names the provider template login codes are sent with.
@@ -75,6 +77,9 @@ type Options struct {
 	// MediaLinks makes the signed links providers fetch files from; nil
 	// gives them none (Twilio then refuses files).
 	MediaLinks MediaLinks
+	// MediaLimits caps an inbound file per kind (media.max_bytes); nil
+	// takes config's defaults.
+	MediaLimits func(kind string) int64
 }
 
 // New returns a Worker.
@@ -84,7 +89,7 @@ func New(o Options) *Worker {
 	}
 	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
 		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages, audit: o.Audit,
-		blobs: o.Blobs, links: o.MediaLinks}
+		blobs: o.Blobs, links: o.MediaLinks, mediaLimits: o.MediaLimits}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -103,6 +108,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypePresenceCheck, w.handlePresenceCheck)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
+	mux.HandleFunc(queue.TypeMediaFetch, w.handleMediaFetch)
 	return mux
 }
 

@@ -347,6 +347,7 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 			OTP:            worker.OTPTemplate{Name: cfg.Auth.OTP.Template, Language: cfg.Auth.OTP.Language},
 			Limiter:        ratelimit.New(conn.Client),
 			RetainMessages: cfg.Retention.MessagesFor(),
+			MediaLimits:    cfg.Media.MaxBytes.For,
 			Audit:          auth.NewAudit(db.Audit(), clock.System{}, logger),
 			Blobs:          blobs,
 			MediaLinks:     links.URL,
@@ -497,7 +498,9 @@ func (s *server) run(ctx context.Context) error {
 	for _, h := range s.holds {
 		holds.Go(func() { h.Run(holdCtx) })
 	}
-	if s.asynq != nil && s.cfg.Retention.MessagesFor() > 0 {
+	// Retention runs even with retention.messages off: its run also
+	// deletes erased contacts' files a failed deletion left queued.
+	if s.asynq != nil {
 		holds.Go(func() { worker.RunRetention(holdCtx, s.queue, s.logger) })
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),

@@ -42,10 +42,10 @@ type Env struct {
 	Metrics   *metrics.Metrics
 	Settings  *settings.Watcher
 	Clock     clock.Clock
-	Service   *conversations.Service
-	// Blobs keeps media files, in BlobDir.
-	Blobs   blob.Store
+	// Blobs keeps media files: a directory of the test's, BlobDir.
+	Blobs   *blob.Dir
 	BlobDir string
+	Service *conversations.Service
 
 	dedupeWindow time.Duration
 	// phones numbers the accounts Operators creates.
@@ -66,17 +66,6 @@ type Options struct {
 	DedupeWindow time.Duration
 }
 
-// newBlobs is a fresh directory store for one test's media files.
-func newBlobs(t testing.TB) (blob.Store, string) {
-	t.Helper()
-	dir := t.TempDir()
-	s, err := blob.NewDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, dir
-}
-
 // New builds an Env.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
@@ -95,6 +84,11 @@ func New(t testing.TB, o Options) *Env {
 	if o.DedupeWindow == 0 {
 		o.DedupeWindow = time.Hour
 	}
+	blobDir := t.TempDir()
+	blobs, err := blob.NewDir(blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	insp := asynq.NewInspectorFromRedisClient(o.Redis)
 	t.Cleanup(func() { insp.Close() })
 	e := &Env{
@@ -107,9 +101,10 @@ func New(t testing.TB, o Options) *Env {
 		Metrics:      o.Metrics,
 		Settings:     settings.NewWatcher(o.DB.Settings(), 0),
 		Clock:        o.Clock,
+		Blobs:        blobs,
+		BlobDir:      blobDir,
 		dedupeWindow: o.DedupeWindow,
 	}
-	e.Blobs, e.BlobDir = newBlobs(t)
 	e.Service = e.NewService(e.Redis)
 	return e
 }
@@ -136,9 +131,9 @@ func (e *Env) NewService(rdb redis.UniversalClient) *conversations.Service {
 		Presence:   presence.New(rdb),
 		Settings:   e.Settings,
 		Staff:      auth.NewRoster(e.DB.Accounts(), auth.NewRoles(e.DB.Roles())),
+		Blobs:      e.Blobs,
 		Clock:      e.Clock,
 		Metrics:    e.Metrics,
-		Blobs:      e.Blobs,
 	})
 }
 

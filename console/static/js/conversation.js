@@ -13,6 +13,7 @@ import { session, typeName } from './state.js';
 import { tagsEl } from './tags.js';
 import { notesPanel } from './notes.js';
 import * as attach from './attach.js';
+import { attachmentEl, shown } from './media.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
 // How far along its delivery a reply is: a status never goes back.
@@ -57,10 +58,11 @@ export function openConversation(root, id, { onChange }) {
   function messageEl(m) {
     let text = m.text;
     if (m.purged) text = t('conv.purged');
-    else if (!text && m.type !== 'text') text = t('conv.non_text', { type: m.type });
+    else if (!text && m.type !== 'text' && !shown(m)) text = t('conv.non_text', { type: m.type });
     const inbound = m.direction === 'inbound';
     return h('li', { className: `msg ${inbound ? 'in' : 'out'}`, 'data-id': m.id, 'data-status': inbound ? null : (m.status || 'queued') },
       h('span', { className: 'visually-hidden' }, inbound ? t('conv.from_customer') : t('conv.from_team')),
+      attachmentEl(m),
       h('span', { className: 'text' }, text || ''),
       m.error ? h('span', { className: 'error', role: 'note' }, t('conv.failed', { reason: m.error })) : null,
       h('span', { className: 'when' }, h('time', { dateTime: m.at, title: dateTime(m.at) }, time(m.at)), ' ', tick(m)));
@@ -411,7 +413,10 @@ export function openConversation(root, id, { onChange }) {
     // After a gap in the stream anything may have changed: as a message.
     if (ev.type !== 'reconnect' && ev.query_id !== id) return;
     try {
-      if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
+      // A message shown already is news of its file (fetched, or not
+      // available): read it again in place.
+      if (ev.type === 'message' && messages.some((x) => x.id === ev.message_id)) await refreshStatuses();
+      else if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
       if (ev.type === 'status') {
         const m = messages.find((x) => x.id === ev.message_id);
         if (m) {
