@@ -250,10 +250,27 @@ func TestAttachedImageReachesTheCloudAPIAsAnUploadThenItsID(t *testing.T) {
 		m.Kind != "image" || m.MimeType != "image/jpeg" || m.Size != int64(len(jpegFile)) || m.State != conversations.MediaStored {
 		t.Fatalf("history item = %+v with %+v", last, m)
 	}
-	var hist struct{ Messages []struct{ Type, Text string } }
+	var hist struct {
+		Messages []struct {
+			Type, Text string
+			Media      *struct {
+				ID       string `json:"id"`
+				MimeType string `json:"mime_type"`
+				Filename string `json:"filename"`
+				URL      string `json:"url"`
+				Size     int64  `json:"size"`
+			}
+		}
+	}
 	w.do(t, "GET", "/api/v1/conversations/"+id+"/messages", w.anaT, nil).decode(t, &hist)
-	if item := hist.Messages[len(hist.Messages)-1]; item.Type != "image" || item.Text != "Seu comprovante" {
-		t.Fatalf("history item %+v, want the image with its caption", item)
+	item := hist.Messages[len(hist.Messages)-1]
+	if item.Type != "image" || item.Text != "Seu comprovante" || item.Media == nil || item.Media.ID != m.ID ||
+		item.Media.MimeType != "image/jpeg" || item.Media.Filename != "comprovante.jpg" || item.Media.Size != int64(len(jpegFile)) ||
+		item.Media.URL != "/api/v1/media/"+m.ID {
+		t.Fatalf("history item %+v with %+v, want the image with its caption and media", item, item.Media)
+	}
+	if got := w.do(t, "GET", item.Media.URL, w.anaT, nil); got.status != 200 || got.body != string(jpegFile) {
+		t.Fatalf("GET %s: %d, %d bytes, want the file as attached", item.Media.URL, got.status, len(got.body))
 	}
 	f, err := w.conv.Blobs.Open(context.Background(), m.BlobKey)
 	if err != nil {
