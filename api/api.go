@@ -24,6 +24,7 @@ import (
 	"switchboard/accounts"
 	"switchboard/auth"
 	"switchboard/clock"
+	"switchboard/config"
 	"switchboard/conversations"
 	"switchboard/events"
 	"switchboard/httperror"
@@ -76,6 +77,8 @@ type API struct {
 	channels []Channel
 	// reports reads the conversations of GET /reports/conversations.
 	reports reports.Source
+	// media limits the files operators send.
+	media config.Media
 }
 
 // Options configure the API.
@@ -124,6 +127,9 @@ type Options struct {
 	// Reports reads the conversations of the report routes; nil leaves
 	// them out.
 	Reports reports.Source
+	// Media limits the files operators send (media.max_bytes); zero
+	// limits are the defaults.
+	Media config.Media
 }
 
 // New returns the API.
@@ -148,7 +154,7 @@ func New(o Options) *API {
 		closing: make(chan struct{}), maxStreams: o.MaxStreamsPerUser, streamRecheck: o.StreamRecheck,
 		groups: o.Groups, staffChanged: o.StaffChanged,
 		presenceRenew: o.PresenceRenew, insecureCookies: o.InsecureCookies, channels: slices.Clone(o.Channels),
-		reports: o.Reports}
+		reports: o.Reports, media: mediaLimitsOrDefault(o.Media)}
 	if o.Conversations != nil {
 		a.hub = events.NewHub(o.Redis, events.Options{MaxPerUser: o.MaxStreamsPerUser, Logger: o.Logger})
 	}
@@ -235,6 +241,11 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		if fileRoutes[c.Path()] && r.Method == http.MethodPost && isMultipart(r) {
+			// A file: its handler caps it per kind while streaming it to
+			// the store, rather than holding it here.
+			return next(c)
+		}
 		if r.ContentLength > maxBody {
 			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 		}

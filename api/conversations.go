@@ -401,6 +401,9 @@ func (a *API) listMessages(c echo.Context) error {
 		if m.Inbound != nil {
 			v.Type, v.Text = m.Inbound.Type, m.Inbound.Text
 			inboundFields(&v, m.Inbound)
+		} else if m.Media != nil {
+			// An operator's file: the text is its caption.
+			v.Type = m.Media.Kind
 		}
 		v.Media = mediaView(m.Media)
 		if m.Error != nil {
@@ -439,6 +442,9 @@ type replyRequest struct {
 // reply sends a free-form message. Inside the customer service window
 // only; a reply to a pooled conversation claims it, atomically.
 func (a *API) reply(c echo.Context) error {
+	if isMultipart(c.Request()) {
+		return a.replyWithFile(c)
+	}
 	var req replyRequest
 	if err := c.Bind(&req); err != nil || req.Text == "" || len(req.Text) > 4096 {
 		return bad(c, "body must be {\"text\": \"...\"} with 1 to 4096 characters")

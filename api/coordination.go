@@ -129,32 +129,47 @@ type templateRequest struct {
 // sendTemplate sends an approved template, inside or outside the customer
 // service window; the parameter count must match the template's.
 func (a *API) sendTemplate(c echo.Context) error {
+	if isMultipart(c.Request()) {
+		return a.templateWithFile(c)
+	}
 	ctx := c.Request().Context()
 	var req templateRequest
 	if err := c.Bind(&req); err != nil || req.Template == "" || req.Language == "" {
 		return bad(c, "body must be {\"template\": \"...\", \"language\": \"es\", \"params\": [...]}")
 	}
-	comp := a.settingsNow(ctx)
-	var h *templates.HSM
-	if comp != nil {
-		h = comp.HSM[req.Template][req.Language]
-	}
-	if h == nil {
-		return httperror.Write(c, http.StatusUnprocessableEntity, "unknown_template", "no approved template "+req.Template+" in "+req.Language)
-	}
-	text, err := h.Render(req.Params)
-	if err != nil {
-		return httperror.Write(c, http.StatusUnprocessableEntity, "template_params", err.Error())
+	text, ref, ok, err := a.resolveTemplate(c, req.Template, req.Language, req.Params)
+	if !ok {
+		return err
 	}
 	st, err := a.loadToClaim(c)
 	if err != nil {
 		return a.loadError(c, err)
 	}
-	id, err := a.conv.SendTemplate(ctx, st.Query.ID, caller(c).ID, text, conversations.TemplateRef{Name: h.ProviderName, Language: h.Language, Params: req.Params})
+	id, err := a.conv.SendTemplate(ctx, st.Query.ID, caller(c).ID, text, ref)
 	if err != nil {
 		return a.actionError(c, err)
 	}
 	return queued(c, id)
+}
+
+// resolveTemplate finds the approved template name in language and
+// renders it with params. When there is no such template or the params
+// do not fit it, ok is false and the refusal is answered: err is the
+// answer's.
+func (a *API) resolveTemplate(c echo.Context, name, language string, params []string) (text string, ref conversations.TemplateRef, ok bool, err error) {
+	comp := a.settingsNow(c.Request().Context())
+	var h *templates.HSM
+	if comp != nil {
+		h = comp.HSM[name][language]
+	}
+	if h == nil {
+		return "", ref, false, httperror.Write(c, http.StatusUnprocessableEntity, "unknown_template", "no approved template "+name+" in "+language)
+	}
+	text, rerr := h.Render(params)
+	if rerr != nil {
+		return "", ref, false, httperror.Write(c, http.StatusUnprocessableEntity, "template_params", rerr.Error())
+	}
+	return text, conversations.TemplateRef{Name: h.ProviderName, Language: h.Language, Params: params}, true, nil
 }
 
 type derivationRequest struct {

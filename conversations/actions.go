@@ -134,26 +134,38 @@ func (s *Service) SendTemplate(ctx context.Context, queryID, operator, text stri
 // send claims the conversation for operator (sending to a pool
 // conversation claims it), records the message and queues its send.
 func (s *Service) send(ctx context.Context, queryID, operator, text string, t *TemplateRef) (string, error) {
-	if _, err := s.Claim(ctx, queryID, operator); err != nil {
-		return "", err
-	}
 	id, err := newMessageID()
 	if err != nil {
 		return "", err
 	}
-	_, ev, err := s.repo.RecordOutbound(ctx, queryID, id, operator, text, t, s.clock.Now())
-	if err != nil {
+	if err := s.sendRecorded(ctx, queryID, operator, id, func() (*Event, error) {
+		_, ev, err := s.repo.RecordOutbound(ctx, queryID, id, operator, text, t, s.clock.Now())
+		return ev, err
+	}); err != nil {
 		return "", err
+	}
+	return id, nil
+}
+
+// sendRecorded claims the conversation for operator, records message id
+// with record, and queues its send.
+func (s *Service) sendRecorded(ctx context.Context, queryID, operator, id string, record func() (*Event, error)) error {
+	if _, err := s.Claim(ctx, queryID, operator); err != nil {
+		return err
+	}
+	ev, err := record()
+	if err != nil {
+		return err
 	}
 	s.publish(ctx, ev)
 	q, err := s.repo.Query(ctx, queryID)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := s.tasks.EnqueueSend(ctx, q.Channel, queryID, id); err != nil {
-		return "", fmt.Errorf("queue the send of %s: %w", id, err)
+		return fmt.Errorf("queue the send of %s: %w", id, err)
 	}
-	return id, nil
+	return nil
 }
 
 // newMessageID makes the id of an operator's outbound message.

@@ -402,6 +402,7 @@ type Repository interface {
 	Pools(ctx context.Context) (map[string]PoolStats, error)
 	SLAStore
 	MediaRepository
+	OutboundMediaRecorder
 }
 
 // Event is a state change announced to event streams: small, naming the

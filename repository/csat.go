@@ -31,7 +31,7 @@ func (c *Conversations) RequestCSAT(ctx context.Context, r conversations.CSATReq
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		created, ev, err = insertOutbound(ctx, tx, r.QueryID, r.MessageID, "", string(body), r.Now)
+		created, ev, err = insertOutbound(ctx, tx, r.QueryID, r.MessageID, "", string(body), r.Now, nil)
 		return err
 	})
 	if err != nil {

@@ -47,6 +47,14 @@ type outboundBody struct {
 // (a decision's auto-reply carried out again). A person's first message
 // in a conversation is its first response (first_response_at).
 func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time) (bool, *conversations.Event, error) {
+	return c.recordOutbound(ctx, queryID, msgID, author, text, tmpl, now, nil)
+}
+
+// recordOutbound is RecordOutbound, running also, when it is set, with
+// in the transaction once the message is created: what must be recorded
+// with the message or not at all (its file's row).
+func (c *Conversations) recordOutbound(ctx context.Context, queryID, msgID, author, text string, tmpl *conversations.TemplateRef, now time.Time,
+	with func(tx *sql.Tx, contactID string) error) (bool, *conversations.Event, error) {
 	if msgID == "" {
 		return false, nil, errors.New("record outbound message: a message id is required")
 	}
@@ -58,7 +66,7 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, auth
 	created := false
 	err = c.d.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		created, ev, err = insertOutbound(ctx, tx, queryID, msgID, author, string(body), now)
+		created, ev, err = insertOutbound(ctx, tx, queryID, msgID, author, string(body), now, with)
 		return err
 	})
 	if err != nil {
@@ -69,7 +77,8 @@ func (c *Conversations) RecordOutbound(ctx context.Context, queryID, msgID, auth
 
 // insertOutbound is RecordOutbound's work in tx, body the message's body
 // column: created false, changing nothing, when msgID is recorded already.
-func insertOutbound(ctx context.Context, tx *sql.Tx, queryID, msgID, author, body string, now time.Time) (bool, *conversations.Event, error) {
+func insertOutbound(ctx context.Context, tx *sql.Tx, queryID, msgID, author, body string, now time.Time,
+	with func(tx *sql.Tx, contactID string) error) (bool, *conversations.Event, error) {
 	var cid, channel string
 	err := tx.QueryRowContext(ctx, `SELECT contact_id, channel FROM conversations WHERE id = $1`, queryID).Scan(&cid, &channel)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -90,6 +99,11 @@ func insertOutbound(ctx context.Context, tx *sql.Tx, queryID, msgID, author, bod
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, nil, err
+	}
+	if with != nil {
+		if err := with(tx, cid); err != nil {
+			return false, nil, err
+		}
 	}
 	ev := &conversations.Event{Type: conversations.EventMessage, QueryID: queryID, MessageID: msgID, Direction: conversations.DirectionOutbound}
 	// A message in a closed conversation that retention finished

@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"switchboard/auth"
+	"switchboard/blob"
 	"switchboard/channels"
 	"switchboard/clock"
 	"switchboard/conversations"
@@ -40,6 +41,8 @@ type Worker struct {
 	limiter  *ratelimit.Limiter
 	retain   time.Duration
 	audit    *auth.Audit
+	blobs    blob.Store
+	links    MediaLinks
 	// mediaLimits caps an inbound file per kind.
 	mediaLimits func(kind string) int64
 }
@@ -69,6 +72,11 @@ type Options struct {
 	// RetainMessages is how long message bodies of closed conversations
 	// are kept (retention.messages); 0 keeps them.
 	RetainMessages time.Duration
+	// Blobs keeps the files operators send; nil fails every file's send.
+	Blobs blob.Store
+	// MediaLinks makes the signed links providers fetch files from; nil
+	// gives them none (Twilio then refuses files).
+	MediaLinks MediaLinks
 	// MediaLimits caps an inbound file per kind (media.max_bytes); nil
 	// takes config's defaults.
 	MediaLimits func(kind string) int64
@@ -81,7 +89,7 @@ func New(o Options) *Worker {
 	}
 	return &Worker{conv: o.Conversations, channels: o.Channels, metrics: o.Metrics, logger: o.Logger,
 		clock: o.Clock, otp: o.OTP, limiter: o.Limiter, retain: o.RetainMessages, audit: o.Audit,
-		mediaLimits: o.MediaLimits}
+		blobs: o.Blobs, links: o.MediaLinks, mediaLimits: o.MediaLimits}
 }
 
 // Mux returns the task router with every handler and the observing middleware.
@@ -278,7 +286,13 @@ func (w *Worker) handleOutbound(ctx context.Context, t *asynq.Task) error {
 	}
 	ctx = channels.WithOutboundID(ctx, o.MessageID)
 	var providerID string
-	if tpl := msg.Template; tpl != nil {
+	if msg.Media != nil {
+		var cause *channels.StatusError
+		providerID, cause, err = w.sendMedia(ctx, o.Channel, contact.ExternalID, msg)
+		if cause != nil {
+			return w.failOutbound(ctx, o, *cause, errors.New(cause.Message))
+		}
+	} else if tpl := msg.Template; tpl != nil {
 		sender, ok := w.channels[o.Channel].(channels.TemplateSender)
 		if !ok {
 			cause := channels.StatusError{Title: "channel cannot send", Message: "channel " + o.Channel + " is not configured or has no templates"}

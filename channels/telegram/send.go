@@ -102,15 +102,25 @@ func (c *Channel) textRequest(to, text string) sendMessageRequest {
 func (c *Channel) sendMessage(ctx context.Context, req any) (string, error) {
 	var sent sentMessage
 	if e := c.call(ctx, "sendMessage", req, &sent); e != nil {
-		return "", &channels.SendError{
-			Retryable:  e.retryable,
-			HTTPStatus: e.status,
-			Code:       e.code,
-			Message:    e.description,
-			RetryAfter: e.retryAfter,
-			Err:        e,
-		}
+		return "", e.sendError()
 	}
+	return sent.id()
+}
+
+// sendError is e as the queue reads a failed send.
+func (e *apiError) sendError() *channels.SendError {
+	return &channels.SendError{
+		Retryable:  e.retryable,
+		HTTPStatus: e.status,
+		Code:       e.code,
+		Message:    e.description,
+		RetryAfter: e.retryAfter,
+		Err:        e,
+	}
+}
+
+// id is the provider id of a sent message, "<chat_id>:<message_id>".
+func (sent sentMessage) id() (string, error) {
 	if sent.MessageID == 0 || sent.Chat.ID == 0 {
 		// Telegram took the message but did not say its id; sending again
 		// would duplicate it, so this is not retryable.
@@ -147,6 +157,11 @@ func (c *Channel) call(ctx context.Context, method string, params, result any) *
 		return &apiError{method: method, description: "build request: invalid URL"}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return c.do(method, req, result)
+}
+
+// do sends a built Bot API request and decodes its result as call does.
+func (c *Channel) do(method string, req *http.Request, result any) *apiError {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// A *url.Error quotes the URL, and with it the token: keep only

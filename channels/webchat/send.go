@@ -21,6 +21,8 @@ type reply struct {
 	SessionID string `json:"session_id"`
 	Text      string `json:"text"`
 	Timestamp int64  `json:"timestamp"`
+	// Media is the file an operator sent, with Text as its caption.
+	Media *replyMedia `json:"media,omitempty"`
 }
 
 // replyAnswer is what a site may answer to a reply: its own id for the
@@ -41,12 +43,19 @@ const maxResponseBytes = 64 << 10
 func (c *Channel) SendText(ctx context.Context, to, text string) (string, error) {
 	// The stored message's id when the worker gives it: a retry after a
 	// lost answer then carries the same id, and the site can drop it.
+	return c.deliver(ctx, reply{SessionID: to, Text: text})
+}
+
+// deliver POSTs r, signed, to the site's callback URL and classifies the
+// answer as SendText documents.
+func (c *Channel) deliver(ctx context.Context, r reply) (string, error) {
 	id := channels.OutboundID(ctx)
 	if id == "" || len(id) > maxIDBytes {
 		id = newID()
 	}
 	ts := c.now().Unix()
-	body, err := json.Marshal(reply{ID: id, SessionID: to, Text: text, Timestamp: ts})
+	r.ID, r.Timestamp = id, ts
+	body, err := json.Marshal(r)
 	if err != nil {
 		return "", &channels.SendError{Message: "encode reply", Err: err}
 	}

@@ -56,9 +56,11 @@ type templateRequest struct {
 }
 
 type templateBody struct {
-	Name       string              `json:"name"`
-	Language   templateLanguage    `json:"language"`
-	Components []templateComponent `json:"components"`
+	Name     string           `json:"name"`
+	Language templateLanguage `json:"language"`
+	// Components are templateComponent values, and a media header's
+	// mediaHeaderComponent before them.
+	Components []any `json:"components"`
 }
 
 type templateLanguage struct {
@@ -121,9 +123,9 @@ func (c *Channel) SendAuthCode(ctx context.Context, to, code, template, language
 		Template: templateBody{
 			Name:     template,
 			Language: templateLanguage{Code: language},
-			Components: []templateComponent{
-				{Type: "body", Parameters: []templateParameter{{Type: "text", Text: code}}},
-				{Type: "button", SubType: "url", Index: "0", Parameters: []templateParameter{{Type: "text", Text: code}}},
+			Components: []any{
+				templateComponent{Type: "body", Parameters: []templateParameter{{Type: "text", Text: code}}},
+				templateComponent{Type: "button", SubType: "url", Index: "0", Parameters: []templateParameter{{Type: "text", Text: code}}},
 			},
 		},
 	})
@@ -131,16 +133,26 @@ func (c *Channel) SendAuthCode(ctx context.Context, to, code, template, language
 
 // SendTemplate sends an approved template with its body parameters.
 func (c *Channel) SendTemplate(ctx context.Context, to, template, language string, params []string) (string, error) {
+	return c.sendTemplate(ctx, to, template, language, bodyComponent(params))
+}
+
+// bodyComponent is a template's body with its text parameters, in order.
+func bodyComponent(params []string) templateComponent {
 	body := templateComponent{Type: "body", Parameters: []templateParameter{}}
 	for _, p := range params {
 		body.Parameters = append(body.Parameters, templateParameter{Type: "text", Text: p})
 	}
+	return body
+}
+
+// sendTemplate sends an approved template with its components.
+func (c *Channel) sendTemplate(ctx context.Context, to, template, language string, components ...any) (string, error) {
 	return c.send(ctx, templateRequest{
 		MessagingProduct: "whatsapp",
 		RecipientType:    "individual",
 		address:          addressTo(to),
 		Type:             "template",
-		Template:         templateBody{Name: template, Language: templateLanguage{Code: language}, Components: []templateComponent{body}},
+		Template:         templateBody{Name: template, Language: templateLanguage{Code: language}, Components: components},
 	})
 }
 
@@ -163,31 +175,44 @@ func (c *Channel) send(ctx context.Context, request any) (string, error) {
 	if err != nil {
 		return "", &channels.SendError{Message: "encode request", Err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.sendTo, bytes.NewReader(body))
+	status, raw, err := c.post(ctx, c.sendTo, "application/json", bytes.NewReader(body), int64(len(body)))
 	if err != nil {
-		return "", &channels.SendError{Message: "build request", Err: err}
+		return "", err
+	}
+	var ok sendResponse
+	if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
+		// Meta took the message but did not say its id; sending again
+		// would duplicate it, so this is not retryable.
+		return "", &channels.SendError{HTTPStatus: status, Message: "graph api accepted the message without a message id"}
+	}
+	return ok.Messages[0].ID, nil
+}
+
+// post sends body (length bytes, -1 when unknown) to a Graph API endpoint
+// and answers a 2xx's status and body, or a failure classified for
+// retrying as a *channels.SendError.
+func (c *Channel) post(ctx context.Context, endpoint, contentType string, body io.Reader, length int64) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	if err != nil {
+		return 0, nil, &channels.SendError{Message: "build request", Err: err}
+	}
+	if length >= 0 {
+		req.ContentLength = length
 	}
 	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cause := channels.NetworkCause(err)
-		return "", &channels.SendError{Retryable: true, Message: "graph api unreachable: " + cause.Error(), Err: cause}
+		return 0, nil, &channels.SendError{Retryable: true, Message: "graph api unreachable: " + cause.Error(), Err: cause}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return "", &channels.SendError{Retryable: true, HTTPStatus: resp.StatusCode, Message: "read graph api response: " + err.Error(), Err: err}
+		return 0, nil, &channels.SendError{Retryable: true, HTTPStatus: resp.StatusCode, Message: "read graph api response: " + err.Error(), Err: err}
 	}
-
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		var ok sendResponse
-		if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
-			// Meta took the message but did not say its id; sending again
-			// would duplicate it, so this is not retryable.
-			return "", &channels.SendError{HTTPStatus: resp.StatusCode, Message: "graph api accepted the message without a message id"}
-		}
-		return ok.Messages[0].ID, nil
+		return resp.StatusCode, raw, nil
 	}
 
 	se := &channels.SendError{HTTPStatus: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
@@ -205,5 +230,5 @@ func (c *Channel) send(ctx context.Context, request any) (string, error) {
 		se.RetryAfter = time.Duration(secs) * time.Second
 	}
 	se.Err = fmt.Errorf("graph api answered %d", resp.StatusCode)
-	return "", se
+	return 0, nil, se
 }

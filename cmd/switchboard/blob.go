@@ -1,7 +1,8 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
 
 	"switchboard/blob"
 	"switchboard/config"
@@ -11,11 +12,18 @@ import (
 // local directory media.dir, or, when media.s3 names a bucket, that
 // bucket. It is the one place the store is chosen; every process role
 // opens the same one (gateways serve files, workers fetch them).
-//
-// S3 HOOK: the S3-compatible store (blob/s3.go) plugs in here.
-func openBlobStore(cfg *config.Config) (blob.Store, error) {
+func openBlobStore(ctx context.Context, cfg *config.Config) (blob.Store, error) {
 	if cfg.Media.S3.Configured() {
-		return nil, errors.New("media.s3: the S3-compatible store is not built yet; leave media.s3.bucket empty to keep files in media.dir")
+		// Not returned directly: a nil *S3 would be a non-nil Store.
+		s, err := blob.NewS3(ctx, blob.S3Options(cfg.Media.S3))
+		if err != nil {
+			return nil, fmt.Errorf("media.s3: %w", err)
+		}
+		return s, nil
 	}
-	return blob.NewDir(cfg.Media.Dir)
+	d, err := blob.NewDir(cfg.Media.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("media.dir: %w", err)
+	}
+	return d, nil
 }

@@ -265,11 +265,15 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 	for _, l := range listeners {
 		qc.HoldChannels(l.ID())
 	}
-	blobs, err := openBlobStore(cfg)
+	blobs, err := openBlobStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.blobs = blobs
+	links, err := newMediaSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
 	conv := conversations.New(conversations.Options{
 		Repository: db.Conversations(),
 		Blobs:      blobs,
@@ -305,6 +309,9 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 		})
 	}
 	handler := gateway.New(opts)
+	if role != roleWorker {
+		registerSignedMedia(handler, links, conv, blobs, logger)
+	}
 	if d != nil && opts.Webhooks != nil {
 		ch, ok := chans[demoChannelID].(*chansim.Channel)
 		if !ok {
@@ -342,6 +349,8 @@ func newServerWith(ctx context.Context, cfg *config.Config, db *repository.DB, r
 			RetainMessages: cfg.Retention.MessagesFor(),
 			MediaLimits:    cfg.Media.MaxBytes.For,
 			Audit:          auth.NewAudit(db.Audit(), clock.System{}, logger),
+			Blobs:          blobs,
+			MediaLinks:     links.URL,
 		}).Mux()
 		reg.MustRegister(worker.NewRoutingCollector(conv, logger))
 		if err := s.newHolds(listeners, qc, m); err != nil {
@@ -611,7 +620,7 @@ func newAPI(cfg *config.Config, conn *redisconn.Conn, db *repository.DB, qc *que
 		Conversations: conv, Redis: conn.Client, SettingsVersions: db.Settings(),
 		Metrics: m, MaxStreamsPerUser: cfg.HTTP.MaxEventStreamsPerUser,
 		Groups: accounts.NewGroups(db.Groups(), clock.System{}), StaffChanged: conv.StaffChanged,
-		Reports: db.Reports(),
+		Reports: db.Reports(), Media: cfg.Media,
 	}), nil
 }
 

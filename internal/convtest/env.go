@@ -42,8 +42,9 @@ type Env struct {
 	Metrics   *metrics.Metrics
 	Settings  *settings.Watcher
 	Clock     clock.Clock
-	// Blobs keeps media files: a directory of the test's.
+	// Blobs keeps media files: a directory of the test's, BlobDir.
 	Blobs   *blob.Dir
+	BlobDir string
 	Service *conversations.Service
 
 	dedupeWindow time.Duration
@@ -83,7 +84,8 @@ func New(t testing.TB, o Options) *Env {
 	if o.DedupeWindow == 0 {
 		o.DedupeWindow = time.Hour
 	}
-	blobs, err := blob.NewDir(t.TempDir())
+	blobDir := t.TempDir()
+	blobs, err := blob.NewDir(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +102,7 @@ func New(t testing.TB, o Options) *Env {
 		Settings:     settings.NewWatcher(o.DB.Settings(), 0),
 		Clock:        o.Clock,
 		Blobs:        blobs,
+		BlobDir:      blobDir,
 		dedupeWindow: o.DedupeWindow,
 	}
 	e.Service = e.NewService(e.Redis)

@@ -20,11 +20,14 @@ export function setCSRF(token) { csrf = token || ''; }
 /** whenUnauthorized sets what happens when the session has ended. */
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
-/** api calls method path (under /api/v1) with an optional JSON body. */
+/** api calls method path (under /api/v1) with an optional JSON body, or a FormData one. */
 export async function api(method, path, body, { quiet401 = false, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   const opts = { method, credentials: 'same-origin', headers };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    // The browser writes the multipart Content-Type, with its boundary.
+    opts.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }

@@ -14,6 +14,7 @@ import { tagsEl } from './tags.js';
 import { rating } from './csat.js';
 import { notesPanel } from './notes.js';
 import { drawSLA } from './sla.js';
+import * as attach from './attach.js';
 import { attachmentEl, shown } from './media.js';
 
 const WINDOW_MS = 24 * 3600 * 1000;
@@ -334,24 +335,30 @@ export function openConversation(root, id, { onChange }) {
       }
     });
     const send = h('button', { type: 'submit', className: 'primary' }, t('conv.send'));
+    // With a file the text is its caption, and may be empty.
+    const file = attach.attachment((f) => { box.placeholder = f ? t('conv.caption_placeholder') : t('conv.placeholder'); });
     const form = h('form', { onsubmit: async (e) => {
       e.preventDefault();
       const text = box.value.trim();
-      if (!text) return;
+      const f = file.file();
+      if (!text && !f) return;
       send.disabled = true;
       try {
-        await api.post(`${path}/messages`, { text });
+        await api.post(`${path}/messages`, f ? attach.form(f, text) : { text });
         box.value = '';
+        file.clear();
         await loadNewer();
         if (conv.state !== 'assigned') { await loadConversation(); onChange(); }
       } catch (err) {
-        showError(err);
+        const key = attach.errorKey(err);
+        if (key) toast(t(key), 'error');
+        else showError(err);
         if (err.code === 'window_closed') await loadConversation();
       } finally {
         send.disabled = false;
         box.focus();
       }
-    } }, suggestions, field(t('conv.message'), box, t('conv.message_hint')), h('div', { className: 'row' }, send));
+    } }, suggestions, field(t('conv.message'), box, t('conv.message_hint')), h('div', { className: 'row' }, file.el, send));
     replace(composer, form);
   }
 
@@ -380,18 +387,28 @@ export function openConversation(root, id, { onChange }) {
       const tp = templates[Number(sel.value)];
       preview.textContent = (tp.body || '').replace(/\{\{(\d+)\}\}/g, (m, n) => (inputs[n - 1] && inputs[n - 1].value) || m);
     }
+    // A template approved with a media header takes a file for it.
+    const header = attach.attachment();
     const form = h('form', { onsubmit: async (e) => {
       e.preventDefault();
       const tp = templates[Number(sel.value)];
+      const f = header.file();
       try {
-        await api.post(`${path}/templates`, { template: tp.name, language: tp.language, params: inputs.map((i) => i.value) });
+        await api.post(`${path}/templates`, f
+          ? attach.templateForm(f, tp.name, tp.language, inputs.map((i) => i.value))
+          : { template: tp.name, language: tp.language, params: inputs.map((i) => i.value) });
+        header.clear();
         toast(t('conv.template_sent'));
         await loadNewer();
-      } catch (err) { showError(err); }
+      } catch (err) {
+        const key = attach.errorKey(err);
+        if (key) toast(t(key), 'error');
+        else showError(err);
+      }
     } },
     h('p', { className: 'window closed' }, t('conv.only_templates')),
     field(t('conv.template'), sel), params, preview,
-    h('button', { type: 'submit', className: 'primary' }, t('conv.send_template')));
+    h('div', { className: 'row' }, header.el, h('button', { type: 'submit', className: 'primary' }, t('conv.send_template'))));
     replace(composer, form);
     drawParams();
   }
