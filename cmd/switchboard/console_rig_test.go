@@ -38,6 +38,7 @@ import (
 type graphAPI struct {
 	mu    sync.Mutex
 	sends []graphSend
+	media graphMedia // files to serve and uploads received (console_media_test.go)
 }
 
 type graphSend struct {
@@ -45,7 +46,11 @@ type graphSend struct {
 }
 
 func (g *graphAPI) server(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.media.serve(w, r, srv.URL) {
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		g.mu.Lock()
 		id := fmt.Sprintf("wamid.out%d", len(g.sends)+1)
@@ -118,6 +123,7 @@ func newRig(t *testing.T, settingsYAML string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Media.Dir = t.TempDir() // the files the worker fetches, gone with the test
 	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx := context.Background()
