@@ -30,6 +30,7 @@ type graphMedia struct {
 	mu      sync.Mutex
 	files   map[string]graphFile
 	uploads []graphUpload
+	held    map[string]chan struct{} // media ids whose GET waits until closed
 }
 
 type graphFile struct {
@@ -41,6 +42,18 @@ type graphFile struct {
 type graphUpload struct {
 	id, filename, mime, typ string
 	data                    []byte
+}
+
+// hold makes GET /{id} wait until the returned func is called.
+func (m *graphMedia) hold(id string) (release func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held == nil {
+		m.held = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	m.held[id] = ch
+	return sync.OnceFunc(func() { close(ch) })
 }
 
 // add serves data as the media id.
@@ -63,11 +76,21 @@ func (m *graphMedia) received() []graphUpload {
 func (m *graphMedia) serve(w http.ResponseWriter, r *http.Request, base string) bool {
 	id, download := strings.CutPrefix(r.URL.Path, "/dl/")
 	upload := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/media")
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !download && r.Method == http.MethodGet {
 		id = r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		m.mu.Lock()
+		held := m.held[id]
+		m.mu.Unlock()
+		if held != nil {
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return true
+			}
+		}
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	f, known := m.files[id]
 	if !upload && !known {
 		return false
@@ -179,7 +202,9 @@ func pdf(title string) []byte {
 }
 
 // A customer's photo shows inline in the conversation, its bytes loaded
-// through the API with the operator's cookie session; their PDF is a
+// through the API with the operator's cookie session, replacing live its
+// "loading" placeholder when the worker fetches it after the message is
+// shown; their PDF is a
 // download link with its filename that answers the document; and a file
 // the operator attaches in the composer reaches the Graph API as an
 // upload with the very bytes chosen, sent as a document with its name
@@ -190,6 +215,10 @@ func TestConsoleShowsInboundMediaAndSendsAttachment(t *testing.T) {
 	pic, invoice := picture(t), pdf("invoice 2031")
 	r.graph.media.add("media-img-1", "image/png", pic)
 	r.graph.media.add("media-pdf-1", "application/pdf", invoice)
+	// The photo is fetched only once its message is shown, to see it
+	// replace the placeholder live.
+	release := r.graph.media.hold("media-img-1")
+	t.Cleanup(release)
 
 	b, _ := r.openAs("ana")
 	b.do("see the pool", seeHeading("Pool"))
@@ -197,18 +226,22 @@ func TestConsoleShowsInboundMediaAndSendsAttachment(t *testing.T) {
 	imgMsg := r.sendsMedia(lia, "image", map[string]string{"id": "media-img-1", "mime_type": "image/png", "caption": "comprovante"})
 	pdfMsg := r.sendsMedia(lia, "document", map[string]string{"id": "media-pdf-1", "mime_type": "application/pdf", "filename": "invoice-2031.pdf"})
 	conv := r.conversationOf(lia)
-	// The files are fetched by the worker, after the messages are shown:
-	// the test opens the conversation once both are kept.
-	files := r.fetched(conv.ID, imgMsg, pdfMsg)
+	r.fetched(conv.ID, pdfMsg)
 
 	b.do("open Lia's conversation", clickOn(locate("link", lia.name, "", true)))
-	b.do("see the photo's caption", seeText("comprovante"))
+	b.do("see the photo's caption, its file still loading", seeText("comprovante"), seeText("Loading the file…"))
 	claimIfOffered(b)
+	b.do("mark the page, to tell a reload", chromedp.Evaluate[chromedp.Void](`window.__e2eNoReload = true`))
+	release()
+	files := r.fetched(conv.ID, imgMsg, pdfMsg)
 
 	photo := chromedp.JSPath(`document.querySelector('img[alt="comprovante"]')`)
 	b.do("see the photo", chromedp.WaitVisible(photo),
 		chromedp.Evaluate[chromedp.Void](string(photo)+`.scrollIntoView()`),
 		chromedp.WaitVisible(chromedp.JSPath(`[...document.querySelectorAll('img[alt="comprovante"]')].find((i) => i.complete && i.naturalWidth > 0)`)))
+	if !evalIn[bool](b, "check the page was not reloaded", `window.__e2eNoReload === true`) {
+		t.Error("the page was reloaded: the photo did not replace its placeholder live")
+	}
 	if w := evalIn[int](b, "read the photo's width", string(photo)+`.naturalWidth`); w != 4 {
 		t.Errorf("the photo shows %d pixels wide, want the 4 of the customer's picture", w)
 	}

@@ -419,7 +419,13 @@ export function openConversation(root, id, { onChange }) {
     // After a gap in the stream anything may have changed: as a message.
     if (ev.type !== 'reconnect' && ev.query_id !== id) return;
     try {
-      if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
+      // The event of a message shown with its file still being fetched is
+      // news of that file (kept, or not available): read the history
+      // again in place. Only then: a re-read on every event of a shown
+      // message delayed the views' other updates (see 40edd8b).
+      const pending = ev.type === 'message' && messages.find((x) => x.id === ev.message_id && x.media && x.media.size == null && !x.media.error);
+      if (pending) await refreshStatuses();
+      else if (ev.type === 'message' || ev.type === 'reconnect') await loadNewer();
       if (ev.type === 'status') {
         const m = messages.find((x) => x.id === ev.message_id);
         if (m) {
