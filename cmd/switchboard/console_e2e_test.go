@@ -224,7 +224,10 @@ func claimIfOffered(b *tab) {
 		// Taken once the console says so and offers Claim no more (the
 		// message box shows before: it is no sign the claim is done).
 		b.do("claim the conversation", click("button", "Claim"), seeText("The conversation is yours."),
-			chromedp.WaitNotPresent(locate("button", "Claim", "", false)))
+			chromedp.WaitNotPresent(locate("button", "Claim", "", false)),
+			// The toast lies over the composer's Send button for its
+			// four seconds: a press there would land on the toast.
+			chromedp.WaitNotPresent(chromedp.JSPath(`document.querySelector('#toast .toast')`)))
 	}
 }
 
