@@ -83,6 +83,10 @@ func (a *API) withFormFile(c echo.Context, fields []string, send func(form url.V
 	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	form := url.Values{}
+	// The fields are kept in memory: all of them together are bounded,
+	// not only each one, or a form of many fields could fill the memory
+	// up to the file's limit.
+	fieldBytes := 0
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -104,6 +108,9 @@ func (a *API) withFormFile(c echo.Context, fields []string, send func(form url.V
 		}
 		if len(b) > maxField || !utf8.Valid(b) {
 			return bad(c, "form field "+quote(name)+" must be UTF-8 text of at most 4096 bytes")
+		}
+		if fieldBytes += len(b); fieldBytes > multipartOverhead/2 {
+			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "the form's fields are larger than this server accepts")
 		}
 		form.Add(name, string(b))
 	}

@@ -446,3 +446,29 @@ func (w *mediaWorld) blobCount(t *testing.T) int {
 	}
 	return n
 }
+
+// Many text fields before the file are refused once they add up past
+// what a form may hold besides its file, each one small as it is: they
+// are kept in memory, so their sum is bounded, not only each field.
+func TestAttachRefusesAFormOfTooManyFields(t *testing.T) {
+	w := newMediaWorld(t)
+	id := w.conversationOn(t, "wa-main", whatsapp.KindName, "5511911112006")
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for range 12 {
+		_ = mw.WriteField("text", strings.Repeat("a", 4000))
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", w.srv.URL+"/api/v1/conversations/"+id+"/messages", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+w.anaT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"code":"too_large"`) {
+		t.Fatalf("12 fields of 4000 bytes: %d %s, want 413 too_large", resp.StatusCode, body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // MediaFetcher is implemented by channels whose inbound files stay at the
@@ -115,4 +116,24 @@ func FetchGET(ctx context.Context, client *http.Client, rawURL, what string, aut
 		return nil, err
 	}
 	return resp, nil
+}
+
+// MaxFetchRedirects caps the redirects a fetch follows: providers answer
+// one (a CDN's signed URL); a chain longer than this is a loop or a trap.
+const MaxFetchRedirects = 3
+
+// CredentialRedirects is an http.Client CheckRedirect for fetches that
+// carry credentials: it follows at most MaxFetchRedirects redirects and
+// drops the Authorization header on any hop whose scheme or host (port
+// included) differs from the first request's. Go's own rule keeps it
+// for a subdomain or another port of the same host, which a hostile
+// answer could name.
+func CredentialRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) > MaxFetchRedirects {
+		return errors.New("too many redirects")
+	}
+	if !strings.EqualFold(req.URL.Scheme, via[0].URL.Scheme) || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		req.Header.Del("Authorization")
+	}
+	return nil
 }

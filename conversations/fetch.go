@@ -118,9 +118,13 @@ func (s *Service) fetchInto(ctx context.Context, m *Media, f channels.MediaFetch
 		return "", "", err
 	}
 	if !ok {
-		// Purged or erased while it was fetched: keep nothing.
+		// Purged or erased while it was fetched: keep nothing. A retry
+		// would find no row, hence no key: a file the store will not
+		// delete now goes to the deletion outbox, retried from there.
 		if err := s.blobs.Delete(ctx, m.BlobKey); err != nil {
-			return "", "", fmt.Errorf("delete media no longer wanted: %w", err)
+			if qerr := s.repo.QueueMediaDeletion(ctx, m.BlobKey, s.clock.Now()); qerr != nil {
+				return "", "", fmt.Errorf("delete media no longer wanted: %w (and queue it: %w)", err, qerr)
+			}
 		}
 		return metrics.MediaStored, "", nil
 	}

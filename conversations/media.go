@@ -132,6 +132,9 @@ type MediaRepository interface {
 	// MediaDeletions returns up to n blob keys whose files are to be
 	// deleted from the store (erased or purged), oldest first.
 	MediaDeletions(ctx context.Context, n int) ([]string, error)
+	// QueueMediaDeletion queues one blob key for deletion, as erasure
+	// and retention queue theirs.
+	QueueMediaDeletion(ctx context.Context, key string, now time.Time) error
 	// MediaDeleted forgets blob keys whose files the store deleted.
 	MediaDeleted(ctx context.Context, keys []string) error
 }

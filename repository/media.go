@@ -206,6 +206,18 @@ func queueMediaDeletions(ctx context.Context, tx *sql.Tx, where string, a args, 
 	return nil
 }
 
+// QueueMediaDeletion queues one blob key for deletion from the store:
+// a file kept for no row (its row erased while it was fetched) that the
+// store would not delete at once.
+func (c *Conversations) QueueMediaDeletion(ctx context.Context, key string, now time.Time) error {
+	var a args
+	if _, err := c.d.db.ExecContext(ctx, `INSERT INTO media_deletions (blob_key, created_at) VALUES (`+a.add(key)+`, `+a.add(ms(now))+`)
+		ON CONFLICT (blob_key) DO NOTHING`, a...); err != nil {
+		return fmt.Errorf("queue media deletion: %w", err)
+	}
+	return nil
+}
+
 // MediaDeletions returns up to n blob keys whose files are to be deleted
 // from the store, oldest first.
 func (c *Conversations) MediaDeletions(ctx context.Context, n int) ([]string, error) {

@@ -59,6 +59,11 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 		}
 		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchNotFound, Permanent: true, Err: fmt.Errorf("getFile: no file path")}
 	}
+	// A "." or ".." segment would climb out of the file endpoint to a
+	// method of the bot ({api}/bot{token}/...): Go sends the path as is.
+	if !cleanFilePath(a.Result.FilePath) {
+		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchRefused, Permanent: true, Err: fmt.Errorf("getFile: file path leaves the file endpoint")}
+	}
 	// methodBase is {api}/bot{token}/; files are under {api}/file/bot{token}/.
 	fileURL := c.cfg.APIBaseURL + "/file/bot" + url.PathEscape(c.cfg.BotToken) + "/" + escapePath(a.Result.FilePath)
 	resp, err = channels.FetchGET(ctx, c.http, fileURL, "file download", nil)
@@ -79,4 +84,18 @@ func escapePath(p string) string {
 		parts[i] = url.PathEscape(s)
 	}
 	return strings.Join(parts, "/")
+}
+
+// cleanFilePath reports whether a file_path is relative, with no empty,
+// "." or ".." segment and no backslash.
+func cleanFilePath(p string) bool {
+	if strings.Contains(p, "\\") {
+		return false
+	}
+	for _, s := range strings.Split(p, "/") {
+		if s == "" || s == "." || s == ".." {
+			return false
+		}
+	}
+	return true
 }

@@ -56,3 +56,25 @@ func TestFetchMediaDownloadsThroughGetFile(t *testing.T) {
 		}
 	}
 }
+
+// A file_path climbing out of the file endpoint is refused for good,
+// never sent: the request would reach a method of the bot instead.
+func TestFetchMediaRefusesAFilePathOutOfTheFileEndpoint(t *testing.T) {
+	var outside []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bot"+botToken+"/getFile" {
+			_, _ = io.WriteString(w, `{"ok":true,"result":{"file_size":3,"file_path":"../../bot`+botToken+`/logOut"}}`)
+			return
+		}
+		outside = append(outside, r.URL.Path)
+		_, _ = io.WriteString(w, `{"ok":true,"result":true}`)
+	}))
+	defer srv.Close()
+	_, _, err := newChannel(t, srv.URL).FetchMedia(context.Background(), &channels.Media{ID: "AwACAgEAAxk"})
+	if reason, permanent := channels.PermanentFetch(err); !permanent || reason != channels.FetchRefused {
+		t.Fatalf("FetchMedia = %v, want permanent %s", err, channels.FetchRefused)
+	}
+	if len(outside) != 0 {
+		t.Fatalf("requests beyond getFile: %v", outside)
+	}
+}

@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,15 +27,7 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 	// redirect to another port of the same host, and the CDN's signed
 	// URL (S3's) refuses a request carrying a second authorization.
 	client := *c.http
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("too many redirects")
-		}
-		if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
-			req.Header.Del("Authorization")
-		}
-		return nil
-	}
+	client.CheckRedirect = channels.CredentialRedirects
 	resp, err := channels.FetchGET(ctx, &client, m.ID, "media download", func(r *http.Request) {
 		r.SetBasicAuth(c.cfg.AccountSID, c.cfg.AuthToken)
 	})

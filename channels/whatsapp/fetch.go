@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"switchboard/channels"
 )
@@ -37,11 +38,13 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchUnavailable,
 			Err: fmt.Errorf("media url: unreadable answer")}
 	}
-	if u, err := url.Parse(info.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !c.mediaHost(info.URL) {
 		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchRefused, Permanent: true,
-			Err: fmt.Errorf("media url: not an http(s) URL")}
+			Err: fmt.Errorf("media url: not on Meta's media host nor the API host")}
 	}
-	resp, err = channels.FetchGET(ctx, c.http, info.URL, "media download", bearer)
+	client := *c.http
+	client.CheckRedirect = channels.CredentialRedirects
+	resp, err = channels.FetchGET(ctx, &client, info.URL, "media download", bearer)
 	if err != nil {
 		return nil, channels.FetchedInfo{}, err
 	}
@@ -54,4 +57,25 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 		mime = m.MimeType
 	}
 	return resp.Body, channels.FetchedInfo{MimeType: mime, Size: size, Filename: m.Filename, SHA256: info.SHA256}, nil
+}
+
+// metaMediaHost serves the Cloud API's media downloads
+// (https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=...).
+const metaMediaHost = "lookaside.fbsbx.com"
+
+// mediaHost reports whether the download URL Graph answered may be sent
+// the access token: https on Meta's media host, or the scheme and host
+// of api_base_url itself (a proxy or a test's fake). Any other host (a
+// hostile or mis-set api_base_url answering one) is never fetched, so
+// the token cannot leak there.
+func (c *Channel) mediaHost(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Scheme, "https") && strings.EqualFold(u.Host, metaMediaHost) {
+		return true
+	}
+	base, err := url.Parse(c.cfg.APIBaseURL)
+	return err == nil && strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Host, base.Host)
 }
