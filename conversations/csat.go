@@ -199,6 +199,16 @@ func (s *Service) AskCSAT(ctx context.Context, queryID string) error {
 	if st.Query.State != routing.StateClosed {
 		return nil
 	}
+	// A customer who wrote since is in another conversation: a late
+	// question about this one would be taken for part of it, and a
+	// rating could not reach it (only the latest conversation is rated).
+	k, err := s.repo.Contact(ctx, st.ContactID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("read the contact of %s: %w", queryID, err)
+	}
+	if k == nil || k.OpenQuery != "" {
+		return nil
+	}
 	if err := s.askCSAT(ctx, st.Query); err != nil {
 		return fmt.Errorf("ask the survey of %s: %w", queryID, err)
 	}

@@ -435,3 +435,32 @@ func TestCSATFailedOnCloseIsAskedAgain(t *testing.T) {
 		})
 	}
 }
+
+// A survey asked again after the customer wrote anew is not asked: the
+// customer is in another conversation by then.
+func TestCSATAskedAgainNotAfterANewConversation(t *testing.T) {
+	e := newEnv(t, "", nil)
+	e.ApplySettings(t, csatSettings)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	res := e.apply(t, text("wamid.in1", "5511900000010", now.Add(-time.Minute), now.UnixNano()))
+	e.Repo.FailBefore("RequestCSAT", 1)
+	if _, err := e.Service.Close(ctx, res.QueryID, "solved"); err != nil {
+		t.Fatal(err)
+	}
+	next := e.apply(t, text("wamid.in2", "5511900000010", now, now.UnixNano()+1))
+	if !next.NewQuery {
+		t.Fatalf("the customer's next message = %+v, want a new conversation", next)
+	}
+	if err := e.Service.AskCSAT(ctx, res.QueryID); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.query(t, res.QueryID); q.CSAT != nil {
+		t.Fatalf("csat = %+v, want none asked", q.CSAT)
+	}
+	for _, m := range e.history(t, res.QueryID) {
+		if m.ID == "sb-csat-"+res.QueryID {
+			t.Fatal("the survey was recorded")
+		}
+	}
+}
