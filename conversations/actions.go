@@ -85,8 +85,14 @@ func (s *Service) Close(ctx context.Context, queryID, reason string) (routing.Qu
 	s.cancelSLATimers(ctx, queryID)
 	// Only an operator's close surveys: a session that expires or a
 	// contact erased asks nothing.
+	// The close has committed, so a survey that fails here is not the
+	// close's failure: a retried close would only find it closed. A timer
+	// task asks again, retried by the queue until it is queued.
 	if err := s.askCSAT(ctx, q); err != nil {
-		return q, fmt.Errorf("closed, but the satisfaction survey was not queued: %w", err)
+		if serr := s.tasks.ScheduleTimer(ctx, TimerCSAT, q.ID, strconv.Itoa(q.Cycle), s.clock.Now()); serr != nil {
+			return q, fmt.Errorf("closed, but the satisfaction survey was neither queued (%w) nor scheduled to be (%w)", err, serr)
+		}
+		s.logger.WarnContext(ctx, "satisfaction survey not queued on close; a timer asks again", "query", q.ID, "err", err)
 	}
 	return q, nil
 }

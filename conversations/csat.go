@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -164,10 +165,52 @@ func (s *Service) askCSAT(ctx context.Context, q routing.Query) error {
 	}
 	s.publish(ctx, ev)
 	if !created {
-		return nil
+		// Surveyed before: an earlier attempt may have recorded the
+		// question and failed to queue its send.
+		if m, err := s.repo.Message(ctx, q.ID, req.MessageID); errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read the survey of %s: %w", q.ID, err)
+		} else if m.Status != channels.StatusQueued {
+			return nil // sent or failed already: never again
+		}
 	}
 	if err := s.tasks.EnqueueSend(ctx, q.Channel, q.ID, req.MessageID); err != nil {
 		return fmt.Errorf("queue the survey of %s: %w", q.ID, err)
+	}
+	return nil
+}
+
+// TimerCSAT asks a closed conversation's survey again when asking it on
+// the close failed; its key is the closed cycle.
+const TimerCSAT = "csat"
+
+// AskCSAT, a TimerCSAT firing, surveys a conversation whose close could
+// not: it does nothing unless the conversation is still closed, and
+// asking again queues the question at most once. An error is retried.
+func (s *Service) AskCSAT(ctx context.Context, queryID string) error {
+	st, err := s.repo.RoutingState(ctx, queryID)
+	if errors.Is(err, ErrNotFound) {
+		return nil // erased meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if st.Query.State != routing.StateClosed {
+		return nil
+	}
+	// A customer who wrote since is in another conversation: a late
+	// question about this one would be taken for part of it, and a
+	// rating could not reach it (only the latest conversation is rated).
+	k, err := s.repo.Contact(ctx, st.ContactID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("read the contact of %s: %w", queryID, err)
+	}
+	if k == nil || k.OpenQuery != "" {
+		return nil
+	}
+	if err := s.askCSAT(ctx, st.Query); err != nil {
+		return fmt.Errorf("ask the survey of %s: %w", queryID, err)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ const (
 	// conversation's service-level due times.
 	TypeSLAFirstResponse = "sla:first_response"
 	TypeSLAResolution    = "sla:resolution"
+	// TypeCSAT asks a closed conversation's satisfaction survey again
+	// when asking it on the close failed.
+	TypeCSAT = "csat:ask"
 	// TypeDispatch hands waiting pool queries to an operator who came
 	// online or got room.
 	TypeDispatch = "routing:dispatch"
@@ -464,6 +467,8 @@ var timerTypes = map[string]string{
 	// The targets' timers.
 	conversations.TimerFirstResponse: TypeSLAFirstResponse,
 	conversations.TimerResolution:    TypeSLAResolution,
+	// A survey the close could not queue.
+	conversations.TimerCSAT: TypeCSAT,
 }
 
 // ScheduleTimer schedules a routing timer task.

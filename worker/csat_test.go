@@ -388,3 +388,79 @@ func TestCSATAsTextWithoutChoices(t *testing.T) {
 		t.Fatalf("csat = %+v", q.CSAT)
 	}
 }
+
+// A survey that fails on the close is not lost and does not fail the
+// close (a retried close would only find it closed): a timer asks again,
+// and the customer gets the question once. Failing before the survey is
+// recorded, or after (recorded, its send never queued), alike.
+func TestCSATFailedOnCloseIsAskedAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(r *convtest.Faulty) *convtest.Rule
+	}{
+		{"not recorded", func(r *convtest.Faulty) *convtest.Rule { return r.FailBefore("RequestCSAT", 1) }},
+		{"recorded, send not queued", func(r *convtest.Faulty) *convtest.Rule { return r.FailAfter("RequestCSAT", 1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			fake := newGraphFake(t, func(int) (int, string) { n++; return 200, sentOK(fmt.Sprintf("wamid.out.%d", n)) })
+			e := newEnv(t, fake.srv.URL, nil)
+			e.ApplySettings(t, csatSettings)
+			ctx := context.Background()
+			now := time.Now().Truncate(time.Second)
+			m := text("wamid.in", "5511900000009", now.Add(-time.Minute), now.UnixNano())
+			res := e.apply(t, m)
+			fault := tc.fault(e.Repo)
+			if q, err := e.Service.Close(ctx, res.QueryID, "solved"); err != nil || q.State != "closed" {
+				t.Fatalf("close = %+v, %v; want closed, no error", q, err)
+			}
+			if fault.Fired() != 1 {
+				t.Fatalf("fault fired %d times, want 1", fault.Fired())
+			}
+			e.startWorker(t, 2)
+			eventually(t, "the survey sent", func() bool { return len(fake.sent()) == 1 })
+			if _, _, _, body := listRows(t, fake.sent()[0]); body != "How did we do, Ana?" {
+				t.Fatalf("survey = %s", fake.sent()[0])
+			}
+			eventually(t, "the survey recorded sent", func() bool {
+				m, _ := e.Service.Message(ctx, res.QueryID, "sb-csat-"+res.QueryID)
+				return m != nil && m.Status == channels.StatusSent
+			})
+			if q := e.query(t, res.QueryID); q.CSAT == nil || q.CSAT.Score != 0 {
+				t.Fatalf("csat = %+v, want asked", q.CSAT)
+			}
+			if s := fake.sent(); len(s) != 1 {
+				t.Fatalf("%d sends, want the survey once", len(s))
+			}
+		})
+	}
+}
+
+// A survey asked again after the customer wrote anew is not asked: the
+// customer is in another conversation by then.
+func TestCSATAskedAgainNotAfterANewConversation(t *testing.T) {
+	e := newEnv(t, "", nil)
+	e.ApplySettings(t, csatSettings)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	res := e.apply(t, text("wamid.in1", "5511900000010", now.Add(-time.Minute), now.UnixNano()))
+	e.Repo.FailBefore("RequestCSAT", 1)
+	if _, err := e.Service.Close(ctx, res.QueryID, "solved"); err != nil {
+		t.Fatal(err)
+	}
+	next := e.apply(t, text("wamid.in2", "5511900000010", now, now.UnixNano()+1))
+	if !next.NewQuery {
+		t.Fatalf("the customer's next message = %+v, want a new conversation", next)
+	}
+	if err := e.Service.AskCSAT(ctx, res.QueryID); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.query(t, res.QueryID); q.CSAT != nil {
+		t.Fatalf("csat = %+v, want none asked", q.CSAT)
+	}
+	for _, m := range e.history(t, res.QueryID) {
+		if m.ID == "sb-csat-"+res.QueryID {
+			t.Fatal("the survey was recorded")
+		}
+	}
+}

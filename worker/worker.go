@@ -104,6 +104,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypeRelease, w.handleRelease)
 	mux.HandleFunc(queue.TypeSLAFirstResponse, w.handleSLA(conversations.SLAFirstResponse))
 	mux.HandleFunc(queue.TypeSLAResolution, w.handleSLA(conversations.SLAResolution))
+	mux.HandleFunc(queue.TypeCSAT, w.handleCSAT)
 	mux.HandleFunc(queue.TypeDispatch, w.handleDispatch)
 	mux.HandleFunc(queue.TypeReturn, w.handleReturn)
 	mux.HandleFunc(queue.TypeRecheck, w.handleRecheck)
@@ -166,6 +167,14 @@ func (w *Worker) handleSLA(kind string) func(context.Context, *asynq.Task) error
 		}
 		return w.conv.SLADeadline(ctx, kind, tm.QueryID)
 	}
+}
+
+func (w *Worker) handleCSAT(ctx context.Context, t *asynq.Task) error {
+	tm, err := timer(t)
+	if err != nil {
+		return err
+	}
+	return w.conv.AskCSAT(ctx, tm.QueryID)
 }
 
 func (w *Worker) handleDispatch(ctx context.Context, t *asynq.Task) error {

@@ -388,3 +388,15 @@ func (f *Faulty) RecordSLABreach(ctx context.Context, queryID, kind string, due,
 	}
 	return v0, err
 }
+
+// RequestCSAT calls the wrapped repository unless a rule fails it.
+func (f *Faulty) RequestCSAT(ctx context.Context, r conversations.CSATRequest) (bool, *conversations.Event, error) {
+	if err := f.fault("RequestCSAT", false); err != nil {
+		return false, nil, err
+	}
+	created, ev, err := f.Repository.RequestCSAT(ctx, r)
+	if err == nil {
+		err = f.fault("RequestCSAT", true)
+	}
+	return created, ev, err
+}
