@@ -219,7 +219,11 @@ func TestConsoleCoordinatorEditsOpeningHours(t *testing.T) {
 // to: a conversation from the pool must be taken before replying.
 func claimIfOffered(b *tab) {
 	b.t.Helper()
-	time.Sleep(300 * time.Millisecond) // the view's buttons follow its state
+	// The view's buttons follow its state, which it reads after it shows:
+	// wait until it offers Claim (a pool's) or Close (one's own), rather
+	// than for a fixed time, which a loaded machine outlasts.
+	b.do("see what the conversation offers", chromedp.WaitVisible(chromedp.JSPath(fmt.Sprintf(`(%s) || (%s)`,
+		string(locate("button", "Claim", "", false)), string(locate("button", "Close conversation", "", false))))))
 	if b.shown("button", "Claim", "", false) {
 		// Taken once the console says so and offers Claim no more (the
 		// message box shows before: it is no sign the claim is done).

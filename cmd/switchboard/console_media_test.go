@@ -228,7 +228,22 @@ func TestConsoleShowsInboundMediaAndSendsAttachment(t *testing.T) {
 	conv := r.conversationOf(lia)
 	r.fetched(conv.ID, pdfMsg)
 
-	b.do("open Lia's conversation", clickOn(locate("link", lia.name, "", true)))
+	// The inbox redraws its list as the files' fetches are announced, and
+	// a click on a row being replaced goes nowhere: click again, as a
+	// person would, until the conversation opens.
+	for i := 0; ; i++ {
+		b.do("open Lia's conversation", clickOn(locate("link", lia.name, "", true)))
+		opened := false
+		for range 30 {
+			if opened = evalIn[bool](b, "read the address", fmt.Sprintf(`location.hash.includes(%q)`, conv.ID)); opened {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if opened || i == 2 {
+			break
+		}
+	}
 	b.do("see the photo's caption, its file still loading", seeText("comprovante"), seeText("Loading the file…"))
 	claimIfOffered(b)
 	b.do("mark the page, to tell a reload", chromedp.Evaluate[chromedp.Void](`window.__e2eNoReload = true`))
