@@ -220,10 +220,13 @@ func TestConsoleCoordinatorEditsOpeningHours(t *testing.T) {
 func claimIfOffered(b *tab) {
 	b.t.Helper()
 	// The view's buttons follow its state, which it reads after it shows:
-	// wait until it offers Claim (a pool's) or Close (one's own), rather
-	// than for a fixed time, which a loaded machine outlasts.
-	b.do("see what the conversation offers", chromedp.WaitVisible(chromedp.JSPath(fmt.Sprintf(`(%s) || (%s)`,
+	// wait a while for it to offer Claim (a pool's) or Close (one's own)
+	// rather than a fixed 300 ms, which a loaded machine outlasts. A claim
+	// pool offers neither (a reply takes it), so the wait may run out.
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	_, _ = chromedp.Run(ctx, chromedp.WaitVisible(chromedp.JSPath(fmt.Sprintf(`(%s) || (%s)`,
 		string(locate("button", "Claim", "", false)), string(locate("button", "Close conversation", "", false))))))
+	cancel()
 	if b.shown("button", "Claim", "", false) {
 		// Taken once the console says so and offers Claim no more (the
 		// message box shows before: it is no sign the claim is done).
