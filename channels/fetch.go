@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 )
 
 // MediaFetcher is implemented by channels whose inbound files stay at the
@@ -44,6 +46,9 @@ const (
 	FetchRefused = "refused"
 	// FetchUnavailable: the provider failed; try again later.
 	FetchUnavailable = "unavailable"
+	// FetchCorrupt: the bytes do not match the provider's hash or MAC;
+	// fetching them again gives the same bytes.
+	FetchCorrupt = "hash_mismatch"
 )
 
 // FetchError is a failed fetch. A permanent one is not retried: the file
@@ -97,25 +102,58 @@ func FetchStatus(what string, code int) error {
 // FetchGET sends an authorized GET and returns the answer's body when it
 // is 2xx, classified by FetchStatus otherwise. A transport failure is
 // retryable. auth sets the request's credentials.
+//
+// client's Timeout bounds the wait for the answer's headers only: a
+// 100 MB document over a slow link takes minutes, so the body may take
+// as long as ctx (the fetch task's own timeout) allows.
 func FetchGET(ctx context.Context, client *http.Client, rawURL, what string, auth func(*http.Request)) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
+		cancel(nil)
 		return nil, &FetchError{Reason: FetchRefused, Permanent: true, Err: fmt.Errorf("%s: build request", what)}
 	}
 	if auth != nil {
 		auth(req)
 	}
-	resp, err := client.Do(req)
+	streaming := *client
+	streaming.Timeout = 0
+	if client.Timeout > 0 {
+		headers := time.AfterFunc(client.Timeout, func() { cancel(errNoAnswer) })
+		defer headers.Stop()
+	}
+	resp, err := streaming.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errNoAnswer) {
+			err = &url.Error{Err: cause}
+		}
+		cancel(nil)
 		// The url.Error would quote the URL, which may carry a token.
 		return nil, &FetchError{Reason: FetchUnavailable, Err: fmt.Errorf("%s: %w", what, errors.Unwrap(err))}
 	}
 	if err := FetchStatus(what, resp.StatusCode); err != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
+		cancel(nil)
 		return nil, err
 	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// errNoAnswer ends a fetch whose answer did not start in time.
+var errNoAnswer = errors.New("no answer in time")
+
+// cancelOnClose releases a fetch's context with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel(nil)
+	return err
 }
 
 // MaxFetchRedirects caps the redirects a fetch follows: providers answer

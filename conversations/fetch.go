@@ -78,13 +78,7 @@ func (s *Service) publishMedia(ctx context.Context, m *Media) {
 func (s *Service) fetchInto(ctx context.Context, m *Media, f channels.MediaFetcher, limit int64) (outcome, reason string, err error) {
 	rc, info, err := f.FetchMedia(ctx, &channels.Media{ID: m.ProviderRef, MimeType: m.MimeType, Filename: m.Filename, SHA256: m.SHA256})
 	if err != nil {
-		if r, ok := channels.PermanentFetch(err); ok {
-			if r == channels.FetchTooLarge {
-				return metrics.MediaTooLarge, MediaTooLarge, nil
-			}
-			return metrics.MediaFailed, r, nil
-		}
-		return "", "", err
+		return fetchFailure(err)
 	}
 	defer rc.Close()
 	if info.Size > limit {
@@ -98,6 +92,11 @@ func (s *Service) fetchInto(ctx context.Context, m *Media, f channels.MediaFetch
 	if cr.over {
 		// Put failed on the cap's error, keeping nothing.
 		return metrics.MediaTooLarge, MediaTooLarge, nil
+	}
+	if _, ok := channels.PermanentFetch(err); ok {
+		// The provider's reader failed for good (a fetcher that
+		// downloads on first read): nothing was kept.
+		return fetchFailure(err)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("store media: %w", err)
@@ -131,6 +130,19 @@ func (s *Service) fetchInto(ctx context.Context, m *Media, f channels.MediaFetch
 	s.metrics.Media.BytesStored.WithLabelValues(m.Channel).Add(float64(n))
 	s.logger.InfoContext(ctx, "media file stored", "media", m.ID, "channel", m.Channel, "bytes", n)
 	return metrics.MediaStored, "", nil
+}
+
+// fetchFailure is fetchInto's answer to a fetcher's error: the outcome
+// and reason of a permanent one, or the error itself, to be retried.
+func fetchFailure(err error) (outcome, reason string, _ error) {
+	r, ok := channels.PermanentFetch(err)
+	switch {
+	case !ok:
+		return "", "", err
+	case r == channels.FetchTooLarge:
+		return metrics.MediaTooLarge, MediaTooLarge, nil
+	}
+	return metrics.MediaFailed, r, nil
 }
 
 // errTooLarge ends a read past the size cap.

@@ -34,7 +34,8 @@ type Media struct {
 	// Kind is a channels.Type* media type: image, audio, video, document or sticker.
 	Kind string
 	// ProviderRef is where the provider keeps an inbound file (its media
-	// id or URL). It is a secret of sorts and never logged.
+	// id, a URL, or a linked device's location and keys). It is a secret
+	// of sorts, never logged, and emptied once the file is done with.
 	ProviderRef string
 	MimeType    string
 	Filename    string

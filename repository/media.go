@@ -97,10 +97,11 @@ func (c *Conversations) Media(ctx context.Context, id string) (*conversations.Me
 }
 
 // MarkMediaStored records a pending file as stored; false when it was no
-// longer pending.
+// longer pending. The provider's reference is forgotten: it may hold the
+// keys to the provider's copy, needed no more.
 func (c *Conversations) MarkMediaStored(ctx context.Context, id, mimeType, sha string, size int64, now time.Time) (bool, error) {
 	res, err := c.d.db.ExecContext(ctx, `UPDATE media SET state = 'stored', mime_type = $2, sha256 = $3, size = $4,
-		stored_at = $5, error = '' WHERE id = $1 AND state = 'pending'`, id, mimeType, sha, size, ms(now))
+		stored_at = $5, error = '', provider_ref = '' WHERE id = $1 AND state = 'pending'`, id, mimeType, sha, size, ms(now))
 	if err != nil {
 		return false, fmt.Errorf("mark media stored: %w", err)
 	}
@@ -111,9 +112,10 @@ func (c *Conversations) MarkMediaStored(ctx context.Context, id, mimeType, sha s
 	return n == 1, nil
 }
 
-// MarkMediaFailed records that a pending file cannot be kept.
+// MarkMediaFailed records that a pending file cannot be kept, forgetting
+// the provider's reference as MarkMediaStored does.
 func (c *Conversations) MarkMediaFailed(ctx context.Context, id, reason string, now time.Time) error {
-	if _, err := c.d.db.ExecContext(ctx, `UPDATE media SET state = 'failed', error = $2, stored_at = $3
+	if _, err := c.d.db.ExecContext(ctx, `UPDATE media SET state = 'failed', error = $2, stored_at = $3, provider_ref = ''
 		WHERE id = $1 AND state = 'pending'`, id, reason, ms(now)); err != nil {
 		return fmt.Errorf("mark media failed: %w", err)
 	}

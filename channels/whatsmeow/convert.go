@@ -171,11 +171,11 @@ func Inbound(channel string, evt *events.Message, received time.Time) (in channe
 	}
 	if in.Media != nil {
 		in.Text = in.Media.Caption
-		// The bytes stay on WhatsApp's servers; the message's media keys,
-		// needed to download them, travel with the message.
-		in.Media.ID = in.ID
+		// The bytes stay on WhatsApp's servers, encrypted: the reference
+		// carries where they are and the keys to read them (FetchMedia).
+		in.Media.ID = mediaRef(m)
 	}
-	if in.Media != nil || in.Type == channels.TypeUnknown {
+	if in.Type == channels.TypeUnknown {
 		if raw, err := protojson.Marshal(m); err == nil {
 			in.Raw = json.RawMessage(raw)
 		}

@@ -1,6 +1,7 @@
 package whatsmeow
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -56,9 +57,11 @@ func TestInboundMessageTypes(t *testing.T) {
 		}}, func(t *testing.T, in channels.Inbound) {
 			want(t, in.Type == channels.TypeImage && in.Text == "el comprobante" && in.Media != nil &&
 				in.Media.Caption == "el comprobante" && in.Media.MimeType == "image/jpeg" && in.Media.SHA256 == "deadbeef" &&
-				in.Media.ID == in.ID, "image", in)
-			// The media keys needed to download it later travel in Raw.
-			want(t, len(in.Raw) > 0 && contains(string(in.Raw), "directPath"), "image raw", in)
+				in.Raw == nil, "image", in)
+			// Where the file is and its keys travel in the reference.
+			d, err := parseRef(in.Media.ID)
+			want(t, err == nil && d.GetDirectPath() == "/v/t62.7118-24/abc" && bytes.Equal(d.GetMediaKey(), []byte{1, 2, 3}) &&
+				bytes.Equal(d.GetFileSHA256(), sha), "image reference", in)
 		}},
 		{"voice note", &waE2E.Message{AudioMessage: &waE2E.AudioMessage{Mimetype: proto.String("audio/ogg; codecs=opus"), PTT: proto.Bool(true)}},
 			func(t *testing.T, in channels.Inbound) {

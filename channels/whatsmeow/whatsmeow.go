@@ -153,6 +153,11 @@ type Channel struct {
 
 	client atomic.Pointer[senderBox]
 	health health
+	// tempDir holds files being downloaded ("" is os.TempDir()).
+	tempDir string
+	// mediaHost says which hosts a message's file URL may name;
+	// whatsAppMediaHost but in tests.
+	mediaHost func(host string) bool
 }
 
 // senderBox lets an interface value sit in an atomic.Pointer.
@@ -175,7 +180,7 @@ func New(id string, cfg Config, logger *slog.Logger) (*Channel, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Channel{id: id, cfg: cfg, logger: logger.With("channel", id)}
+	c := &Channel{id: id, cfg: cfg, logger: logger.With("channel", id), mediaHost: whatsAppMediaHost}
 	c.health.set(StateStandby)
 	return c, nil
 }
