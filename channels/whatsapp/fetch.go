@@ -27,7 +27,11 @@ type mediaInfo struct {
 // is then fetched with the same token.
 func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadCloser, channels.FetchedInfo, error) {
 	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken) }
-	resp, err := channels.FetchGET(ctx, c.http, c.cfg.APIBaseURL+"/"+url.PathEscape(m.ID), "media url", bearer)
+	// Both requests carry the token: neither follows a redirect with it
+	// off the host it was sent to (Go's own rule keeps it for subdomains).
+	client := *c.http
+	client.CheckRedirect = channels.CredentialRedirects
+	resp, err := channels.FetchGET(ctx, &client, c.cfg.APIBaseURL+"/"+url.PathEscape(m.ID), "media url", bearer)
 	if err != nil {
 		return nil, channels.FetchedInfo{}, err
 	}
@@ -42,8 +46,6 @@ func (c *Channel) FetchMedia(ctx context.Context, m *channels.Media) (io.ReadClo
 		return nil, channels.FetchedInfo{}, &channels.FetchError{Reason: channels.FetchRefused, Permanent: true,
 			Err: fmt.Errorf("media url: not on Meta's media host nor the API host")}
 	}
-	client := *c.http
-	client.CheckRedirect = channels.CredentialRedirects
 	resp, err = channels.FetchGET(ctx, &client, info.URL, "media download", bearer)
 	if err != nil {
 		return nil, channels.FetchedInfo{}, err

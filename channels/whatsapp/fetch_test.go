@@ -86,3 +86,17 @@ func TestFetchMediaRedirectsDropTheTokenAndAreCapped(t *testing.T) {
 		t.Fatalf("a redirect loop was followed %d times", n)
 	}
 }
+
+// The media-id request itself, redirected to another port of the API's
+// host (which Go's own rule would send the token to), reaches it
+// without the token.
+func TestFetchMediaURLRedirectDropsTheToken(t *testing.T) {
+	th := newThief(t)
+	base := graph(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		http.Redirect(w, r, th.srv.URL+"/v21.0/MID-1", http.StatusFound)
+	})
+	_, _, _ = newChannel(t, base).FetchMedia(context.Background(), &channels.Media{ID: "MID-1"})
+	if th.hits.Load() != 1 || th.auth.Load() != "" {
+		t.Fatalf("%d hits at the other port, Authorization %q; want 1 without the token", th.hits.Load(), th.auth.Load())
+	}
+}
