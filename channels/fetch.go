@@ -103,7 +103,9 @@ func FetchStatus(what string, code int) error {
 // is 2xx, classified by FetchStatus otherwise. A transport failure is
 // retryable. auth sets the request's credentials.
 //
-// client's Timeout bounds the wait for the answer's headers only: a
+// A redirect carries no Referer, and at most MaxFetchRedirects are
+// followed unless client's own CheckRedirect decides. client's Timeout
+// bounds the wait for the answer's headers only: a
 // 100 MB document over a slow link takes minutes, so the body may take
 // as long as ctx (the fetch task's own timeout) allows.
 func FetchGET(ctx context.Context, client *http.Client, rawURL, what string, auth func(*http.Request)) (*http.Response, error) {
@@ -118,6 +120,19 @@ func FetchGET(ctx context.Context, client *http.Client, rawURL, what string, aut
 	}
 	streaming := *client
 	streaming.Timeout = 0
+	check := client.CheckRedirect
+	streaming.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// Go sends the previous URL as the Referer of a redirect, and a
+		// provider's URL may hold a token (Telegram's file URLs do).
+		req.Header.Del("Referer")
+		if check != nil {
+			return check(req, via)
+		}
+		if len(via) > MaxFetchRedirects {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
 	if client.Timeout > 0 {
 		headers := time.AfterFunc(client.Timeout, func() { cancel(errNoAnswer) })
 		defer headers.Stop()

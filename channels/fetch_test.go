@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,5 +51,28 @@ func TestFetchGETTimeoutBoundsTheAnswerNotTheBody(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Fatalf("the error quotes the URL: %v", err)
+	}
+}
+
+// A redirect never tells the next host the URL it came from: a
+// provider's URL may hold a token (Telegram's file URLs do), which Go
+// would send as the Referer.
+func TestFetchGETRedirectSendsNoReferer(t *testing.T) {
+	var referer atomic.Value
+	referer.Store("none")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		referer.Store(r.Header.Get("Referer"))
+		_, _ = w.Write([]byte("file"))
+	}))
+	defer other.Close()
+	api := httptest.NewServer(http.RedirectHandler(other.URL+"/cdn/file", http.StatusFound))
+	defer api.Close()
+	resp, err := channels.FetchGET(context.Background(), http.DefaultClient, api.URL+"/file/bot123:SECRET/photos/1.jpg", "file download", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := referer.Load(); got != "" {
+		t.Fatalf("the redirect's target got Referer %q, want none", got)
 	}
 }
