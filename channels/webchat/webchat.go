@@ -3,6 +3,8 @@
 // to Switchboard, and Switchboard POSTs replies back to the site. Both
 // directions are signed the same way with a shared secret (see Sign), so
 // one small piece of code on the site both checks and produces signatures.
+// A visitor's file stays on the site, at a URL in the message, until a
+// worker fetches it with a signed GET (see FetchMedia).
 // It knows that wire format and nothing about queues or routing.
 package webchat
 
