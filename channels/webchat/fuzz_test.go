@@ -8,7 +8,9 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"switchboard/channels"
@@ -17,8 +19,8 @@ import (
 
 // FuzzParse: whatever the body, Parse never panics, and it either rejects
 // the body as malformed or returns exactly one message a worker can route
-// (id, sender and text set, within their limits) or one status, either of
-// which can be queued (encodes as JSON).
+// (id, sender and text or a file from media_origins set, within their
+// limits) or one status, either of which can be queued (encodes as JSON).
 func FuzzParse(f *testing.F) {
 	for _, body := range []string{
 		messageBody,
@@ -31,6 +33,11 @@ func FuzzParse(f *testing.F) {
 		`{"id": "m-1", "session_id": "v", "text": "hi", "timestamp": -1}`,
 		`{"id": "m-1", "session_id": "v", "text": "\ud83d\ude00 \u0000"}`,
 		messageBody + `{}`,
+		`{"id": "m-2", "session_id": "v", "text": "receipt", "media": {"kind": "document", "url": "https://cdn.shop.example.com/r.pdf?t=1", "mime_type": "application/pdf", "filename": "r.pdf", "size": 12, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}`,
+		`{"id": "m-2", "session_id": "v", "media": {"kind": "image", "url": "https://CDN.shop.example.com:443/a.jpg"}}`,
+		`{"id": "m-2", "session_id": "v", "media": {"kind": "audio", "url": "https://u:p@cdn.shop.example.com/a.ogg"}}`,
+		`{"id": "m-2", "session_id": "v", "media": {"kind": "video", "url": "https://evil.example/a.mp4"}}`,
+		`{"id": "m-2", "session_id": "v", "media": null}`,
 		`null`,
 		``,
 	} {
@@ -49,8 +56,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("a body is one message or one status, got %d and %d", len(b.Messages), len(b.Statuses))
 		}
 		for _, m := range b.Messages {
-			if m.ID == "" || m.From == "" || m.Text == "" || m.Type != channels.TypeText || m.Channel != "web-main" || m.Kind != webchat.KindName {
+			if m.ID == "" || m.From == "" || m.Channel != "web-main" || m.Kind != webchat.KindName {
 				t.Fatalf("accepted an unroutable message: %+v", m)
+			}
+			if m.Media == nil && (m.Text == "" || m.Type != channels.TypeText) {
+				t.Fatalf("accepted a message with neither text nor a file: %+v", m)
+			}
+			if m.Media != nil {
+				checkFuzzedMedia(t, &m)
 			}
 			if len(m.ID) > 256 || len(m.From) > 256 || len(m.Text) > 64<<10 {
 				t.Fatalf("accepted oversize fields: id %d, from %d, text %d bytes", len(m.ID), len(m.From), len(m.Text))
@@ -130,6 +143,32 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrBadSignature", err)
 		}
 	})
+}
+
+// checkFuzzedMedia: an accepted file is of a kind the console shows, at
+// an http(s) URL without credentials on newChannel's one media origin,
+// with its caption the message's text and its fields within bounds.
+func checkFuzzedMedia(t *testing.T, m *channels.Inbound) {
+	t.Helper()
+	switch m.Type {
+	case channels.TypeImage, channels.TypeAudio, channels.TypeVideo, channels.TypeDocument:
+	default:
+		t.Fatalf("accepted a file of type %q", m.Type)
+	}
+	u, err := url.Parse(m.Media.ID)
+	if err != nil || len(m.Media.ID) > 2048 || u.Scheme != "https" || u.User != nil ||
+		!strings.EqualFold(u.Hostname(), "cdn.shop.example.com") || (u.Port() != "" && u.Port() != "443") {
+		t.Fatalf("accepted a file at a URL outside media_origins (%d bytes): %v", len(m.Media.ID), err)
+	}
+	if m.Media.Caption != m.Text || len(m.Media.Filename) > 255 || len(m.Media.MimeType) > 255 {
+		t.Fatalf("accepted a file with caption %q (text %q), filename %d, type %d bytes",
+			m.Media.Caption, m.Text, len(m.Media.Filename), len(m.Media.MimeType))
+	}
+	if sum := m.Media.SHA256; sum != "" {
+		if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+			t.Fatalf("accepted sha256 %q", sum)
+		}
+	}
 }
 
 func isDigits(s string) bool {

@@ -3,6 +3,8 @@
 // to Switchboard, and Switchboard POSTs replies back to the site. Both
 // directions are signed the same way with a shared secret (see Sign), so
 // one small piece of code on the site both checks and produces signatures.
+// A visitor's file stays on the site, at a URL in the message, until a
+// worker fetches it with a signed GET (see FetchMedia).
 // It knows that wire format and nothing about queues or routing.
 package webchat
 
@@ -65,6 +67,11 @@ type Config struct {
 	// SendRate bounds replies so a routing loop cannot flood the site; the
 	// zero Rate means no limit.
 	SendRate channels.Rate `yaml:"send_rate"`
+	// MediaOrigins are the origins (scheme://host[:port]) a visitor's
+	// file may be fetched from: the site names a URL, so without this
+	// list a message could make Switchboard fetch from anywhere its
+	// network reaches. Empty means the site sends no files.
+	MediaOrigins []string `yaml:"media_origins"`
 }
 
 func (c *Config) validate() error {
@@ -83,6 +90,11 @@ func (c *Config) validate() error {
 	}
 	if err := c.SendRate.Validate("send_rate"); err != nil {
 		errs = append(errs, err)
+	}
+	for i, o := range c.MediaOrigins {
+		if _, err := parseOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("media_origins[%d]: %w", i, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -106,6 +118,8 @@ type Channel struct {
 	http   *http.Client
 	now    func() time.Time
 	secret []byte
+	// origins is MediaOrigins normalized by originOf.
+	origins map[string]bool
 }
 
 var (
@@ -137,7 +151,12 @@ func New(id string, cfg Config, httpClient *http.Client, now func() time.Time) (
 	if now == nil {
 		now = time.Now
 	}
-	return &Channel{id: id, cfg: cfg, http: httpClient, now: now, secret: []byte(cfg.Secret)}, nil
+	origins := make(map[string]bool, len(cfg.MediaOrigins))
+	for _, o := range cfg.MediaOrigins {
+		norm, _ := parseOrigin(o) // validated above
+		origins[norm] = true
+	}
+	return &Channel{id: id, cfg: cfg, http: httpClient, now: now, secret: []byte(cfg.Secret), origins: origins}, nil
 }
 
 // ID returns the channel's configured id.
@@ -247,6 +266,8 @@ type payload struct {
 	SessionID string `json:"session_id"`
 	Name      string `json:"name"`
 	Text      string `json:"text"`
+	// Media is the visitor's file, Text its caption.
+	Media *payloadMedia `json:"media"`
 	// A status.
 	MessageID string `json:"message_id"`
 	Status    string `json:"status"`
@@ -286,14 +307,14 @@ func (c *Channel) Parse(body []byte, received time.Time) (channels.Batch, error)
 
 func (c *Channel) inbound(p *payload, ts, received time.Time) (channels.Inbound, error) {
 	switch {
-	case p.ID == "" || p.SessionID == "" || p.Text == "":
-		return channels.Inbound{}, fmt.Errorf("%w: a message lacks id, session_id or text", channels.ErrMalformed)
+	case p.ID == "" || p.SessionID == "" || (p.Text == "" && p.Media == nil):
+		return channels.Inbound{}, fmt.Errorf("%w: a message lacks id, session_id or text (or media)", channels.ErrMalformed)
 	case len(p.ID) > maxIDBytes || len(p.SessionID) > maxIDBytes:
 		return channels.Inbound{}, fmt.Errorf("%w: id or session_id longer than %d bytes", channels.ErrMalformed, maxIDBytes)
 	case len(p.Text) > maxTextBytes:
 		return channels.Inbound{}, fmt.Errorf("%w: text longer than %d bytes", channels.ErrMalformed, maxTextBytes)
 	}
-	return channels.Inbound{
+	m := channels.Inbound{
 		Channel:     c.id,
 		Kind:        KindName,
 		ID:          p.ID,
@@ -303,7 +324,16 @@ func (c *Channel) inbound(p *payload, ts, received time.Time) (channels.Inbound,
 		Arrival:     received.UnixNano(),
 		Type:        channels.TypeText,
 		Text:        p.Text,
-	}, nil
+	}
+	if p.Media != nil {
+		media, err := c.media(p.Media)
+		if err != nil {
+			return channels.Inbound{}, fmt.Errorf("%w: %w", channels.ErrMalformed, err)
+		}
+		media.Caption = p.Text
+		m.Type, m.Media = p.Media.Kind, media
+	}
+	return m, nil
 }
 
 func (c *Channel) status(p *payload, ts time.Time) (channels.Status, error) {

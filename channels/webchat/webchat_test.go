@@ -29,13 +29,16 @@ func newChannel(t testing.TB, callback string) *webchat.Channel {
 	if callback == "" {
 		callback = "https://shop.example.com/switchboard/replies"
 	}
-	ch, err := webchat.New("web-main", webchat.Config{Secret: secret, CallbackURL: callback},
+	ch, err := webchat.New("web-main", webchat.Config{Secret: secret, CallbackURL: callback, MediaOrigins: []string{cdnOrigin}},
 		&http.Client{Timeout: 2 * time.Second}, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ch
 }
+
+// cdnOrigin is the one origin newChannel's channel fetches files from.
+const cdnOrigin = "https://cdn.shop.example.com"
 
 const messageBody = `{"id": "m-1", "session_id": "visitor-42", "name": "Visitor", "text": "Is my order shipped?", "timestamp": 1760000000}`
 
