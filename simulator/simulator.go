@@ -126,7 +126,7 @@ func (s *Simulator) view(c echo.Context) error {
 	name := cleanName(c.QueryParam("name"))
 	id, err := customerID(name)
 	if err != nil {
-		return httperror.Write(c, http.StatusBadRequest, "bad_request", err.Error())
+		return httperror.Write(c, http.StatusBadRequest, "invalid_name", err.Error())
 	}
 	return c.JSON(http.StatusOK, viewResponse{Customer: id, Name: name, Messages: s.box.View(id)})
 }
@@ -158,17 +158,19 @@ func (s *Simulator) send(c echo.Context) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return httperror.Write(c, http.StatusBadRequest, "bad_request", "want JSON {\"name\": ..., \"text\": ...}")
 	}
+	// Each refusal has a code of its own: the page says why in the
+	// customer's language, not in this English message.
 	name := cleanName(req.Name)
 	id, err := customerID(name)
 	if err != nil {
-		return httperror.Write(c, http.StatusBadRequest, "bad_request", err.Error())
+		return httperror.Write(c, http.StatusBadRequest, "invalid_name", err.Error())
 	}
 	text := strings.TrimSpace(req.Text)
 	switch {
 	case text == "":
-		return httperror.Write(c, http.StatusBadRequest, "bad_request", "text: required")
+		return httperror.Write(c, http.StatusBadRequest, "text_required", "text: required")
 	case len(text) > chansim.MaxTextBytes:
-		return httperror.Write(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("text: at most %d bytes", chansim.MaxTextBytes))
+		return httperror.Write(c, http.StatusBadRequest, "text_too_long", fmt.Sprintf("text: at most %d bytes", chansim.MaxTextBytes))
 	}
 	msgID, err := newID()
 	if err != nil {

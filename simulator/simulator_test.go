@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	chansim "switchboard/channels/simulator"
+	"switchboard/httperror"
 )
 
 // Each customer's view keeps its latest MaxEntries, a retried delivery
@@ -98,7 +99,8 @@ func newTestServer(t *testing.T) (*httptest.Server, *webhookFake, *Box) {
 	return srv, fake, box
 }
 
-func post(t *testing.T, url, contentType, origin, body string) int {
+// post sends body and returns the status and the error's code, if any.
+func post(t *testing.T, url, contentType, origin, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
@@ -109,8 +111,10 @@ func post(t *testing.T, url, contentType, origin, body string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	var e httperror.Body
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e.Error.Code
 }
 
 // A message posted on the page goes to the channel's webhook with the
@@ -136,7 +140,7 @@ func TestCleanNameOfAHugeName(t *testing.T) {
 
 func TestSendGoesThroughTheWebhook(t *testing.T) {
 	srv, fake, box := newTestServer(t)
-	if code := post(t, srv.URL+"/simulator/api/messages", "application/json", srv.URL, `{"name":" Maria  Silva ","text":" hi "}`); code != http.StatusAccepted {
+	if code, _ := post(t, srv.URL+"/simulator/api/messages", "application/json", srv.URL, `{"name":" Maria  Silva ","text":" hi "}`); code != http.StatusAccepted {
 		t.Fatalf("send = %d", code)
 	}
 	if len(fake.got) != 1 || fake.got[0].From != "maria-silva" || fake.got[0].Name != "Maria Silva" || fake.got[0].Text != "hi" || fake.got[0].ID == "" || fake.got[0].Timestamp == 0 {
@@ -147,23 +151,25 @@ func TestSendGoesThroughTheWebhook(t *testing.T) {
 	}
 
 	fake.status = http.StatusServiceUnavailable
-	if code := post(t, srv.URL+"/simulator/api/messages", "application/json", "", `{"name":"Maria Silva","text":"again"}`); code != http.StatusServiceUnavailable {
-		t.Fatalf("send while the webhook refuses = %d, want 503", code)
+	if code, errCode := post(t, srv.URL+"/simulator/api/messages", "application/json", "", `{"name":"Maria Silva","text":"again"}`); code != http.StatusServiceUnavailable || errCode != "unavailable" {
+		t.Fatalf("send while the webhook refuses = %d %q, want 503 unavailable", code, errCode)
 	}
 	if len(box.View("maria-silva")) != 1 {
 		t.Fatal("a message the webhook refused is shown as sent")
 	}
 
-	for name, tc := range map[string]struct{ contentType, origin, body string }{
-		"form":         {"application/x-www-form-urlencoded", "", "name=x&text=y"},
-		"other origin": {"application/json", "http://evil.example", `{"text":"y"}`},
-		"no text":      {"application/json", "", `{"name":"x","text":"  "}`},
-		"bad name":     {"application/json", "", `{"name":"!!!","text":"y"}`},
-		"not json":     {"application/json", "", `{`},
-		"too large":    {"application/json", "", `{"text":"` + strings.Repeat("x", maxRequestBytes) + `"}`},
+	// The page tells the customer why in their language, by the code.
+	for name, tc := range map[string]struct{ contentType, origin, body, code string }{
+		"form":         {"application/x-www-form-urlencoded", "", "name=x&text=y", "forbidden"},
+		"other origin": {"application/json", "http://evil.example", `{"text":"y"}`, "forbidden"},
+		"no text":      {"application/json", "", `{"name":"x","text":"  "}`, "text_required"},
+		"long text":    {"application/json", "", `{"text":"` + strings.Repeat("é", chansim.MaxTextBytes/2+1) + `"}`, "text_too_long"},
+		"bad name":     {"application/json", "", `{"name":"!!!","text":"y"}`, "invalid_name"},
+		"not json":     {"application/json", "", `{`, "bad_request"},
+		"too large":    {"application/json", "", `{"text":"` + strings.Repeat("x", maxRequestBytes) + `"}`, "too_large"},
 	} {
-		if code := post(t, srv.URL+"/simulator/api/messages", tc.contentType, tc.origin, tc.body); code < 400 || code >= 500 {
-			t.Errorf("%s: send = %d, want a 4xx", name, code)
+		if code, errCode := post(t, srv.URL+"/simulator/api/messages", tc.contentType, tc.origin, tc.body); code < 400 || code >= 500 || errCode != tc.code {
+			t.Errorf("%s: send = %d %q, want a 4xx %q", name, code, errCode, tc.code)
 		}
 	}
 	if len(fake.got) != 2 {
@@ -172,7 +178,8 @@ func TestSendGoesThroughTheWebhook(t *testing.T) {
 }
 
 // The page runs under a strict policy, so it has no inline script or
-// style, and it has what the contract names: "Message" and "Send".
+// style, and it has what the contract names: "Message" and "Send", in
+// English until its script puts them in the customer's language.
 func TestPageIsStrict(t *testing.T) {
 	srv, _, _ := newTestServer(t)
 	for _, path := range []string{"/simulator", "/simulator/", "/simulator/app.js", "/simulator/app.css"} {
@@ -196,10 +203,10 @@ func TestPageIsStrict(t *testing.T) {
 		if bytes.Contains(body, []byte("<style")) || bytes.Contains(body, []byte("style=")) || bytes.Contains(body, []byte("</script><script")) {
 			t.Errorf("the page has inline style")
 		}
-		if n := bytes.Count(body, []byte("<script")); n != 1 || !bytes.Contains(body, []byte("></script>")) {
-			t.Errorf("the page has %d scripts, want one empty tag loading app.js", n)
+		if n := bytes.Count(body, []byte("<script")); n != 1 || !bytes.Contains(body, []byte(`<script type="module" src="/simulator/app.js"></script>`)) {
+			t.Errorf("the page has %d scripts, want one empty module tag loading app.js", n)
 		}
-		for _, want := range []string{`<label for="text">Message</label>`, `<button type="submit">Send</button>`, `value="` + DefaultName + `"`} {
+		for _, want := range []string{`<label for="text" data-i18n="simulator.message">Message</label>`, `<button type="submit" data-i18n="simulator.send">Send</button>`, `value="` + DefaultName + `"`} {
 			if !bytes.Contains(body, []byte(want)) {
 				t.Errorf("the page lacks %s", want)
 			}

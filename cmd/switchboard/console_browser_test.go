@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -140,6 +141,18 @@ func newTab(t *testing.T, base, who string) *tab {
 		t.Fatalf("%s: open the console: %v", who, err)
 	}
 	return b
+}
+
+// prefer makes the tab's browser prefer languages (an Accept-Language
+// list) from its next page on, as a browser set to them does: in
+// navigator.languages and in the Accept-Language header.
+func (b *tab) prefer(languages string) {
+	b.t.Helper()
+	ua := evalIn[string](b, "read the user agent", `navigator.userAgent`)
+	b.do("prefer "+languages, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: languages})
+		return err
+	}))
 }
 
 // noticeRecorderJS keeps the text of every notice shown in #toast in

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"switchboard/internal/logbuf"
 )
 
 // The newcomer opens the console's login page, follows its "Customer
@@ -32,14 +34,7 @@ func TestDemoInBrowserSimulatorToClosed(t *testing.T) {
 	out, _ := startServe(t, "serve", "--demo")
 
 	// What the terminal shows: the console's address and the accounts.
-	var base string
-	eventually(t, "the demo notice", func() bool {
-		m := regexp.MustCompile(`Console:\s+(http://127\.0\.0\.1:\d+)/\n`).FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil && strings.Contains(out.String(), "3 Billing")
-	})
+	base := demoConsole(t, out)
 	var operator, operatorName, admin, adminName string
 	for _, m := range regexp.MustCompile(`(?m)^    (\S.*?)\s+(admin|operator)\s+(\+\d+)$`).FindAllStringSubmatch(out.String(), -1) {
 		switch {
@@ -145,6 +140,63 @@ func TestDemoInBrowserSimulatorToClosed(t *testing.T) {
 	if conv.State != "closed" || conv.Resolution != "no_answer" || conv.QueryType != "support" || conv.ContactName != customer {
 		t.Errorf("the conversation is %+v, want %s's support query closed as no_answer", conv, customer)
 	}
+}
+
+// A customer whose browser prefers Mexican Spanish reads the simulator in
+// the console's Spanish: the page's title and heading, its fields, button
+// and link to the console, the empty state, who wrote each message and
+// why one was not sent; and the page says it is in Spanish. A language
+// chosen in the console wins over the browser's.
+func TestDemoInBrowserSimulatorInTheBrowsersLanguage(t *testing.T) {
+	demoEnv(t)
+	inScratchDir(t)
+	out, _ := startServe(t, "serve", "--demo")
+	base := demoConsole(t, out)
+
+	sim := newTab(t, base, "simulator")
+	sim.prefer("es-MX,es")
+	sim.do("open the simulator in Spanish", chromedp.Navigate(base+"/simulator"), seeRole("heading", "Simulador de cliente"),
+		seeRole("field", "Tu nombre"), seeRole("field", "Mensaje"), seeRole("button", "Enviar"),
+		seeRole("link", "abre la consola"), seeText("Todavía no hay mensajes. Saluda: el menú te responde."))
+	if lang := evalIn[string](sim, "read the page's language", `document.documentElement.lang`); lang != "es" {
+		t.Errorf("the simulator's <html lang> is %q, want es", lang)
+	}
+	if title := evalIn[string](sim, "read the page's title", `document.title`); title != "Simulador de cliente · Demo de Switchboard" {
+		t.Errorf("the simulator's title is %q", title)
+	}
+	href := evalIn[string](sim, "read the console link", `(`+string(locate("link", "abre la consola", "", false))+`).href`)
+	if u, err := url.Parse(href); err != nil || u.Path != "/" {
+		t.Errorf("the link to the console points at %q", href)
+	}
+
+	sim.do("say hello", fill("Mensaje", "Hola"), click("button", "Enviar"))
+	sim.do("see the menu, and who wrote what", seeText("Reply 1 for Sales"), seeText("tú · "), seeText("equipo · "))
+	if msg := evalIn[string](sim, "read the simulator's error", `(() => { const e = document.getElementById('error'); return e && !e.hidden ? e.textContent : ''; })()`); msg != "" {
+		t.Errorf("the simulator shows an error: %q", msg)
+	}
+	// Why a message was not sent is said in Spanish too.
+	sim.do("write as a name with no letter", fill("Tu nombre", "!!!"), fill("Mensaje", "Hola"), click("button", "Enviar"),
+		seeText("No se envió: tu nombre necesita al menos una letra o un número."))
+
+	// A language chosen in the console wins over the browser's.
+	sim.do("choose Indonesian in the console, and reload the simulator",
+		chromedp.Evaluate[chromedp.Void](`localStorage.setItem('switchboard.lang', 'id')`), chromedp.Reload(),
+		seeRole("heading", "Simulator pelanggan"), seeRole("field", "Pesan"), seeRole("button", "Kirim"))
+}
+
+// demoConsole waits for the demo's notice on out and returns the
+// console's address in it.
+func demoConsole(t *testing.T, out *logbuf.Buffer) string {
+	t.Helper()
+	var base string
+	eventually(t, "the demo notice", func() bool {
+		m := regexp.MustCompile(`Console:\s+(http://127\.0\.0\.1:\d+)/\n`).FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil && strings.Contains(out.String(), "3 Billing")
+	})
+	return base
 }
 
 // jsString quotes s as a JavaScript string literal.
