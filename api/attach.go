@@ -64,7 +64,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 		return n, errTooLarge
 	}
 	if err != nil && err != io.EOF {
-		// Not wrapped, io.EOF is what readers compare against.
+		// io.EOF stays bare: readers compare against it.
 		err = readError{err}
 	}
 	return n, err
