@@ -8,11 +8,13 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -61,6 +63,10 @@ func (c *capReader) Read(p []byte) (int, error) {
 	if c.n > c.max {
 		return n, errTooLarge
 	}
+	if err != nil && err != io.EOF {
+		// io.EOF stays bare: readers compare against it.
+		err = readError{err}
+	}
 	return n, err
 }
 
@@ -68,11 +74,67 @@ func (c *capReader) Read(p []byte) (int, error) {
 // server's read timeout is for small JSON bodies.
 const uploadTime = 10 * time.Minute
 
+// fileForm is a multipart form of text fields and one "file" part, as
+// it is read: the fields before the file, then (once the file is
+// stored) those after it. Only the fields named are taken, each up to
+// maxField bytes; they are kept in memory, so all of them together are
+// bounded too, or a form of many fields could fill the memory up to the
+// file's limit.
+type fileForm struct {
+	mr     *multipart.Reader
+	fields []string
+	values url.Values
+	size   int
+}
+
+// field reads p, a text field, into the form's values.
+func (f *fileForm) field(p *multipart.Part) error {
+	name := p.FormName()
+	if !slices.Contains(f.fields, name) {
+		return refusal(http.StatusBadRequest, "bad_request", "unknown form field "+quote(name)+": only "+strings.Join(f.fields, ", ")+" and file")
+	}
+	b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+	if err != nil {
+		return readError{err}
+	}
+	if len(b) > maxField || !utf8.Valid(b) {
+		return refusal(http.StatusBadRequest, "bad_request", "form field "+quote(name)+" must be UTF-8 text of at most 4096 bytes")
+	}
+	if f.size += len(b); f.size > multipartOverhead/2 {
+		return refusal(http.StatusRequestEntityTooLarge, "too_large", "the form's fields are larger than this server accepts")
+	}
+	f.values.Add(name, string(b))
+	return nil
+}
+
+// rest reads the parts after the file to the form's end: fields named
+// in late, and no other part.
+func (f *fileForm) rest(late []string) error {
+	for {
+		p, err := f.mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return readError{err}
+		}
+		switch name := p.FormName(); {
+		case name == "file":
+			return refusal(http.StatusBadRequest, "bad_request", `the form must hold one "file" part`)
+		case slices.Contains(f.fields, name) && !slices.Contains(late, name):
+			return refusal(http.StatusBadRequest, "bad_request", "form field "+quote(name)+` must come before the "file" part`)
+		}
+		if err := f.field(p); err != nil {
+			return err
+		}
+	}
+}
+
 // withFormFile reads a multipart form's text fields (only those named in
-// fields; each up to maxField bytes), up to its "file" part, which must
-// come last, and hands both to send. The body is capped at the largest
-// file any kind may be.
-func (a *API) withFormFile(c echo.Context, fields []string, send func(form url.Values, file *multipart.Part) error) error {
+// fields) up to its "file" part and hands both to send, which reads
+// what follows the file with form.rest. The body is capped at the
+// largest file any kind may be.
+func (a *API) withFormFile(c echo.Context, fields []string, send func(form *fileForm, file *multipart.Part) error) error {
 	r := c.Request()
 	limits := a.media.MaxBytes
 	largest := max(limits.Image, limits.Audio, limits.Video, limits.Document)
@@ -81,38 +143,21 @@ func (a *API) withFormFile(c echo.Context, fields []string, send func(form url.V
 	// where the connection cannot say, the timeout stands.
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(a.clock.Now().Add(uploadTime))
 	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	form := url.Values{}
-	// The fields are kept in memory: all of them together are bounded,
-	// not only each one, or a form of many fields could fill the memory
-	// up to the file's limit.
-	fieldBytes := 0
+	form := &fileForm{mr: multipart.NewReader(r.Body, params["boundary"]), fields: fields, values: url.Values{}}
 	for {
-		p, err := mr.NextPart()
+		p, err := form.mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return bad(c, `the form must end with a "file" part`)
+			return bad(c, `the form has no "file" part`)
 		}
 		if err != nil {
-			return a.formError(c, err)
+			return a.formError(c, readError{err})
 		}
-		name := p.FormName()
-		if name == "file" {
+		if p.FormName() == "file" {
 			return send(form, p)
 		}
-		if !slices.Contains(fields, name) {
-			return bad(c, "unknown form field "+quote(name)+": only "+strings.Join(fields, ", ")+" and file")
-		}
-		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
-		if err != nil {
+		if err := form.field(p); err != nil {
 			return a.formError(c, err)
 		}
-		if len(b) > maxField || !utf8.Valid(b) {
-			return bad(c, "form field "+quote(name)+" must be UTF-8 text of at most 4096 bytes")
-		}
-		if fieldBytes += len(b); fieldBytes > multipartOverhead/2 {
-			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "the form's fields are larger than this server accepts")
-		}
-		form.Add(name, string(b))
 	}
 }
 
@@ -120,15 +165,30 @@ func (a *API) withFormFile(c echo.Context, fields []string, send func(form url.V
 const maxField = 4096
 
 // replyWithFile sends the multipart form's file, with its optional "text"
-// caption, as a media message.
+// caption, as a media message. The caption may come before the file or
+// after it: the file is stored before the message is recorded, so a
+// caption read after it is still the message's.
 func (a *API) replyWithFile(c echo.Context) error {
-	return a.withFormFile(c, []string{"text"}, func(form url.Values, p *multipart.Part) error {
-		caption := form.Get("text")
-		if len(form["text"]) > 1 || utf8.RuneCountInString(caption) > maxCaption {
-			return bad(c, "text must be one caption of at most 1024 characters")
+	return a.withFormFile(c, []string{"text"}, func(form *fileForm, p *multipart.Part) error {
+		caption := func() (string, error) {
+			text := form.values["text"]
+			if len(text) > 1 || utf8.RuneCountInString(form.values.Get("text")) > maxCaption {
+				return "", refusal(http.StatusBadRequest, "bad_request", "text must be one caption of at most 1024 characters")
+			}
+			return form.values.Get("text"), nil
+		}
+		before, err := caption()
+		if err != nil {
+			return a.formError(c, err)
 		}
 		return a.sendFile(c, p, func(ctx context.Context, queryID string, f conversations.OutboundFile) (string, error) {
-			f.Caption = caption
+			f.Caption = before
+			f.Rest = func() (string, error) {
+				if err := form.rest([]string{"text"}); err != nil {
+					return "", err
+				}
+				return caption()
+			}
 			return a.conv.ReplyMedia(ctx, queryID, caller(c).ID, f)
 		})
 	})
@@ -142,13 +202,50 @@ func quote(s string) string {
 	return `"` + strings.ToValidUTF8(s, "") + `"`
 }
 
-// formError answers a multipart body that could not be read.
+// formRefusal is a form the caller got wrong, with its answer.
+type formRefusal struct {
+	status        int
+	code, message string
+}
+
+func refusal(status int, code, message string) *formRefusal {
+	return &formRefusal{status: status, code: code, message: message}
+}
+
+func (e *formRefusal) Error() string { return e.message }
+
+// readError is a failure to read the request's body, told apart so that
+// a client gone mid-upload is not taken for the store failing.
+type readError struct{ err error }
+
+func (e readError) Error() string { return "read the upload: " + e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
+// formError answers a multipart form that could not be taken: refused,
+// too large, cut short (the client gone or its body ended early: the
+// caller's doing, so a 4xx logged at info), or unreadable.
 func (a *API) formError(c echo.Context, err error) error {
+	var r *formRefusal
+	if errors.As(err, &r) {
+		return httperror.Write(c, r.status, r.code, r.message)
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) || errors.Is(err, errTooLarge) {
 		return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large", "the file is larger than this server accepts")
 	}
+	var ne net.Error
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET) || clientGone(c) {
+		a.logger.InfoContext(c.Request().Context(), "upload incomplete: the request's body ended before its form", "route", c.Path(), "err", err)
+		return httperror.Write(c, http.StatusBadRequest, "upload_incomplete",
+			"the request's body ended before its multipart form did; nothing was sent or kept")
+	}
 	return bad(c, "the multipart body could not be read")
+}
+
+// clientGone reports whether the request was abandoned: its client
+// disconnected, which ends the request's context.
+func clientGone(c echo.Context) bool {
+	return c.Request().Context().Err() != nil
 }
 
 // sendFile sniffs the file part's type, refuses what cannot be sent,
@@ -159,7 +256,7 @@ func (a *API) sendFile(c echo.Context, p *multipart.Part, submit func(ctx contex
 	br := bufio.NewReaderSize(p, 512)
 	head, err := br.Peek(512)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return a.formError(c, err)
+		return a.formError(c, readError{err})
 	}
 	if len(head) == 0 {
 		return bad(c, "the file is empty")
@@ -172,6 +269,9 @@ func (a *API) sendFile(c echo.Context, p *multipart.Part, submit func(ctx contex
 	limit := a.media.MaxBytes.For(kind)
 	st, err := a.loadToClaim(c)
 	if err != nil {
+		if clientGone(c) {
+			return a.formError(c, err)
+		}
 		return a.loadError(c, err)
 	}
 	id, err := submit(c.Request().Context(), st.Query.ID, conversations.OutboundFile{
@@ -186,6 +286,11 @@ func (a *API) sendFile(c echo.Context, p *multipart.Part, submit func(ctx contex
 		if errors.Is(err, errTooLarge) || errors.As(err, &tooLarge) {
 			return httperror.Write(c, http.StatusRequestEntityTooLarge, "too_large",
 				"the "+kind+" is larger than "+humanBytes(limit)+", this server's limit for one")
+		}
+		var refused *formRefusal
+		var unread readError
+		if errors.As(err, &refused) || errors.As(err, &unread) || clientGone(c) {
+			return a.formError(c, err)
 		}
 		return a.actionError(c, err)
 	}
@@ -301,11 +406,12 @@ var errHeaderKind = errors.New("a template header holds an image, a video or a d
 // order), then the file. Outside the customer service window this is
 // the one way to send a customer a file.
 func (a *API) templateWithFile(c echo.Context) error {
-	return a.withFormFile(c, []string{"template", "language", "params"}, func(form url.Values, p *multipart.Part) error {
-		if form.Get("template") == "" || form.Get("language") == "" || len(form["template"]) > 1 || len(form["language"]) > 1 {
+	return a.withFormFile(c, []string{"template", "language", "params"}, func(form *fileForm, p *multipart.Part) error {
+		v := form.values
+		if v.Get("template") == "" || v.Get("language") == "" || len(v["template"]) > 1 || len(v["language"]) > 1 {
 			return bad(c, `the form must have one "template" and one "language" before its "file"`)
 		}
-		text, ref, ok, err := a.resolveTemplate(c, form.Get("template"), form.Get("language"), form["params"])
+		text, ref, ok, err := a.resolveTemplate(c, v.Get("template"), v.Get("language"), v["params"])
 		if !ok {
 			return err
 		}
@@ -313,6 +419,9 @@ func (a *API) templateWithFile(c echo.Context) error {
 			if f.Kind == channels.TypeAudio {
 				return "", errHeaderKind
 			}
+			// The template is resolved before the file is read, so no
+			// field of it may follow the file.
+			f.Rest = func() (string, error) { return "", form.rest(nil) }
 			return a.conv.SendMediaTemplate(ctx, queryID, caller(c).ID, text, ref, f)
 		})
 	})

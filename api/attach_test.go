@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -185,18 +187,31 @@ func (w *mediaWorld) conversationOn(t *testing.T, channel, kind, from string) st
 // attach posts a multipart reply: caption (if any) then the file.
 func (w *mediaWorld) attach(t *testing.T, id, token, caption, filename, declared string, file []byte) response {
 	t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	if caption != "" {
-		_ = mw.WriteField("text", caption)
-	}
+	return w.postForm(t, "/api/v1/conversations/"+id+"/messages", token, func(mw *multipart.Writer) {
+		if caption != "" {
+			_ = mw.WriteField("text", caption)
+		}
+		writeFile(mw, filename, declared, file)
+	})
+}
+
+// writeFile adds a "file" part to a form.
+func writeFile(mw *multipart.Writer, filename, declared string, file []byte) {
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, filename))
 	h.Set("Content-Type", declared)
 	p, _ := mw.CreatePart(h)
 	_, _ = p.Write(file)
+}
+
+// postForm posts the multipart form write makes to path.
+func (w *mediaWorld) postForm(t *testing.T, path, token string, write func(mw *multipart.Writer)) response {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	write(mw)
 	_ = mw.Close()
-	req, _ := http.NewRequest("POST", w.srv.URL+"/api/v1/conversations/"+id+"/messages", &b)
+	req, _ := http.NewRequest("POST", w.srv.URL+path, &b)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -470,5 +485,137 @@ func TestAttachRefusesAFormOfTooManyFields(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"code":"too_large"`) {
 		t.Fatalf("12 fields of 4000 bytes: %d %s, want 413 too_large", resp.StatusCode, body)
+	}
+}
+
+// A caption sent after its file (the order a form's fields come in is
+// the client's) goes with the file, not dropped; a caption both before
+// and after, a second file, or a template's field after its file is
+// refused, and refused with nothing sent or kept although the file was
+// stored by then.
+func TestAttachCaptionAfterTheFile(t *testing.T) {
+	w := newMediaWorld(t)
+	id := w.conversationOn(t, "wa-main", whatsapp.KindName, "5511911112007")
+	msgs := "/api/v1/conversations/" + id + "/messages"
+	r := w.postForm(t, msgs, w.anaT, func(mw *multipart.Writer) {
+		writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+		_ = mw.WriteField("text", "Legenda depois")
+	})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("caption after the file: %d %s", r.status, r.body)
+	}
+	waitFor(t, "the upload and the message", func() bool { return len(w.graph.all()) == 2 })
+	if msg := w.graph.all()[1]; !strings.Contains(string(msg.body), `"caption":"Legenda depois"`) {
+		t.Fatalf("the Cloud API got %s, want the caption", msg.body)
+	}
+	h := w.history(t, id)
+	if last := h[len(h)-1]; last.Media == nil || last.Text != "Legenda depois" {
+		t.Fatalf("history: %+v, want the file with its caption", last)
+	}
+
+	for name, c := range map[string]struct {
+		path  string
+		write func(mw *multipart.Writer)
+		want  string
+	}{
+		"a caption before and after": {msgs, func(mw *multipart.Writer) {
+			_ = mw.WriteField("text", "antes")
+			writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+			_ = mw.WriteField("text", "depois")
+		}, "one caption"},
+		"a caption too long, after": {msgs, func(mw *multipart.Writer) {
+			writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+			_ = mw.WriteField("text", strings.Repeat("a", 1025))
+		}, "at most 1024 characters"},
+		"two files": {msgs, func(mw *multipart.Writer) {
+			writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+			writeFile(mw, "outra.jpg", "image/jpeg", jpegFile)
+		}, `one \"file\" part`},
+		"a template's parameter after its file": {"/api/v1/conversations/" + id + "/templates", func(mw *multipart.Writer) {
+			_ = mw.WriteField("template", "payment_reminder")
+			_ = mw.WriteField("language", "es")
+			_ = mw.WriteField("params", "Ana")
+			_ = mw.WriteField("params", "$120")
+			writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+			_ = mw.WriteField("params", "extra")
+		}, `form field \"params\" must come before the \"file\" part`},
+	} {
+		if r := w.postForm(t, c.path, w.anaT, c.write); r.status != http.StatusBadRequest || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: %d %s, want 400 saying %s", name, r.status, r.body, c.want)
+		}
+	}
+	var files int
+	for _, m := range w.history(t, id) {
+		if m.Media != nil {
+			files++
+		}
+	}
+	if files != 1 || w.blobCount(t) != 1 || len(w.graph.all()) != 2 {
+		t.Fatalf("%d files in the history, %d in the store, %d requests to the Cloud API; want only the first sent and kept",
+			files, w.blobCount(t), len(w.graph.all()))
+	}
+}
+
+// A client that goes away in the middle of its form (its caption, its
+// file's first bytes, further in) is answered 400 upload_incomplete (if
+// it still listens), logged as no error, and leaves nothing: no message,
+// no file in the store.
+func TestAttachCutShortLeavesNothing(t *testing.T) {
+	w := newMediaWorld(t)
+	id := w.conversationOn(t, "wa-main", whatsapp.KindName, "5511911112008")
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("text", "Seu comprovante")
+	writeFile(mw, "foto.jpg", "image/jpeg", jpegFile)
+	_ = mw.Close()
+	form := b.Bytes()
+	file := bytes.Index(form, jpegFile[:11])
+	for _, cut := range []int{bytes.Index(form, []byte("comprovante")), file + 100, file + 1500} {
+		// The request says its whole length but stops at cut, then the
+		// client closes its side.
+		conn, err := net.Dial("tcp", w.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /api/v1/conversations/%s/messages HTTP/1.1\r\nHost: switchboard\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: %s\r\nContent-Length: %d\r\n\r\n", id, w.anaT, mw.FormDataContentType(), len(form))
+		if _, err := conn.Write(form[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("cut at %d: no answer: %v", cut, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"upload_incomplete"`) {
+			t.Fatalf("a body cut at %d of %d: %d %s, want 400 upload_incomplete", cut, len(form), resp.StatusCode, body)
+		}
+	}
+	for _, m := range w.history(t, id) {
+		if m.Direction == conversations.DirectionOutbound {
+			t.Fatalf("a message was recorded: %+v", m)
+		}
+	}
+	if n := w.blobCount(t); n != 0 {
+		t.Fatalf("%d files left in the store, want none", n)
+	}
+	if !strings.Contains(w.logs.String(), `"level":"INFO","msg":"upload incomplete`) {
+		t.Error("the cut uploads were not logged at info")
+	}
+	for _, line := range strings.Split(w.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("logged as an error: %s", line)
+		}
+		if strings.Contains(line, "comprovante") || strings.Contains(line, "JFIF") {
+			t.Errorf("the body in a log line: %s", line)
+		}
+	}
+	if len(w.graph.all()) != 0 {
+		t.Fatal("something was sent")
 	}
 }

@@ -87,6 +87,7 @@ func (a *API) registerConversations(authed *echo.Group) {
 	authed.GET("/conversations/:id", a.getConversation, checkIDs)
 	authed.GET("/conversations/:id/messages", a.listMessages, checkIDs)
 	authed.GET("/media/:id", a.getMedia, checkIDs)
+	authed.HEAD("/media/:id", a.getMedia, checkIDs)
 	authed.POST("/conversations/:id/messages", a.reply, a.require(auth.PermReply))
 	authed.POST("/conversations/:id/claim", a.claim, a.require(auth.PermSelfAssign))
 	authed.POST("/conversations/:id/return", a.returnToPool, a.require(auth.PermReturn))

@@ -55,6 +55,7 @@ var routePermissions = map[string]string{
 	"GET /api/v1/conversations/:id":                  "authenticated",
 	"GET /api/v1/conversations/:id/messages":         "authenticated",
 	"GET /api/v1/media/:id":                          "authenticated",
+	"HEAD /api/v1/media/:id":                         "authenticated",
 	"POST /api/v1/conversations/:id/messages":        string(auth.PermReply),
 	"POST /api/v1/conversations/:id/claim":           string(auth.PermSelfAssign),
 	"POST /api/v1/conversations/:id/return":          string(auth.PermReturn),

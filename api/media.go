@@ -2,12 +2,12 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -89,11 +89,6 @@ func (a *API) getMedia(c echo.Context) error {
 	default:
 		return httperror.Write(c, http.StatusNotFound, "media_purged", "the file was removed by retention")
 	}
-	rc, err := a.conv.OpenMedia(ctx, m)
-	if err != nil {
-		return a.internal(c, err)
-	}
-	defer rc.Close()
 	h := c.Response().Header()
 	ctype, inline := servedType(m.MimeType, m.Kind)
 	h.Set("Content-Type", ctype)
@@ -103,17 +98,166 @@ func (a *API) getMedia(c echo.Context) error {
 	// reach nothing of this origin.
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'")
 	h.Set("Cache-Control", "private, max-age=3600")
-	if m.Size >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(m.Size, 10))
+	if sha256Hex.MatchString(m.SHA256) {
+		// The bytes' own hash: a strong validator, so a player resuming
+		// or seeking (If-Range) never splices two different files.
+		h.Set("ETag", `"`+m.SHA256+`"`)
 	}
-	c.Response().WriteHeader(http.StatusOK)
-	if _, err := io.Copy(c.Response(), rc); err != nil {
+	r := c.Request()
+	if strings.Contains(r.Header.Get("Range"), ",") {
+		// Several ranges are answered with the whole file, as RFC 9110
+		// allows: players ask for one, and each would be a read of the
+		// store of its own.
+		r.Header.Del("Range")
+	}
+	body := &mediaBody{size: m.Size, open: func(off, n int64) (io.ReadCloser, error) {
+		return a.conv.OpenMediaRange(ctx, m, off, n)
+	}}
+	defer body.Close()
+	w := &mediaWriter{ResponseWriter: c.Response(), c: c, a: a, body: body}
+	http.ServeContent(w, r, "", m.StoredAt, body)
+	switch {
+	case w.refused:
+	case body.err != nil:
 		// Headers are gone: the client sees a short body.
-		a.logger.WarnContext(ctx, "media file not served whole", "media", m.ID, "err", err)
+		a.logger.WarnContext(ctx, "media file not served whole", "media", m.ID, "err", body.err)
+	case r.Method == http.MethodGet && (c.Response().Status == http.StatusOK || c.Response().Status == http.StatusPartialContent):
+		a.metrics.Media.Served.Inc()
+	}
+	return nil
+}
+
+// sha256Hex is a stored file's hash as the media row keeps it.
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// mediaBody is a stored file of size bytes as http.ServeContent reads
+// it: seeking costs nothing, and reading opens the store at the offset
+// sought, so a range (a player seeking in a video) reads only its part.
+type mediaBody struct {
+	open func(off, n int64) (io.ReadCloser, error)
+	size int64
+	pos  int64
+	rc   io.ReadCloser // open at pos, or nil
+	// err is the store's failure, which ends the answer.
+	err error
+}
+
+func (b *mediaBody) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += b.pos
+	case io.SeekEnd:
+		offset += b.size
+	case io.SeekStart:
+	default:
+		return 0, errors.New("media: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("media: negative position")
+	}
+	if offset != b.pos {
+		b.Close()
+		b.pos = offset
+	}
+	return offset, nil
+}
+
+// ready opens the file where it will be read, or with head only checks
+// it is there, so a failing store shows before a status is written.
+func (b *mediaBody) ready(head bool) error {
+	if head {
+		rc, err := b.open(b.pos, 0)
+		if err == nil {
+			err = rc.Close()
+		}
+		return err
+	}
+	if b.rc == nil && b.err == nil && b.pos < b.size {
+		b.rc, b.err = b.open(b.pos, b.size-b.pos)
+	}
+	return b.err
+}
+
+func (b *mediaBody) Read(p []byte) (int, error) {
+	if b.pos >= b.size {
+		return 0, io.EOF
+	}
+	if err := b.ready(false); err != nil {
+		return 0, err
+	}
+	n, err := b.rc.Read(p)
+	b.pos += int64(n)
+	if errors.Is(err, io.EOF) && b.pos < b.size {
+		err = fmt.Errorf("the store holds %d bytes of the %d recorded: %w", b.pos, b.size, io.ErrUnexpectedEOF)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.err = err
+	}
+	return n, err
+}
+
+// Close closes what the last read opened.
+func (b *mediaBody) Close() error {
+	if b.rc == nil {
 		return nil
 	}
-	a.metrics.Media.Served.Inc()
-	return nil
+	err := b.rc.Close()
+	b.rc = nil
+	return err
+}
+
+// mediaWriter is the answer http.ServeContent writes. It opens the file
+// before a 200 or 206 goes out, so a failing store answers 5xx rather
+// than an empty 200, and answers ServeContent's own refusals (416, 412)
+// in the JSON error shape, dropping its plain-text body.
+type mediaWriter struct {
+	http.ResponseWriter
+	c    echo.Context
+	a    *API
+	body *mediaBody
+	// refused is set once this writer answered an error itself.
+	refused bool
+}
+
+func (w *mediaWriter) WriteHeader(code int) {
+	switch code {
+	case http.StatusOK, http.StatusPartialContent:
+		if err := w.body.ready(w.c.Request().Method == http.MethodHead); err != nil {
+			w.refuse(true)
+			_ = w.a.internal(w.c, err)
+			return
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		// Content-Range (bytes */size) stays: it says what would be.
+		w.refuse(false)
+		_ = httperror.Write(w.c, code, "range_not_satisfiable", "the range asked for is not within the file")
+		return
+	case http.StatusPreconditionFailed:
+		w.refuse(true)
+		_ = httperror.Write(w.c, code, "precondition_failed", "the file is not the one the request's If-Match or If-Unmodified-Since names")
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// refuse clears what was said of the file, for an error, which no cache
+// keeps.
+func (w *mediaWriter) refuse(contentRange bool) {
+	w.refused = true
+	h := w.Header()
+	for _, k := range []string{"Content-Type", "Content-Length", "Content-Disposition", "Accept-Ranges", "ETag", "Last-Modified", "Cache-Control"} {
+		h.Del(k)
+	}
+	if contentRange {
+		h.Del("Content-Range")
+	}
+}
+
+func (w *mediaWriter) Write(p []byte) (int, error) {
+	if w.refused {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
 }
 
 // inlineTypes are the types a browser may render in place: raster

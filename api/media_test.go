@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,9 +139,19 @@ func (w *convWorld) mediaItem(t *testing.T, queryID, msgID string) *api.MediaVie
 
 func (w *convWorld) getMedia(t *testing.T, token, id string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/media/"+id, nil)
+	return w.requestMedia(t, "GET", token, id)
+}
+
+// requestMedia asks for a file with method and headers given as name,
+// value pairs.
+func (w *convWorld) requestMedia(t *testing.T, method, token, id string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, w.srv.URL+"/api/v1/media/"+id, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -339,5 +350,133 @@ func TestMediaRetriesThenGivesUp(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(w.metrics.Media.Fetches.WithLabelValues("wa-main", "retry")); n != 1 {
 		t.Errorf("retry fetches %v, want 1", n)
+	}
+}
+
+// mp4Bytes is the start of an MP4 (an ftyp box) and size bytes in all.
+func mp4Bytes(size int) []byte {
+	b := []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+	for i := len(b); i < size; i++ {
+		b = append(b, byte(i*7+i/251))
+	}
+	return b
+}
+
+// A customer's video plays in a browser, which seeks with ranges (Safari
+// plays nothing without them): HEAD says the size, a range answers 206
+// with exactly its bytes, If-Range and If-None-Match go by the file's
+// SHA-256, a range past the end is 416, and every answer keeps the
+// safety headers and the rule of who may see the file.
+func TestMediaAnswersHEADAndRanges(t *testing.T) {
+	w := newConvWorld(t)
+	g := newFakeGraph(t)
+	video := mp4Bytes(200_000)
+	g.files["v"], g.types["v"] = video, "video/mp4"
+	res, id := w.applyMedia(t, mediaMessage("wamid.vid", channels.TypeVideo, "v", "video/mp4", ""))
+	if err := w.conv.Service.FetchMedia(context.Background(), id, g.channel(t), limits, false); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(video)
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	size := strconv.Itoa(len(video))
+	safe := func(what string, resp *http.Response) {
+		t.Helper()
+		for k, want := range map[string]string{"Content-Type": "video/mp4", "X-Content-Type-Options": "nosniff",
+			"Cache-Control": "private, max-age=3600", "ETag": etag, "Accept-Ranges": "bytes"} {
+			if got := resp.Header.Get(k); got != want {
+				t.Errorf("%s: %s %q, want %q", what, k, got, want)
+			}
+		}
+		if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "inline") {
+			t.Errorf("%s: Content-Disposition %q, want inline", what, cd)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") {
+			t.Errorf("%s: Content-Security-Policy %q, want sandbox", what, csp)
+		}
+	}
+	served := func() float64 { return testutil.ToFloat64(w.metrics.Media.Served) }
+
+	resp, b := w.requestMedia(t, "HEAD", w.anaT, id)
+	if resp.StatusCode != http.StatusOK || len(b) != 0 || resp.Header.Get("Content-Length") != size {
+		t.Fatalf("HEAD: %d, Content-Length %q, %d bytes; want 200, %s, none", resp.StatusCode, resp.Header.Get("Content-Length"), len(b), size)
+	}
+	safe("HEAD", resp)
+
+	resp, b = w.requestMedia(t, "GET", w.anaT, id)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(b, video) {
+		t.Fatalf("GET: %d, %d bytes; want 200 and the file", resp.StatusCode, len(b))
+	}
+	safe("GET", resp)
+
+	for _, c := range []struct {
+		rng, contentRange string
+		want              []byte
+	}{
+		{"bytes=1000-1999", "bytes 1000-1999/" + size, video[1000:2000]},
+		{"bytes=150000-", "bytes 150000-199999/" + size, video[150000:]},
+		{"bytes=-500", "bytes 199500-199999/" + size, video[199500:]},
+		{"bytes=199990-300000", "bytes 199990-199999/" + size, video[199990:]},
+		{"bytes=0-0", "bytes 0-0/" + size, video[:1]},
+	} {
+		resp, b := w.requestMedia(t, "GET", w.anaT, id, "Range", c.rng)
+		if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != c.contentRange || !bytes.Equal(b, c.want) {
+			t.Fatalf("Range %s: %d, Content-Range %q, %d bytes; want 206, %q, the %d bytes there",
+				c.rng, resp.StatusCode, resp.Header.Get("Content-Range"), len(b), c.contentRange, len(c.want))
+		}
+		safe("Range "+c.rng, resp)
+	}
+	resp, b = w.requestMedia(t, "HEAD", w.anaT, id, "Range", "bytes=100-199")
+	if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != "bytes 100-199/"+size || len(b) != 0 {
+		t.Fatalf("HEAD with a range: %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+	safe("HEAD with a range", resp)
+	if n := served(); n != 6 {
+		t.Errorf("served %v, want 6 (the GET and its ranges, not the HEADs)", n)
+	}
+
+	// A range past the end, in the JSON error shape.
+	resp, b = w.requestMedia(t, "GET", w.anaT, id, "Range", "bytes="+size+"-")
+	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable || resp.Header.Get("Content-Range") != "bytes */"+size ||
+		!strings.Contains(string(b), `"code":"range_not_satisfiable"`) {
+		t.Fatalf("a range past the end: %d, Content-Range %q, %s; want 416 range_not_satisfiable", resp.StatusCode, resp.Header.Get("Content-Range"), b)
+	}
+	// Several ranges: the whole file (players ask for one).
+	if resp, b := w.requestMedia(t, "GET", w.anaT, id, "Range", "bytes=0-9,100-109"); resp.StatusCode != http.StatusOK || !bytes.Equal(b, video) {
+		t.Fatalf("two ranges: %d, %d bytes; want 200 and the whole file", resp.StatusCode, len(b))
+	}
+	// If-Range: the same file resumes, another one comes whole.
+	if resp, b := w.requestMedia(t, "GET", w.anaT, id, "Range", "bytes=10-19", "If-Range", etag); resp.StatusCode != http.StatusPartialContent || !bytes.Equal(b, video[10:20]) {
+		t.Fatalf("If-Range with its ETag: %d, %d bytes; want 206 and the range", resp.StatusCode, len(b))
+	}
+	if resp, b := w.requestMedia(t, "GET", w.anaT, id, "Range", "bytes=10-19", "If-Range", `"other"`); resp.StatusCode != http.StatusOK || !bytes.Equal(b, video) {
+		t.Fatalf("If-Range with another ETag: %d, %d bytes; want 200 and the whole file", resp.StatusCode, len(b))
+	}
+	if resp, b := w.requestMedia(t, "GET", w.anaT, id, "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || len(b) != 0 {
+		t.Fatalf("If-None-Match with its ETag: %d, %d bytes; want 304", resp.StatusCode, len(b))
+	}
+
+	// Who may not see the file learns nothing, ranges or not.
+	for _, method := range []string{"GET", "HEAD"} {
+		if resp, b := w.requestMedia(t, method, w.carlaT, id, "Range", "bytes=0-9"); resp.StatusCode != http.StatusNotFound || bytes.Contains(b, video[:10]) {
+			t.Errorf("%s with a range by an operator who may not see it: %d, want 404", method, resp.StatusCode)
+		}
+		if resp, _ := w.requestMedia(t, method, "", id, "Range", "bytes=0-9"); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s with a range without a session: %d, want 401", method, resp.StatusCode)
+		}
+	}
+
+	// A store that lost the file answers 5xx, not an empty 200 or 206.
+	if err := w.conv.Blobs.Delete(context.Background(), conversations.MediaBlobKey(res.ContactID, id)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{{"GET"}, {"GET", "Range", "bytes=100-"}, {"HEAD"}} {
+		resp, b := w.requestMedia(t, c[0], w.anaT, id, c[1:]...)
+		if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Cache-Control") != "" || resp.Header.Get("ETag") != "" {
+			t.Errorf("%v of a file the store lost: %d, Cache-Control %q, ETag %q; want 500, uncached", c, resp.StatusCode,
+				resp.Header.Get("Cache-Control"), resp.Header.Get("ETag"))
+		}
+		if c[0] == "GET" && !strings.Contains(string(b), `"code":"internal"`) {
+			t.Errorf("%v of a file the store lost: %s, want the JSON error", c, b)
+		}
 	}
 }

@@ -26,6 +26,11 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
 	// Open reads the file under key, or fails with ErrNotFound.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// OpenRange reads at most n bytes of the file under key from byte
+	// off (to its end when n is negative), or fails with ErrNotFound:
+	// what a ranged HTTP answer (a browser seeking in a video) sends. An
+	// off at or past the end reads nothing.
+	OpenRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
 	// Delete removes the file under key; a missing file is no error, so
 	// an erasure that is retried succeeds.
 	Delete(ctx context.Context, key string) error

@@ -67,6 +67,10 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader, _ int64) (int64,
 
 // Open implements Store.
 func (d *Dir) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	return d.open(key)
+}
+
+func (d *Dir) open(key string) (*os.File, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -78,6 +82,31 @@ func (d *Dir) Open(_ context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("blob: open %s: %w", key, err)
 	}
 	return f, nil
+}
+
+// OpenRange implements Store.
+func (d *Dir) OpenRange(_ context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if off < 0 {
+		return nil, fmt.Errorf("blob: open %s: negative offset %d", key, off)
+	}
+	f, err := d.open(key)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("blob: open %s at %d: %w", key, off, err)
+	}
+	if n < 0 {
+		return f, nil
+	}
+	return limitedFile{io.LimitReader(f, n), f}, nil
+}
+
+// limitedFile is a part of an open file, closed as a whole.
+type limitedFile struct {
+	io.Reader
+	io.Closer
 }
 
 // Delete implements Store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"time"
 
@@ -145,5 +146,16 @@ type MediaRepository interface {
 type Blobs interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	OpenRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
+}
+
+// OpenMediaRange opens at most n bytes of a stored file from byte off
+// (to its end when n is negative): the part of it a ranged request, a
+// player seeking in a video, asks for.
+func (s *Service) OpenMediaRange(ctx context.Context, m *Media, off, n int64) (io.ReadCloser, error) {
+	if s.blobs == nil {
+		return nil, errors.New("open media: no blob store configured")
+	}
+	return s.blobs.OpenRange(ctx, m.BlobKey, off, n)
 }

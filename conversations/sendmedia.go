@@ -25,6 +25,12 @@ type OutboundFile struct {
 	// Body yields the file's bytes; an error from it (a size cap) fails
 	// the send with that error and keeps nothing.
 	Body io.Reader
+	// Rest, if set, is called once Body is read to its end and the file
+	// stored, before anything is recorded: it reads what the request
+	// holds after the file (a form's caption may follow its file) and
+	// says the caption of the whole request, which replaces Caption. An
+	// error from it fails the send with that error and keeps nothing.
+	Rest func() (caption string, err error)
 }
 
 // ErrNoMediaStore means no blob store is configured, so no file can be kept.
@@ -68,10 +74,11 @@ func (s *Service) SendMediaTemplate(ctx context.Context, queryID, operator, text
 	return s.sendFile(ctx, st, operator, text, &t, f)
 }
 
-// sendFile stores f, then claims the conversation and records the
-// message carrying it (text, and t for a template send) with its media
-// row, and queues its send. A file too large or unreadable fails before
-// anything else happens; a claim or a record that fails deletes the file.
+// sendFile stores f, reads the rest of the request (f.Rest), then claims
+// the conversation and records the message carrying it (text, and t for
+// a template send) with its media row, and queues its send. A file too
+// large or unreadable fails before anything else happens; a rest, a
+// claim or a record that fails deletes the file.
 func (s *Service) sendFile(ctx context.Context, st *RoutingState, operator, text string, t *TemplateRef, f OutboundFile) (string, error) {
 	if s.blobs == nil {
 		return "", ErrNoMediaStore
@@ -89,15 +96,24 @@ func (s *Service) sendFile(ctx context.Context, st *RoutingState, operator, text
 		return "", fmt.Errorf("store the file: %w", err)
 	}
 	recorded := false
-	err = s.sendRecorded(ctx, queryID, operator, id, func() (*Event, error) {
-		now := s.clock.Now()
-		m := &Media{ID: mediaID, ContactID: st.ContactID, QueryID: queryID, MessageID: id, Channel: st.Query.Channel,
-			Direction: DirectionOutbound, Kind: f.Kind, MimeType: f.MimeType, Filename: f.Filename, Size: n,
-			SHA256: hex.EncodeToString(h.Sum(nil)), BlobKey: key, State: MediaStored, CreatedAt: now, StoredAt: now}
-		_, ev, err := s.repo.RecordOutboundMedia(ctx, queryID, id, operator, text, t, m, now)
-		recorded = err == nil
-		return ev, err
-	})
+	if f.Rest != nil {
+		caption, rerr := f.Rest()
+		if t == nil {
+			text = caption
+		}
+		err = rerr
+	}
+	if err == nil {
+		err = s.sendRecorded(ctx, queryID, operator, id, func() (*Event, error) {
+			now := s.clock.Now()
+			m := &Media{ID: mediaID, ContactID: st.ContactID, QueryID: queryID, MessageID: id, Channel: st.Query.Channel,
+				Direction: DirectionOutbound, Kind: f.Kind, MimeType: f.MimeType, Filename: f.Filename, Size: n,
+				SHA256: hex.EncodeToString(h.Sum(nil)), BlobKey: key, State: MediaStored, CreatedAt: now, StoredAt: now}
+			_, ev, err := s.repo.RecordOutboundMedia(ctx, queryID, id, operator, text, t, m, now)
+			recorded = err == nil
+			return ev, err
+		})
+	}
 	if err != nil && !recorded {
 		// No message carries the file, so it must not stay: with a fresh
 		// context, as the request's may be what ended.

@@ -34,6 +34,7 @@ func Run(t *testing.T, s blob.Store) {
 	if got := read(t, s, "media/c1/m1"); !bytes.Equal(got, payload) {
 		t.Fatalf("Open returned %d bytes, not the %d stored", len(got), len(payload))
 	}
+	ranges(t, s, "media/c1/m1", payload)
 	// Unknown size, and a replacement.
 	if _, err := s.Put(ctx, "media/c1/m1", strings.NewReader("second"), -1); err != nil {
 		t.Fatalf("Put again: %v", err)
@@ -52,6 +53,11 @@ func Run(t *testing.T, s blob.Store) {
 	if err := s.Delete(ctx, "media/c1/m1"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
+	for _, n := range []int64{-1, 0, 4} {
+		if _, err := s.OpenRange(ctx, "media/c1/m1", 0, n); !errors.Is(err, blob.ErrNotFound) {
+			t.Fatalf("after Delete, OpenRange(0, %d) = %v, want blob.ErrNotFound", n, err)
+		}
+	}
 	if _, err := s.Open(ctx, "media/c1/m1"); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("after Delete, Open = %v, want blob.ErrNotFound", err)
 	}
@@ -62,6 +68,43 @@ func Run(t *testing.T, s blob.Store) {
 		if _, err := s.Put(ctx, bad, strings.NewReader("x"), 1); err == nil {
 			t.Errorf("Put(%q) accepted an invalid key", bad)
 		}
+	}
+}
+
+// ranges reads parts of the file under key, which holds payload, as a
+// player seeking in it asks for them, and past its end.
+func ranges(t *testing.T, s blob.Store, key string, payload []byte) {
+	t.Helper()
+	size := int64(len(payload))
+	for _, c := range []struct {
+		off, n int64
+		want   []byte
+	}{
+		{0, 10, payload[:10]},
+		{777_777, 100_000, payload[777_777:877_777]},
+		{1_000_001, -1, payload[1_000_001:]},
+		{size - 3, 1000, payload[size-3:]},
+		{size - 1, 1, payload[size-1:]},
+		{0, -1, payload},
+		{0, 0, nil},
+		{size, 5, nil},
+		{size + 10, -1, nil},
+	} {
+		rc, err := s.OpenRange(context.Background(), key, c.off, c.n)
+		if err != nil {
+			t.Fatalf("OpenRange(%d, %d): %v", c.off, c.n, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("read OpenRange(%d, %d): %v", c.off, c.n, err)
+		}
+		if !bytes.Equal(got, c.want) {
+			t.Fatalf("OpenRange(%d, %d) read %d bytes, not the %d of the file there", c.off, c.n, len(got), len(c.want))
+		}
+	}
+	if _, err := s.OpenRange(context.Background(), "media/absent", 0, 10); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("OpenRange(absent) = %v, want blob.ErrNotFound", err)
 	}
 }
 
