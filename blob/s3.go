@@ -273,6 +273,26 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// probeKey is the object Check writes and deletes, under the prefix.
+const probeKey = ".switchboard-probe"
+
+// Check writes and deletes a small object under the prefix: what the
+// store does all day, needing no permission beyond it (a HEAD of the
+// bucket would need s3:ListBucket, which a policy scoped to the prefix
+// lacks). A serve that starts with a missing bucket or refused
+// credentials would only find out on the first customer's file.
+func (s *S3) Check(ctx context.Context) error {
+	key := aws.String(s.prefix + probeKey)
+	if _, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: key,
+		Body: bytes.NewReader([]byte("ok")), ContentLength: aws.Int64(2)}); err != nil {
+		return s.wrap("write a probe object", probeKey, err)
+	}
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: key}); err != nil && !missing(err) {
+		return s.wrap("delete a probe object", probeKey, err)
+	}
+	return nil
+}
+
 // missing reports whether err says the object is not there. A missing
 // bucket is a misconfiguration, not a missing file, so it is not one.
 func missing(err error) bool {

@@ -202,6 +202,9 @@ func TestS3Refused(t *testing.T) {
 	if _, err := newS3(t, good).Put(ctx, "media/m1", strings.NewReader("x"), 1); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
+	if err := newS3(t, good).Check(ctx); err != nil {
+		t.Fatalf("Check of a bucket that works: %v", err)
+	}
 	wrong := good
 	wrong.SecretAccessKey = "not-the-secret-" + randomHex(t)
 	nobucket := good
@@ -215,6 +218,9 @@ func TestS3Refused(t *testing.T) {
 		{"missing bucket", nobucket, "does not exist"},
 	} {
 		s := newS3(t, c.o)
+		if err := s.Check(ctx); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Check = %v, want an error saying %q", c.name, err, c.want)
+		}
 		_, openErr := s.Open(ctx, "media/m1")
 		if errors.Is(openErr, blob.ErrNotFound) {
 			t.Errorf("%s: Open = blob.ErrNotFound, want an error saying %q", c.name, c.want)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"switchboard/blob"
 	"switchboard/config"
@@ -17,6 +18,13 @@ func openBlobStore(ctx context.Context, cfg *config.Config) (blob.Store, error) 
 		// Not returned directly: a nil *S3 would be a non-nil Store.
 		s, err := blob.NewS3(ctx, blob.S3Options(cfg.Media.S3))
 		if err != nil {
+			return nil, fmt.Errorf("media.s3: %w", err)
+		}
+		// Refused at start, as an unreachable database is: the first
+		// customer's photo is no time to learn the bucket is wrong.
+		pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := s.Check(pctx); err != nil {
 			return nil, fmt.Errorf("media.s3: %w", err)
 		}
 		return s, nil
