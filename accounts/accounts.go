@@ -355,6 +355,26 @@ func (s *Store) Disable(ctx context.Context, id string, tokens Revoker) (*User, 
 	return updated, nil
 }
 
+// Enable makes a disabled user active again, so they can log in with a
+// new code; the sessions Disable revoked stay revoked. It reports whether
+// anything changed: enabling an active user leaves them as they are (not
+// even UpdatedAt moves), so a repeated request is harmless.
+func (s *Store) Enable(ctx context.Context, id string) (*User, bool, error) {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	if u.Status == StatusActive {
+		return u, false, nil
+	}
+	u.Status, u.Groups = StatusActive, nil // memberships as they are
+	updated, err := s.Update(ctx, *u)
+	if err != nil {
+		return nil, false, fmt.Errorf("enable %s: %w", id, err)
+	}
+	return updated, true, nil
+}
+
 // Delete revokes a user's sessions, then removes the user (and revokes
 // again, for a login that finished in between), in the order Disable
 // explains. The CLI and the API both delete through here.

@@ -200,6 +200,7 @@ func (a *API) Register(e *echo.Echo) {
 	authed.GET("/users/:id", a.getUser, a.require(auth.PermUsers))
 	authed.PATCH("/users/:id", a.updateUser, a.require(auth.PermUsers))
 	authed.POST("/users/:id/disable", a.disableUser, a.require(auth.PermUsers))
+	authed.POST("/users/:id/enable", a.enableUser, a.require(auth.PermUsers))
 	authed.DELETE("/users/:id", a.deleteUser, a.require(auth.PermUsers))
 	if a.groups != nil {
 		a.registerGroups(authed)
@@ -494,6 +495,24 @@ func (a *API) disableUser(c echo.Context) error {
 	}
 	a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.disable", Target: u.ID, IP: c.RealIP()})
 	a.changedStaff(c.Request().Context())
+	return c.NoContent(http.StatusNoContent)
+}
+
+// enableUser undoes disableUser: the user logs in again with a new code.
+// Enabling an active user changes nothing and is not audited.
+func (a *API) enableUser(c echo.Context) error {
+	u, herr := a.target(c)
+	if u == nil {
+		return herr
+	}
+	_, changed, err := a.users.Enable(c.Request().Context(), u.ID)
+	if err != nil {
+		return a.userError(c, err)
+	}
+	if changed {
+		a.audit.Record(c.Request().Context(), auth.Entry{Actor: caller(c).ID, Action: "user.enable", Target: u.ID, IP: c.RealIP()})
+		a.changedStaff(c.Request().Context())
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 

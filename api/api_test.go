@@ -269,11 +269,16 @@ func TestCodeIsSingleUseAndTokenWorksUntilLogout(t *testing.T) {
 // so the key is removed rather than waiting 30s) and logs in again.
 func (h *harness) loginAsAfterCooldown(t *testing.T, phone string) string {
 	t.Helper()
+	h.clearCooldowns()
+	return h.loginAs(t, phone)
+}
+
+// clearCooldowns lets every phone number request a code at once again.
+func (h *harness) clearCooldowns() {
 	keys, _ := h.rdb.Keys(context.Background(), "{sb}:otp:cool:*").Result()
 	for _, k := range keys {
 		h.rdb.Del(context.Background(), k)
 	}
-	return h.loginAs(t, phone)
 }
 
 func TestCodeExpiresAtFiveMinutes(t *testing.T) {
@@ -413,6 +418,90 @@ func TestDisablingAndDeletingRevokeTokens(t *testing.T) {
 	r := h.do(t, "GET", "/api/v1/audit", admin, nil)
 	if r.status != 200 || !strings.Contains(r.body, `"action":"user.disable"`) || !strings.Contains(r.body, `"action":"login"`) || !strings.Contains(r.body, `"target":"+55*********02"`) {
 		t.Fatalf("audit log: %d %s", r.status, r.body)
+	}
+}
+
+// A coordinator who disabled an operator for a leave enables them again:
+// the operator logs in with a new code, while the session they held before
+// stays dead. Only users.manage may, and not on someone who may do more.
+func TestEnablingADisabledUser(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createUser(t, "Admin", "+5511900000001", auth.RoleAdmin)
+	coord := h.createUser(t, "Coord", "+5511900000002", auth.RoleCoordinator, string(auth.PermUsers))
+	op := h.createUser(t, "Op", "+5511900000003", auth.RoleOperator)
+	h.createUser(t, "Other op", "+5511900000004", auth.RoleOperator)
+	admin2 := h.createUser(t, "Admin 2", "+5511900000005", auth.RoleAdmin)
+	adminT := h.loginAs(t, "+5511900000001")
+	coordT := h.loginAs(t, "+5511900000002")
+	opT := h.loginAs(t, "+5511900000003")
+	otherT := h.loginAs(t, "+5511900000004")
+	status := func(id string) string {
+		t.Helper()
+		r := h.do(t, "GET", "/api/v1/users/"+id, adminT, nil)
+		var u accounts.User
+		r.decode(t, &u)
+		return u.Status
+	}
+	for _, id := range []string{op.ID, admin2.ID} {
+		if r := h.do(t, "POST", "/api/v1/users/"+id+"/disable", adminT, nil); r.status != http.StatusNoContent {
+			t.Fatalf("disable: %d %s", r.status, r.body)
+		}
+	}
+	codes := h.codes.count("+5511900000003")
+	h.clearCooldowns() // else the request is held back by the cooldown, and would send nothing anyway
+	if r := h.do(t, "POST", "/api/v1/auth/otp", "", map[string]string{"phone": "+5511900000003"}); r.status != http.StatusAccepted {
+		t.Fatalf("request code while disabled: %d %s", r.status, r.body)
+	}
+	if n := h.codes.count("+5511900000003"); n != codes {
+		t.Fatalf("a disabled user was sent a code (%d codes, had %d)", n, codes)
+	}
+
+	if r := h.do(t, "POST", "/api/v1/users/"+op.ID+"/enable", otherT, nil); r.status != http.StatusForbidden {
+		t.Fatalf("an operator without users.manage enabling: %d %s, want 403", r.status, r.body)
+	}
+	if r := h.do(t, "POST", "/api/v1/users/"+admin2.ID+"/enable", coordT, nil); r.status != http.StatusForbidden {
+		t.Fatalf("a coordinator enabling an admin: %d %s, want 403", r.status, r.body)
+	}
+	if s := status(op.ID); s != accounts.StatusDisabled {
+		t.Fatalf("after refused enables, the operator is %q", s)
+	}
+	if s := status(admin2.ID); s != accounts.StatusDisabled {
+		t.Fatalf("after a refused enable, the admin is %q", s)
+	}
+	for _, id := range []string{"u_0123456789abcdef", "nobody"} {
+		if r := h.do(t, "POST", "/api/v1/users/"+id+"/enable", coordT, nil); r.status != http.StatusNotFound {
+			t.Fatalf("enable %s: %d %s, want 404", id, r.status, r.body)
+		}
+	}
+
+	if r := h.do(t, "POST", "/api/v1/users/"+op.ID+"/enable", coordT, nil); r.status != http.StatusNoContent {
+		t.Fatalf("enable: %d %s", r.status, r.body)
+	}
+	if s := status(op.ID); s != accounts.StatusActive {
+		t.Fatalf("after enable, the operator is %q", s)
+	}
+	if r := h.do(t, "GET", "/api/v1/me", opT, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the session held before the disable: %d, want 401", r.status)
+	}
+	newT := h.loginAsAfterCooldown(t, "+5511900000003")
+	if r := h.do(t, "GET", "/api/v1/me", newT, nil); r.status != http.StatusOK || !strings.Contains(r.body, op.ID) {
+		t.Fatalf("/me after logging in again: %d %s", r.status, r.body)
+	}
+	// Again: nothing to do, still 204, and no second audit entry.
+	if r := h.do(t, "POST", "/api/v1/users/"+op.ID+"/enable", coordT, nil); r.status != http.StatusNoContent {
+		t.Fatalf("enabling an active user: %d %s", r.status, r.body)
+	}
+
+	var log struct{ Entries []auth.Entry }
+	h.do(t, "GET", "/api/v1/audit", adminT, nil).decode(t, &log)
+	var enables []auth.Entry
+	for _, e := range log.Entries {
+		if e.Action == "user.enable" {
+			enables = append(enables, e)
+		}
+	}
+	if len(enables) != 1 || enables[0].Target != op.ID || enables[0].Actor != coord.ID {
+		t.Fatalf("user.enable entries = %+v, want one, by the coordinator, on %s", enables, op.ID)
 	}
 }
 

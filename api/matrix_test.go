@@ -40,6 +40,7 @@ var routePermissions = map[string]string{
 	"GET /api/v1/users/:id":                          string(auth.PermUsers),
 	"PATCH /api/v1/users/:id":                        string(auth.PermUsers),
 	"POST /api/v1/users/:id/disable":                 string(auth.PermUsers),
+	"POST /api/v1/users/:id/enable":                  string(auth.PermUsers),
 	"DELETE /api/v1/users/:id":                       string(auth.PermUsers),
 	"GET /api/v1/groups":                             string(auth.PermGroups),
 	"POST /api/v1/groups":                            string(auth.PermGroups),
