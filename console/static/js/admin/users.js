@@ -1,6 +1,7 @@
 // users.js: the team's accounts — who logs in, with which role, serving
 // which query types and channels, in which groups, how many conversations
-// at once. Create, edit, disable (their sessions end), delete.
+// at once. Create, edit, disable (their sessions end), enable again,
+// delete.
 import { register } from '../state.js';
 import * as api from '../api.js';
 import { t, dateTime } from '../i18n.js';
@@ -91,8 +92,8 @@ function render(main) {
       const ok = await confirmAction(t(`users.confirm_${kind}`, { name: u.name }), t(`users.${kind}`));
       if (!ok) return;
       try {
-        if (kind === 'disable') await api.post(`/users/${encodeURIComponent(u.id)}/disable`);
-        else await api.del(`/users/${encodeURIComponent(u.id)}`);
+        if (kind === 'delete') await api.del(`/users/${encodeURIComponent(u.id)}`);
+        else await api.post(`/users/${encodeURIComponent(u.id)}/${kind}`);
         load(t(`users.${kind}d`, { name: u.name }));
       } catch (err) {
         status.fail(err);
@@ -114,7 +115,7 @@ function render(main) {
         h('button', { type: 'button', 'aria-label': t('users.edit', { name: u.name }), onclick: () => form(u) }, t('app.edit')),
         u.status !== 'disabled'
           ? h('button', { type: 'button', 'aria-label': t('users.disable_who', { name: u.name }), onclick: () => act(u, 'disable') }, t('users.disable'))
-          : null,
+          : h('button', { type: 'button', 'aria-label': t('users.enable_who', { name: u.name }), onclick: () => act(u, 'enable') }, t('users.enable')),
         h('button', { type: 'button', className: 'danger', 'aria-label': t('users.delete_who', { name: u.name }), onclick: () => act(u, 'delete') }, t('app.delete')))));
     replace(main,
       h('h1', {}, title),
