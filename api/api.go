@@ -650,10 +650,59 @@ func (a *API) deleteRole(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// timeParam is a query parameter holding a time, and where it goes.
+type timeParam struct {
+	name string
+	dst  *time.Time
+}
+
+// parseTimes reads RFC 3339 query parameters into their places; it
+// returns what to answer (400) of the first that is not one, or "".
+func parseTimes(c echo.Context, params ...timeParam) string {
+	for _, p := range params {
+		if v := c.QueryParam(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return p.name + " must be an RFC 3339 time, like 2026-11-30T00:00:00Z"
+			}
+			*p.dst = t
+		}
+	}
+	return ""
+}
+
+// defaultAuditPage is GET /audit's page without a limit.
+const defaultAuditPage = 200
+
+// listAudit answers a page of the audit log, newest first, filtered by
+// action, actor, target and time; next_cursor, when present, asks for
+// the page after it. An audit log is read for what happened last month
+// too, not only for the newest entries.
 func (a *API) listAudit(c echo.Context) error {
-	entries, err := a.audit.Recent(c.Request().Context(), 200)
+	q := auth.AuditQuery{Limit: defaultAuditPage, Action: c.QueryParam("action"), Actor: c.QueryParam("actor"), Target: c.QueryParam("target")}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > auth.MaxAuditPage {
+			return bad(c, "limit must be 1 to "+strconv.Itoa(auth.MaxAuditPage))
+		}
+		q.Limit = n
+	}
+	if msg := parseTimes(c, timeParam{"since", &q.Since}, timeParam{"until", &q.Until}); msg != "" {
+		return bad(c, msg)
+	}
+	if v := c.QueryParam("cursor"); v != "" {
+		if _, ok := auth.AuditIDTime(v); !ok {
+			return bad(c, "invalid cursor")
+		}
+		q.Before = v
+	}
+	entries, err := a.audit.Page(c.Request().Context(), q)
 	if err != nil {
 		return a.internal(c, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+	out := map[string]any{"entries": entries}
+	if len(entries) == q.Limit {
+		out["next_cursor"] = entries[len(entries)-1].ID
+	}
+	return c.JSON(http.StatusOK, out)
 }

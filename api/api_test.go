@@ -558,3 +558,57 @@ func TestUserValidation(t *testing.T) {
 		t.Fatalf("changing a built-in role: %d, want 409", r.status)
 	}
 }
+
+// The audit log answers a page at a time and filters on the server: an
+// auditor finds last month's disable, not only the newest 200 entries.
+func TestAuditPagesThroughTheAPI(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createUser(t, "Admin", "+5511900000001", auth.RoleAdmin)
+	op := h.createUser(t, "Op", "+5511900000002", auth.RoleOperator)
+	admin := h.loginAs(t, "+5511900000001")
+	h.loginAs(t, "+5511900000002")
+	if r := h.do(t, "POST", "/api/v1/users/"+op.ID+"/disable", admin, nil); r.status != http.StatusNoContent {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	type page struct {
+		Entries []struct {
+			ID, Action, Target string
+		} `json:"entries"`
+		Next string `json:"next_cursor"`
+	}
+	var all []string
+	cursor := ""
+	for n := 0; ; n++ {
+		if n > 10 {
+			t.Fatal("paging does not end")
+		}
+		var p page
+		r := h.do(t, "GET", "/api/v1/audit?limit=1&cursor="+cursor, admin, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("page %d: %d %s", n, r.status, r.body)
+		}
+		r.decode(t, &p)
+		for _, e := range p.Entries {
+			all = append(all, e.Action)
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	var full page
+	h.do(t, "GET", "/api/v1/audit", admin, nil).decode(t, &full)
+	if len(all) != len(full.Entries) || len(all) < 3 || full.Next != "" {
+		t.Fatalf("paged one at a time: %v; the first page holds %d entries (next %q)", all, len(full.Entries), full.Next)
+	}
+	var only page
+	h.do(t, "GET", "/api/v1/audit?action=user.disable&target="+op.ID, admin, nil).decode(t, &only)
+	if len(only.Entries) != 1 || only.Entries[0].Action != "user.disable" {
+		t.Fatalf("filtered: %+v, want the one disable", only.Entries)
+	}
+	for _, q := range []string{"limit=0", "limit=501", "cursor=nope", "since=yesterday"} {
+		if r := h.do(t, "GET", "/api/v1/audit?"+q, admin, nil); r.status != http.StatusBadRequest {
+			t.Errorf("?%s: %d, want 400", q, r.status)
+		}
+	}
+}

@@ -292,17 +292,8 @@ func (a *API) listConversations(c echo.Context) error {
 		}
 		f.Limit = n
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"updated_from", &f.UpdatedFrom}, {"updated_to", &f.UpdatedTo}} {
-		if v := c.QueryParam(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return bad(c, p.name+" must be an RFC 3339 time, like 2026-11-30T00:00:00Z")
-			}
-			*p.dst = t
-		}
+	if msg := parseTimes(c, timeParam{"updated_from", &f.UpdatedFrom}, timeParam{"updated_to", &f.UpdatedTo}); msg != "" {
+		return bad(c, msg)
 	}
 	if v := c.QueryParam("waiting_longer_than"); v != "" {
 		d, err := time.ParseDuration(v)

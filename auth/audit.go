@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 
 // Entry is one audited event. Phone numbers in it are masked.
 type Entry struct {
+	// ID orders entries (the millisecond first) and is the cursor of the
+	// page after it (AuditQuery.Before).
+	ID      string    `json:"id"`
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor,omitempty"` // user id, if known
 	Action  string    `json:"action"`          // login, login.failed, user.create, ...
@@ -29,8 +33,40 @@ type AuditRepository interface {
 	// Append stores e under id. Ids are unique and, for entries of one
 	// millisecond from one process, in the order they were made.
 	Append(ctx context.Context, id string, e Entry) error
-	// Recent returns up to n entries, newest first (by time, then id).
-	Recent(ctx context.Context, n int) ([]Entry, error)
+	// Page returns the entries q selects, newest first (by time, then
+	// id), at most q.Limit of them.
+	Page(ctx context.Context, q AuditQuery) ([]Entry, error)
+}
+
+// AuditQuery selects a page of the audit log. Zero fields select all.
+type AuditQuery struct {
+	// Before is an entry's ID: only entries older than it.
+	Before string
+	// Limit caps the page (required, positive).
+	Limit int
+	// Action, Actor and Target match exactly.
+	Action, Actor, Target string
+	// Since and Until bound the entries' time: Since <= At < Until.
+	Since, Until time.Time
+}
+
+// MaxAuditPage is the largest page GET /audit answers.
+const MaxAuditPage = 500
+
+// AuditIDTime is the time an entry id was made at, its leading
+// millisecond; ok is false for what is not an entry id.
+func AuditIDTime(id string) (time.Time, bool) {
+	if len(id) != 28 {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(id[:12], 16, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, false
+	}
+	if _, err := hex.DecodeString(id[12:]); err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 // Audit records who did what, when and from where.
@@ -92,7 +128,12 @@ func (a *Audit) newID(at time.Time) (string, error) {
 
 // Recent returns up to n entries, newest first.
 func (a *Audit) Recent(ctx context.Context, n int64) ([]Entry, error) {
-	entries, err := a.repo.Recent(ctx, int(n))
+	return a.Page(ctx, AuditQuery{Limit: int(n)})
+}
+
+// Page returns the entries q selects, newest first.
+func (a *Audit) Page(ctx context.Context, q AuditQuery) ([]Entry, error) {
+	entries, err := a.repo.Page(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}

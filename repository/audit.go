@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"switchboard/auth"
 )
@@ -27,11 +28,41 @@ func (a *Audit) Append(ctx context.Context, id string, e auth.Entry) error {
 	return nil
 }
 
-// Recent returns up to n entries, newest first, read backwards along the
-// (at, id) index.
-func (a *Audit) Recent(ctx context.Context, n int) ([]auth.Entry, error) {
-	rows, err := a.db.db.QueryContext(ctx, `SELECT at, actor, action, outcome, target, ip FROM audit_log
-		ORDER BY at DESC, id DESC LIMIT $1`, n)
+// Page returns the entries q selects, newest first, read backwards along
+// the (at, id) index; the cursor's time (its id's leading millisecond)
+// keeps a later page on the index too.
+func (a *Audit) Page(ctx context.Context, q auth.AuditQuery) ([]auth.Entry, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Before != "" {
+		at, ok := auth.AuditIDTime(q.Before)
+		if !ok {
+			return nil, fmt.Errorf("read audit log: %q is not an entry id", q.Before)
+		}
+		ms := arg(at.UnixMilli())
+		where = append(where, fmt.Sprintf("(at < %s OR (at = %s AND id < %s))", ms, ms, arg(q.Before)))
+	}
+	for col, v := range map[string]string{"action": q.Action, "actor": q.Actor, "target": q.Target} {
+		if v != "" {
+			where = append(where, col+" = "+arg(v))
+		}
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "at >= "+arg(q.Since.UnixMilli()))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "at < "+arg(q.Until.UnixMilli()))
+	}
+	query := `SELECT id, at, actor, action, outcome, target, ip FROM audit_log`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY at DESC, id DESC LIMIT " + arg(q.Limit)
+	rows, err := a.db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
@@ -40,7 +71,7 @@ func (a *Audit) Recent(ctx context.Context, n int) ([]auth.Entry, error) {
 	for rows.Next() {
 		var e auth.Entry
 		var at int64
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Outcome, &e.Target, &e.IP); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Outcome, &e.Target, &e.IP); err != nil {
 			return nil, fmt.Errorf("read audit log: %w", err)
 		}
 		e.At = accountTime(at)

@@ -1,11 +1,12 @@
 // audit.js: the audit log — who did what to whom, when (in the team's
-// time zone) and how it ended. The API answers the newest 200 entries;
-// they are shown a page at a time, filtered as typed.
+// time zone) and how it ended. The API answers it newest first, 200
+// entries a request; older ones are loaded on demand, and what is loaded
+// is shown a page at a time, filtered as typed.
 import { register } from '../state.js';
 import * as api from '../api.js';
 import { t, dateTime } from '../i18n.js';
 import { h, replace, field } from '../dom.js';
-import { input, loading, failed, listOf } from '../forms.js';
+import { input, loading, failed, listOf, statusLine } from '../forms.js';
 
 const PAGE = 50;
 
@@ -15,14 +16,16 @@ function render(main) {
 
   async function load() {
     loading(main, title);
-    let entries; let users;
+    let first; let users;
     try {
-      [entries, users] = await Promise.all([api.get('/audit').then((r) => r.entries || []), listOf('/users', 'users')]);
+      [first, users] = await Promise.all([api.get('/audit'), listOf('/users', 'users')]);
     } catch (err) {
       if (alive) failed(main, title, err);
       return;
     }
     if (!alive) return;
+    let entries = first.entries || [];
+    let cursor = first.next_cursor || '';
     const names = new Map((users || []).map((u) => [u.id, u.name]));
     const who = (id) => (id && names.has(id) ? `${names.get(id)} (${id})` : id || '—');
     let page = 0;
@@ -53,6 +56,29 @@ function render(main) {
       prev.disabled = page === 0;
       next.disabled = page >= pages - 1;
     }
+    const loaded = h('span', { className: 'muted', 'aria-live': 'polite' });
+    const older = h('button', { type: 'button' }, t('audit.older'));
+    const olderStatus = statusLine();
+    function showLoaded() {
+      loaded.textContent = t('audit.loaded', { count: entries.length });
+      older.hidden = !cursor;
+    }
+    older.addEventListener('click', async () => {
+      older.disabled = true;
+      olderStatus.clear();
+      try {
+        const r = await api.get('/audit?cursor=' + encodeURIComponent(cursor));
+        if (!alive) return;
+        entries = entries.concat(r.entries || []);
+        cursor = r.next_cursor || '';
+        showLoaded();
+        show();
+      } catch (err) {
+        if (alive) olderStatus.fail(err);
+      } finally {
+        older.disabled = false;
+      }
+    });
     filter.addEventListener('input', () => { page = 0; show(); });
     replace(main,
       h('h1', {}, title),
@@ -63,7 +89,9 @@ function render(main) {
         h('thead', {}, h('tr', {}, ['audit.at', 'audit.actor', 'audit.action', 'audit.target', 'audit.outcome', 'audit.ip']
           .map((k) => h('th', { scope: 'col' }, t(k))))),
         tbody)),
-      h('nav', { className: 'pager', 'aria-label': t('audit.pages') }, prev, pageLine, next));
+      h('nav', { className: 'pager', 'aria-label': t('audit.pages') }, prev, pageLine, next),
+      h('div', { className: 'row' }, loaded, older), olderStatus.el);
+    showLoaded();
     show();
   }
   load();
