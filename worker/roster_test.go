@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/auth"
 	"switchboard/clock"
 	"switchboard/routing"
 )
@@ -57,7 +58,7 @@ func TestAStaffChangeReturnsTheQueriesOfWhoNoLongerServesThem(t *testing.T) {
 	})
 	// The audit entry follows the move, in the same task.
 	eventually(t, "an audit entry for routing moving "+first, func() bool {
-		entries, err := e.DB.Audit().Recent(ctx, 10)
+		entries, err := e.DB.Audit().Page(ctx, auth.AuditQuery{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
