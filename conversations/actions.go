@@ -154,7 +154,10 @@ func (s *Service) send(ctx context.Context, queryID, operator, text string, t *T
 }
 
 // sendRecorded claims the conversation for operator, records message id
-// with record, and queues its send.
+// with record, and queues its send. Once recorded the message is the
+// system of record's: a send that cannot be queued now (Redis failing) is
+// queued by the outbox sweep (RequeueUnsent), so the caller is not told
+// to try again, which would send it twice.
 func (s *Service) sendRecorded(ctx context.Context, queryID, operator, id string, record func() (*Event, error)) error {
 	if _, err := s.Claim(ctx, queryID, operator); err != nil {
 		return err
@@ -165,11 +168,11 @@ func (s *Service) sendRecorded(ctx context.Context, queryID, operator, id string
 	}
 	s.publish(ctx, ev)
 	q, err := s.repo.Query(ctx, queryID)
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.tasks.EnqueueSend(ctx, q.Channel, queryID, id)
 	}
-	if err := s.tasks.EnqueueSend(ctx, q.Channel, queryID, id); err != nil {
-		return fmt.Errorf("queue the send of %s: %w", id, err)
+	if err != nil {
+		s.logger.WarnContext(ctx, "send not queued; the outbox sweep queues it", "query", queryID, "message", id, "err", err)
 	}
 	return nil
 }

@@ -176,7 +176,8 @@ func (s *Service) askCSAT(ctx context.Context, q routing.Query) error {
 		}
 	}
 	if err := s.tasks.EnqueueSend(ctx, q.Channel, q.ID, req.MessageID); err != nil {
-		return fmt.Errorf("queue the survey of %s: %w", q.ID, err)
+		// Recorded: the outbox sweep queues it (RequeueUnsent).
+		s.logger.WarnContext(ctx, "survey not queued; the outbox sweep queues it", "query", q.ID, "err", err)
 	}
 	return nil
 }

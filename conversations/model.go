@@ -297,6 +297,12 @@ type HistoryPage struct {
 	More bool
 }
 
+// Unsent is an outbound message recorded as queued: its send task may
+// never have been queued (see Service.RequeueUnsent).
+type Unsent struct {
+	QueryID, MessageID, Channel string
+}
+
 // Erased says what erasing a contact removed.
 type Erased struct {
 	Conversations int
@@ -363,6 +369,9 @@ type Repository interface {
 	QueryCounts(ctx context.Context) (map[string]int, error)
 	// AssignedTo returns the ids of the conversations assigned to operator.
 	AssignedTo(ctx context.Context, operator string) ([]string, error)
+	// UnsentOutbound returns up to limit outbound messages still queued,
+	// accepted between from and to, oldest first.
+	UnsentOutbound(ctx context.Context, from, to time.Time, limit int) ([]Unsent, error)
 	// Assignees returns everyone some conversation is assigned to now.
 	Assignees(ctx context.Context) ([]string, error)
 	// PurgeMessages empties the bodies of up to batch messages of closed

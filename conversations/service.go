@@ -39,6 +39,9 @@ const (
 type Scheduler interface {
 	// EnqueueSend queues the send of a recorded outbound message.
 	EnqueueSend(ctx context.Context, channel, queryID, msgID string) error
+	// RequeueSend is EnqueueSend reporting whether the send was queued
+	// now (false: its task was there already).
+	RequeueSend(ctx context.Context, channel, queryID, msgID string) (bool, error)
 	// ScheduleTimer schedules a routing timer for at.
 	ScheduleTimer(ctx context.Context, kind, queryID, key string, at time.Time) error
 	// CancelTimer drops a scheduled timer that can no longer matter (its

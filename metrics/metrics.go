@@ -68,6 +68,9 @@ type Metrics struct {
 	WindowExpirations prometheus.Counter
 	// SLABreaches counts missed service-level targets.
 	SLABreaches *prometheus.CounterVec // query_type, kind
+	// OutboundRequeued counts sends the outbox sweep queued: messages
+	// recorded while queuing their send failed.
+	OutboundRequeued *prometheus.CounterVec // channel
 }
 
 // New creates the metrics and registers them on reg.
@@ -103,6 +106,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_outbound_messages_total",
 			Help: "Outbound send attempts by channel and outcome (sent, retry, failed).",
 		}, []string{"channel", "kind", "outcome"}),
+		OutboundRequeued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_requeued_total",
+			Help: "Sends the outbox sweep queued for outbound messages recorded while queuing their send failed (Redis down at that moment).",
+		}, []string{"channel"}),
 		OutboundRateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_outbound_rate_limited_total",
 			Help: "Outbound sends held back by the channel's rate limit and retried later.",
@@ -175,7 +182,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.RoutingDecisions, m.AutoReplies, m.WindowExpirations, m.OTPRequests, m.OTPVerifications, m.OTPSends, m.WindowRejections, m.HSMSends, m.Derivations, m.RetentionPurged, m.ContactErasures, m.APIRequests, m.SLABreaches)
 	reg.MustRegister(m.WebhookRequests, m.WebhookDuration, m.InboundMessages, m.DuplicateMessages, m.UnparsedMessages, m.IgnoredMessages,
-		m.OutboundMessages, m.OutboundRateLimited, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
+		m.OutboundMessages, m.OutboundRateLimited, m.OutboundRequeued, m.StatusUpdates, m.TasksProcessed, m.TaskDuration)
 	m.Media = newMediaMetrics(reg)
 	return m
 }

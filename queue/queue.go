@@ -61,10 +61,17 @@ const (
 	TypeOTP = "auth:otp"
 	// TypeRetention applies message retention once per RetentionPeriod.
 	TypeRetention = "maintenance:retention"
+	// TypeOutbox queues the sends of outbound messages recorded while
+	// queuing them failed, once per OutboxPeriod.
+	TypeOutbox = "maintenance:outbox"
 )
 
 // RetentionPeriod is how often message retention runs.
 const RetentionPeriod = 10 * time.Minute
+
+// OutboxPeriod is how often the outbox sweep runs: an operator's reply
+// recorded while Redis failed leaves within about a minute of its return.
+const OutboxPeriod = time.Minute
 
 // Queue names. Inbound customer messages come first; delivery statuses
 // are informational and can wait behind everything else.
@@ -427,13 +434,26 @@ func DecodeOutbound(payload []byte) (*Outbound, error) {
 // Every worker process calls it each period; the task id, one per period,
 // makes one run per period for the whole installation.
 func (c *Client) EnqueueRetention(ctx context.Context, now time.Time) error {
-	period := strconv.FormatInt(now.Unix()/int64(RetentionPeriod/time.Second), 10)
-	err := c.enqueue(ctx, asynq.NewTask(TypeRetention, nil),
-		asynq.TaskID(taskID(TypeRetention, period)),
-		asynq.Queue(QueueStatus),
+	return c.enqueuePeriodic(ctx, TypeRetention, RetentionPeriod, QueueStatus, now)
+}
+
+// EnqueueOutbox queues the outbox sweep of now's period; like
+// retention, once per period for the installation.
+func (c *Client) EnqueueOutbox(ctx context.Context, now time.Time) error {
+	return c.enqueuePeriodic(ctx, TypeOutbox, OutboxPeriod, QueueOutbound, now)
+}
+
+// enqueuePeriodic queues the run of typ for now's period on queue: the
+// period in the task id makes one run per period, however many
+// processes ask.
+func (c *Client) enqueuePeriodic(ctx context.Context, typ string, period time.Duration, queue string, now time.Time) error {
+	n := strconv.FormatInt(now.Unix()/int64(period/time.Second), 10)
+	err := c.enqueue(ctx, asynq.NewTask(typ, nil),
+		asynq.TaskID(taskID(typ, n)),
+		asynq.Queue(queue),
 		asynq.MaxRetry(3),
-		asynq.Retention(RetentionPeriod),
-		asynq.Timeout(RetentionPeriod))
+		asynq.Retention(period),
+		asynq.Timeout(period))
 	if errors.Is(err, ErrDuplicate) {
 		return nil
 	}
@@ -457,6 +477,16 @@ func (t Tasks) EnqueueSend(ctx context.Context, channel, queryID, msgID string) 
 		return nil
 	}
 	return err
+}
+
+// RequeueSend queues the send of a recorded outbound message, reporting
+// false when its task was there already (queued, running or retried).
+func (t Tasks) RequeueSend(ctx context.Context, channel, queryID, msgID string) (bool, error) {
+	err := t.Client.EnqueueOutbound(ctx, Outbound{Channel: channel, QueryID: queryID, MessageID: msgID})
+	if errors.Is(err, ErrDuplicate) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // timerTypes maps the service's timer kinds to task types.

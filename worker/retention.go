@@ -28,14 +28,34 @@ func (w *Worker) handleRetention(ctx context.Context, _ *asynq.Task) error {
 	return nil
 }
 
+// handleOutbox queues the sends of outbound messages recorded while
+// queuing them failed (conversations.Service.RequeueUnsent).
+func (w *Worker) handleOutbox(ctx context.Context, _ *asynq.Task) error {
+	if _, err := w.conv.RequeueUnsent(ctx); err != nil {
+		return fmt.Errorf("outbox sweep: %w", err)
+	}
+	return nil
+}
+
 // RunRetention queues the retention run of each period until ctx ends.
 // Every worker process runs it; the queue makes one run per period.
 func RunRetention(ctx context.Context, q *queue.Client, logger *slog.Logger) {
-	t := time.NewTicker(queue.RetentionPeriod)
+	runEvery(ctx, queue.RetentionPeriod, q.EnqueueRetention, "retention run", logger)
+}
+
+// RunOutbox queues the outbox sweep of each period until ctx ends, as
+// RunRetention does retention's.
+func RunOutbox(ctx context.Context, q *queue.Client, logger *slog.Logger) {
+	runEvery(ctx, queue.OutboxPeriod, q.EnqueueOutbox, "outbox sweep", logger)
+}
+
+// runEvery calls enqueue at once and then every period until ctx ends.
+func runEvery(ctx context.Context, period time.Duration, enqueue func(context.Context, time.Time) error, what string, logger *slog.Logger) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if err := q.EnqueueRetention(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			logger.WarnContext(ctx, "retention run not queued; the next period's run catches up", "err", err)
+		if err := enqueue(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, what+" not queued; the next period's run catches up", "err", err)
 		}
 		select {
 		case <-ctx.Done():

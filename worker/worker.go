@@ -111,6 +111,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(queue.TypePresenceCheck, w.handlePresenceCheck)
 	mux.HandleFunc(queue.TypeOTP, w.handleOTP)
 	mux.HandleFunc(queue.TypeRetention, w.handleRetention)
+	mux.HandleFunc(queue.TypeOutbox, w.handleOutbox)
 	mux.HandleFunc(queue.TypeMediaFetch, w.handleMediaFetch)
 	return mux
 }

@@ -502,6 +502,7 @@ func (s *server) run(ctx context.Context) error {
 	// deletes erased contacts' files a failed deletion left queued.
 	if s.asynq != nil {
 		holds.Go(func() { worker.RunRetention(holdCtx, s.queue, s.logger) })
+		holds.Go(func() { worker.RunOutbox(holdCtx, s.queue, s.logger) })
 	}
 	s.logger.Info("switchboard started", "role", s.role, "addr", ln.Addr().String(),
 		"embedded_redis", s.conn.Embedded, "worker_concurrency", s.cfg.Worker.Concurrency, "version", version)
