@@ -25,7 +25,14 @@ import (
 // X-CSRF-Token, and no foreign Origin.
 const (
 	// SessionCookie is the cookie holding the console's session token.
-	SessionCookie = "switchboard_session"
+	// The __Host- prefix makes browsers keep it only as set Secure, by
+	// this very host, for the whole path: a neighbouring subdomain, or a
+	// plain-HTTP answer on the way, cannot plant or shadow one.
+	SessionCookie = "__Host-switchboard_session"
+	// InsecureSessionCookie is the session cookie's name with
+	// http.insecure_cookies: without Secure, browsers refuse a __Host-
+	// cookie.
+	InsecureSessionCookie = "switchboard_session"
 	// CSRFHeader carries the session's CSRF token on state-changing
 	// requests authenticated by SessionCookie.
 	CSRFHeader = "X-CSRF-Token"
@@ -48,14 +55,14 @@ func credentialOf(c echo.Context) credential {
 
 // requestCredential reads the request's token: the Authorization header
 // when there is one (an integration's request carrying a stray cookie is
-// still judged by its header), else the session cookie. ok is false when
-// there is neither, or the header is not a bearer token.
-func requestCredential(r *http.Request) (credential, bool) {
+// still judged by its header), else the session cookie named cookie. ok
+// is false when there is neither, or the header is not a bearer token.
+func requestCredential(r *http.Request, cookie string) (credential, bool) {
 	if h := r.Header.Get(echo.HeaderAuthorization); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		return credential{token: strings.TrimSpace(token)}, ok
 	}
-	if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
+	if ck, err := r.Cookie(cookie); err == nil && ck.Value != "" {
 		return credential{token: ck.Value, cookie: true}, true
 	}
 	return credential{}, false
@@ -68,7 +75,7 @@ func requestCredential(r *http.Request) (credential, bool) {
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		cred, ok := requestCredential(r)
+		cred, ok := requestCredential(r, a.cookieName())
 		if !ok {
 			return httperror.Write(c, http.StatusUnauthorized, "unauthorized", "a bearer token or a session cookie is required")
 		}
@@ -141,8 +148,18 @@ func sameOrigin(r *http.Request) bool {
 // browsers from sending it on requests other sites start; Secure keeps it
 // off plain HTTP unless the deployment said otherwise (InsecureCookies).
 func (a *API) sessionCookie(token string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: SessionCookie, Value: token, Path: "/", MaxAge: maxAge,
+	return &http.Cookie{Name: a.cookieName(), Value: token, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: !a.insecureCookies, SameSite: http.SameSiteStrictMode}
+}
+
+// cookieName is the session cookie's name: SessionCookie, or
+// InsecureSessionCookie with http.insecure_cookies. Only that one is
+// read: a cookie of the other name may be one a subdomain planted.
+func (a *API) cookieName() string {
+	if a.insecureCookies {
+		return InsecureSessionCookie
+	}
+	return SessionCookie
 }
 
 type verifyRequest struct {

@@ -91,7 +91,7 @@ func (h *harness) loginCookie(t *testing.T, phone string) cookieLogin {
 	r.decode(t, &out)
 	l := cookieLogin{body: r.body, csrf: out.CSRF, userID: out.User.ID, expiresAt: out.ExpiresAt}
 	for _, c := range cookies {
-		if c.Name == api.SessionCookie {
+		if c.Name == api.SessionCookie || c.Name == api.InsecureSessionCookie {
 			l.cookie = c
 		}
 	}
@@ -239,8 +239,32 @@ func TestCookieLoginChecksOrigin(t *testing.T) {
 func TestInsecureCookiesOption(t *testing.T) {
 	h := newHarnessOn(t, &harness{rdb: redistest.Client(t), apiOptions: func(o *api.Options) { o.InsecureCookies = true }}, nil)
 	h.createUser(t, "Ana", "+5511900000001", "operator")
-	if ck := h.loginCookie(t, "+5511900000001").cookie; ck.Secure || !ck.HttpOnly {
-		t.Fatalf("cookie with InsecureCookies = %+v, want HttpOnly without Secure", ck)
+	if ck := h.loginCookie(t, "+5511900000001").cookie; ck.Secure || !ck.HttpOnly || ck.Name != api.InsecureSessionCookie {
+		t.Fatalf("cookie with InsecureCookies = %+v, want HttpOnly without Secure, named without __Host-", ck)
+	}
+}
+
+// The session cookie is a __Host- cookie, which browsers keep only as set
+// Secure by this host for the whole path; a cookie of the plain name, as
+// a neighbouring subdomain could plant, authenticates nothing.
+func TestSessionCookieIsAHostCookie(t *testing.T) {
+	h := newHarnessOn(t, &harness{rdb: redistest.Client(t)}, nil)
+	h.createUser(t, "Ana", "+5511900000001", "operator")
+	ck := h.loginCookie(t, "+5511900000001").cookie
+	if ck.Name != "__Host-switchboard_session" || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+		t.Fatalf("session cookie = %+v, want __Host-switchboard_session, Secure, Path=/ and no Domain", ck)
+	}
+	for name, want := range map[string]int{api.SessionCookie: http.StatusOK, api.InsecureSessionCookie: http.StatusUnauthorized} {
+		req, _ := http.NewRequest("GET", h.srv.URL+"/api/v1/me", nil)
+		req.AddCookie(&http.Cookie{Name: name, Value: ck.Value})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /me with the token in %s: %d, want %d", name, resp.StatusCode, want)
+		}
 	}
 }
 
