@@ -334,6 +334,13 @@ resolution_reasons:
 					t.Fatalf("rating %s: %+v", qid, res)
 				}
 			}
+			// finish has op answer qid at replied and close it at closed,
+			// and its customer rate it score at rated.
+			finish := func(qid, op string, replied, closed time.Time, score string, rated time.Time) {
+				reply(qid, op, replied)
+				closeAt(qid, closed)
+				rate(qid, score, rated)
+			}
 			const fr, res = conversations.SLAFirstResponse, conversations.SLAResolution
 
 			// Yesterday: Ana missed y1's first response and its customer
@@ -341,16 +348,12 @@ resolution_reasons:
 			y1 := open("oi", at(9, 20, 0))
 			claim(y1, ana.ID, at(9, 20, 1))
 			fire(y1, fr, at(9, 20, 5))
-			reply(y1, ana.ID, at(9, 20, 10))
-			closeAt(y1, at(9, 20, 30))
-			rate(y1, "2", at(9, 20, 31))
+			finish(y1, ana.ID, at(9, 20, 10), at(9, 20, 30), "2", at(9, 20, 31))
 			// Closed yesterday within its targets, rated 4 after midnight:
 			// today's, for Ana who closed it.
 			y2 := open("oi", at(9, 23, 0))
 			claim(y2, ana.ID, at(9, 23, 0))
-			reply(y2, ana.ID, at(9, 23, 1))
-			closeAt(y2, at(9, 23, 50))
-			rate(y2, "4", at(10, 0, 5))
+			finish(y2, ana.ID, at(9, 23, 1), at(9, 23, 50), "4", at(10, 0, 5))
 
 			// Today. a1 misses its first response (the timer runs twice),
 			// then is answered, closed in time and rated 5.
@@ -358,9 +361,7 @@ resolution_reasons:
 			claim(a1, ana.ID, at(10, 9, 1))
 			fire(a1, fr, at(10, 9, 5))
 			fire(a1, fr, at(10, 9, 6))
-			reply(a1, ana.ID, at(10, 9, 10))
-			closeAt(a1, at(10, 9, 20))
-			rate(a1, "5", at(10, 9, 21))
+			finish(a1, ana.ID, at(10, 9, 10), at(10, 9, 20), "5", at(10, 9, 21))
 			// a2 is answered in time and misses its resolution, still open.
 			a2 := open("oi", at(10, 10, 0))
 			claim(a2, ana.ID, at(10, 10, 1))
@@ -377,14 +378,10 @@ resolution_reasons:
 			b1 := open("sinistro", at(10, 12, 0))
 			claim(b1, bruno.ID, at(10, 12, 1))
 			fire(b1, fr, at(10, 12, 5))
-			reply(b1, bruno.ID, at(10, 12, 10))
-			closeAt(b1, at(10, 12, 30))
-			rate(b1, "3", at(10, 12, 31))
+			finish(b1, bruno.ID, at(10, 12, 10), at(10, 12, 30), "3", at(10, 12, 31))
 			b2 := open("oi", at(10, 13, 0))
 			claim(b2, bruno.ID, at(10, 13, 0))
-			reply(b2, bruno.ID, at(10, 13, 1))
-			closeAt(b2, at(10, 13, 10))
-			rate(b2, "4", at(10, 13, 11))
+			finish(b2, bruno.ID, at(10, 13, 1), at(10, 13, 10), "4", at(10, 13, 11))
 			// Nobody claims p1: its miss is the sales pool's alone.
 			p1 := open("oi", at(10, 14, 0))
 			fire(p1, fr, at(10, 14, 5))

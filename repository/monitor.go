@@ -146,44 +146,39 @@ const ratedQuery = `SELECT closed_by, query_type, COUNT(*), SUM(csat_score) FROM
 // operator who holds or last held the conversation ("" for nobody) and
 // query type.
 func (c *Conversations) TargetsMissed(ctx context.Context, since time.Time) ([]conversations.MissedCount, error) {
-	rows, err := c.d.db.QueryContext(ctx, missedQuery, ms(since))
-	if err != nil {
-		return nil, fmt.Errorf("read missed targets: %w", err)
-	}
-	defer rows.Close()
-	out := []conversations.MissedCount{}
-	for rows.Next() {
-		var m conversations.MissedCount
-		if err := rows.Scan(&m.Operator, &m.QueryType, &m.Count); err != nil {
-			return nil, fmt.Errorf("read missed targets: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read missed targets: %w", err)
-	}
-	return out, nil
+	return readToday(ctx, c.d.db, "missed targets", missedQuery, since, func(rows *sql.Rows, m *conversations.MissedCount) error {
+		return rows.Scan(&m.Operator, &m.QueryType, &m.Count)
+	})
 }
 
 // Rated sums the survey answers stored at or after since, per operator
 // who closed the conversation ("" when it closed from a pool) and query
 // type.
 func (c *Conversations) Rated(ctx context.Context, since time.Time) ([]conversations.RatedSum, error) {
-	rows, err := c.d.db.QueryContext(ctx, ratedQuery, ms(since))
+	return readToday(ctx, c.d.db, "survey answers", ratedQuery, since, func(rows *sql.Rows, r *conversations.RatedSum) error {
+		return rows.Scan(&r.Operator, &r.QueryType, &r.Answered, &r.Sum)
+	})
+}
+
+// readToday runs one of the monitoring table's grouped statements of
+// what was recorded since and reads its rows with scan; what names them
+// in an error.
+func readToday[T any](ctx context.Context, db *sql.DB, what, query string, since time.Time, scan func(*sql.Rows, *T) error) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, ms(since))
 	if err != nil {
-		return nil, fmt.Errorf("read survey answers: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	defer rows.Close()
-	out := []conversations.RatedSum{}
+	out := []T{}
 	for rows.Next() {
-		var r conversations.RatedSum
-		if err := rows.Scan(&r.Operator, &r.QueryType, &r.Answered, &r.Sum); err != nil {
-			return nil, fmt.Errorf("read survey answers: %w", err)
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read survey answers: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return out, nil
 }
