@@ -69,6 +69,37 @@ func (e *env) fire(t testing.TB, kind, queryID string) {
 	}
 }
 
+// A conversation's clock starts at the millisecond it opened, and the
+// queue schedules in whole seconds: its targets' timers are scheduled for
+// the second after each due time, never the one it falls in, where they
+// would run before it, find nothing due, and be unable to reschedule
+// under the key they hold.
+func TestTargetTimersNeverRunBeforeTheirDueTime(t *testing.T) {
+	// asynq schedules by the real clock: the fake one starts at the real now.
+	start := time.Now().Truncate(time.Second).Add(700 * time.Millisecond)
+	clk := clock.NewFake(start)
+	e := newEnv(t, clk)
+	e.ApplySettings(t, slaDoc("{first_response: 5m, resolution: 8h}"))
+	e.Operators(t, 5, []string{"sales"}, "ana")
+	e.online(t, "ana")
+	m := text("wamid.sla-ms", "5511900000001", start.Truncate(time.Second), 1)
+	e.mustDeliver(t, m)
+	qid := e.openQuery(t, m.From)
+	q := e.query(t, qid)
+	if !q.SLA.StartedAt.Equal(start) {
+		t.Fatalf("targets started at %v, want %v, when the conversation opened", q.SLA.StartedAt, start)
+	}
+	for _, k := range []struct {
+		typ string
+		due time.Time
+	}{{queue.TypeSLAFirstResponse, q.SLA.FirstResponseDue}, {queue.TypeSLAResolution, q.SLA.ResolutionDue}} {
+		at, ok := e.timers(t, k.typ, qid)[strconv.FormatInt(k.due.Unix(), 10)]
+		if want := k.due.Truncate(time.Second).Add(time.Second); !ok || !at.Equal(want) {
+			t.Errorf("%s timer at %v (scheduled: %v), want %v: the second after it is due at %v", k.typ, at, ok, want, k.due)
+		}
+	}
+}
+
 // A conversation nobody answers in 5 minutes misses its first-response
 // target: recorded once, counted once with its type and kind, and told on
 // the events channel the console's streams read, however often the timer
