@@ -34,6 +34,25 @@ type MonitorOperator struct {
 	// LongestWaiting is their assigned conversation whose customer has
 	// waited longest for an answer; null when no customer waits.
 	LongestWaiting *MonitorWait `json:"longest_waiting"`
+	// SLAMissedToday counts the service-level targets recorded missed
+	// today (a target's timer found it missed) of the conversations they
+	// hold now or held last: once per conversation and kind, so one that
+	// missed both its first response and its resolution counts 2, however
+	// long ago it opened. A miss does not record who held the
+	// conversation then, so one reassigned after its miss (on_breach:
+	// reassign) counts for whoever holds it now; one returned to its pool
+	// for whoever held it last.
+	SLAMissedToday int `json:"sla_missed_today"`
+	// CSATToday is the satisfaction survey's answers stored today of the
+	// conversations they closed, whenever those closed.
+	CSATToday MonitorCSAT `json:"csat_today"`
+}
+
+// MonitorCSAT is the survey's answers stored today: how many, and their
+// mean score, 1 to 5 (absent when none was).
+type MonitorCSAT struct {
+	Answered int      `json:"answered"`
+	Average  *float64 `json:"average,omitempty"`
 }
 
 // MonitorWait is a conversation whose customer waits for an answer: since
@@ -54,6 +73,11 @@ type MonitorPool struct {
 	Size              int        `json:"pool_size"`
 	OldestSince       *time.Time `json:"oldest_since"`
 	OldestWaitSeconds float64    `json:"oldest_wait_seconds"`
+	// SLAMissedToday and CSATToday are MonitorOperator's, over the
+	// type's conversations (by the type they have now), whoever holds
+	// or closed them, nobody included.
+	SLAMissedToday int         `json:"sla_missed_today"`
+	CSATToday      MonitorCSAT `json:"csat_today"`
 }
 
 // Monitor is the monitoring table.
@@ -132,14 +156,15 @@ func (a *API) monitor(c echo.Context) error {
 	for i, o := range m.Operators {
 		row := MonitorOperator{ID: o.ID, Name: ops[i].Name, Presence: o.Presence, Assigned: o.Assigned, Capacity: o.Capacity,
 			HandledToday: o.Handled, MedianFirstResponseSeconds: seconds(o.MedianFirstResponse),
-			MedianResolutionSeconds: seconds(o.MedianResolution)}
+			MedianResolutionSeconds: seconds(o.MedianResolution), SLAMissedToday: o.TargetsMissed, CSATToday: MonitorCSAT(o.CSAT)}
 		if w := o.LongestWaiting; w != nil {
 			row.LongestWaiting = &MonitorWait{ConversationID: w.ID, Since: w.Since.UTC(), WaitSeconds: max(0, m.Now.Sub(w.Since).Seconds())}
 		}
 		out.Operators = append(out.Operators, row)
 	}
 	for _, p := range m.Pools {
-		row := MonitorPool{ID: p.QueryType, Name: names[p.QueryType], Size: p.Size}
+		row := MonitorPool{ID: p.QueryType, Name: names[p.QueryType], Size: p.Size, SLAMissedToday: p.TargetsMissed,
+			CSATToday: MonitorCSAT(p.CSAT)}
 		if row.Name == "" {
 			row.Name = p.QueryType
 		}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"switchboard/api"
 	"switchboard/auth"
 	"switchboard/channels"
+	"switchboard/conversations"
+	"switchboard/internal/dbtest"
+	"switchboard/internal/redistest"
 	"switchboard/routing"
 	"switchboard/settings"
 )
@@ -238,4 +242,202 @@ func show(v any) string {
 		return fmt.Sprintf("%s %s %d since %s wait %v", x.ID, x.Name, x.Size, since, x.OldestWaitSeconds)
 	}
 	return fmt.Sprint(v)
+}
+
+// A known day in São Paulo of targets missed and surveys answered, on
+// both engines: each operator's and each pool's figures today, where a
+// miss recorded yesterday and a rating given yesterday count for
+// nothing, a rating given today of a conversation closed yesterday
+// counts, a conversation that missed both targets counts twice, a timer
+// that runs twice counts once, and a miss in the pool counts for the
+// pool only.
+func TestMonitoringTableTargetsAndSurveys(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(string(e), func(t *testing.T) {
+			h := newHarnessOn(t, &harness{rdb: redistest.Client(t), db: dbtest.OpenEngine(t, e)}, nil)
+			sp, err := time.LoadLocation("America/Sao_Paulo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, sp) }
+			h.clock.Set(at(9, 19, 0))
+			ana := h.createUser(t, "Ana", "+5511900000001", auth.RoleOperator)
+			bruno := h.createUser(t, "Bruno", "+5511900000002", auth.RoleOperator)
+			carla := h.createUser(t, "Carla", "+5511900000003", auth.RoleOperator)
+			sup := h.createUser(t, "Sup", "+5511900000004", auth.RoleSupervisor)
+			doc := fmt.Sprintf(`
+timezone: America/Sao_Paulo
+default_query_type: sales
+query_types:
+  - {id: sales, name: Vendas, strategy: claim, accounts: [%[1]s, %[2]s, %[3]s], targets: {first_response: 5m, resolution: 1h}}
+  - {id: claims, name: Sinistros, strategy: claim, keywords: [sinistro], accounts: [%[2]s], targets: {first_response: 5m, resolution: 1h}}
+templates:
+  - {id: rate, language: pt, text: "Como foi o atendimento?"}
+csat: {enabled: true, question: rate}
+resolution_reasons:
+  - {id: solved, name: Solved}
+`, ana.ID, bruno.ID, carla.ID)
+			ctx := context.Background()
+			if _, err := settings.Apply(ctx, h.db.Settings(), []byte(doc), h.clock.Now(), -1, "test"); err != nil {
+				t.Fatal(err)
+			}
+			svc := h.conv.Service
+			n := 0
+			from := map[string]string{}
+			write := func(phone, text string, when time.Time) conversations.InboundResult {
+				n++
+				h.clock.Set(when)
+				m := &channels.Inbound{Channel: "wa-main", Kind: "whatsapp_cloud", ID: fmt.Sprintf("wamid.t%d", n), From: phone,
+					ProfileName: "Cliente", Timestamp: when, Type: channels.TypeText, Text: text}
+				body, _ := json.Marshal(m)
+				res, err := svc.ApplyInbound(ctx, m, body)
+				if err != nil {
+					t.Fatalf("message %d: %v", n, err)
+				}
+				return res
+			}
+			// open starts a conversation that routing puts in its type's
+			// pool, its targets running from now.
+			open := func(text string, when time.Time) string {
+				phone := fmt.Sprintf("55119800%05d", n+1)
+				qid := write(phone, text, when).QueryID
+				from[qid] = phone
+				return qid
+			}
+			claim := func(qid, op string, when time.Time) {
+				h.clock.Set(when)
+				if _, err := svc.Claim(ctx, qid, op); err != nil {
+					t.Fatalf("claim %s: %v", qid, err)
+				}
+			}
+			reply := func(qid, op string, when time.Time) {
+				h.clock.Set(when)
+				if _, err := svc.Reply(ctx, qid, op, "Olá!"); err != nil {
+					t.Fatalf("reply to %s: %v", qid, err)
+				}
+			}
+			closeAt := func(qid string, when time.Time) {
+				h.clock.Set(when)
+				if _, err := svc.Close(ctx, qid, "solved"); err != nil {
+					t.Fatalf("close %s: %v", qid, err)
+				}
+			}
+			// fire runs a target's timer, as the worker does at its due time.
+			fire := func(qid, kind string, when time.Time) {
+				h.clock.Set(when)
+				if err := svc.SLADeadline(ctx, kind, qid); err != nil {
+					t.Fatalf("%s timer of %s: %v", kind, qid, err)
+				}
+			}
+			rate := func(qid, score string, when time.Time) {
+				if res := write(from[qid], score, when); res.CSAT == nil || !res.CSAT.Recorded || res.QueryID != qid {
+					t.Fatalf("rating %s: %+v", qid, res)
+				}
+			}
+			// finish has op answer qid at replied and close it at closed,
+			// and its customer rate it score at rated.
+			finish := func(qid, op string, replied, closed time.Time, score string, rated time.Time) {
+				reply(qid, op, replied)
+				closeAt(qid, closed)
+				rate(qid, score, rated)
+			}
+			const fr, res = conversations.SLAFirstResponse, conversations.SLAResolution
+
+			// Yesterday: Ana missed y1's first response and its customer
+			// rated it 2, both before midnight: not today's.
+			y1 := open("oi", at(9, 20, 0))
+			claim(y1, ana.ID, at(9, 20, 1))
+			fire(y1, fr, at(9, 20, 5))
+			finish(y1, ana.ID, at(9, 20, 10), at(9, 20, 30), "2", at(9, 20, 31))
+			// Closed yesterday within its targets, rated 4 after midnight:
+			// today's, for Ana who closed it.
+			y2 := open("oi", at(9, 23, 0))
+			claim(y2, ana.ID, at(9, 23, 0))
+			finish(y2, ana.ID, at(9, 23, 1), at(9, 23, 50), "4", at(10, 0, 5))
+
+			// Today. a1 misses its first response (the timer runs twice),
+			// then is answered, closed in time and rated 5.
+			a1 := open("oi", at(10, 9, 0))
+			claim(a1, ana.ID, at(10, 9, 1))
+			fire(a1, fr, at(10, 9, 5))
+			fire(a1, fr, at(10, 9, 6))
+			finish(a1, ana.ID, at(10, 9, 10), at(10, 9, 20), "5", at(10, 9, 21))
+			// a2 is answered in time and misses its resolution, still open.
+			a2 := open("oi", at(10, 10, 0))
+			claim(a2, ana.ID, at(10, 10, 1))
+			reply(a2, ana.ID, at(10, 10, 2))
+			fire(a2, fr, at(10, 10, 5))
+			fire(a2, res, at(10, 11, 0))
+			// a3 misses both: two targets.
+			a3 := open("oi", at(10, 11, 0))
+			claim(a3, ana.ID, at(10, 11, 1))
+			fire(a3, fr, at(10, 11, 5))
+			fire(a3, res, at(10, 12, 0))
+			// Bruno: a claim that misses its first response, rated 3; a
+			// sale in time, rated 4.
+			b1 := open("sinistro", at(10, 12, 0))
+			claim(b1, bruno.ID, at(10, 12, 1))
+			fire(b1, fr, at(10, 12, 5))
+			finish(b1, bruno.ID, at(10, 12, 10), at(10, 12, 30), "3", at(10, 12, 31))
+			b2 := open("oi", at(10, 13, 0))
+			claim(b2, bruno.ID, at(10, 13, 0))
+			finish(b2, bruno.ID, at(10, 13, 1), at(10, 13, 10), "4", at(10, 13, 11))
+			// Nobody claims p1: its miss is the sales pool's alone.
+			p1 := open("oi", at(10, 14, 0))
+			fire(p1, fr, at(10, 14, 5))
+
+			h.clock.Set(at(10, 15, 0))
+			r := h.do(t, "GET", "/api/v1/reports/operators", h.loginAs(t, sup.Phone), nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("GET /reports/operators: %d %s", r.status, r.body)
+			}
+			var m api.Monitor
+			r.decode(t, &m)
+			avg := func(v float64) *float64 { return &v }
+			csat := func(c api.MonitorCSAT) string {
+				if c.Average == nil {
+					return fmt.Sprintf("%d answered, no average", c.Answered)
+				}
+				return fmt.Sprintf("%d answered, average %v", c.Answered, *c.Average)
+			}
+			type figures struct {
+				id     string
+				missed int
+				csat   api.MonitorCSAT
+			}
+			check := func(what string, got, want []figures) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s = %+v, want %+v: %s", what, got, want, r.body)
+				}
+				for i := range want {
+					if got[i].id != want[i].id || got[i].missed != want[i].missed || csat(got[i].csat) != csat(want[i].csat) {
+						t.Errorf("%s %s: %d missed, %s; want %d missed, %s", what, got[i].id, got[i].missed, csat(got[i].csat),
+							want[i].missed, csat(want[i].csat))
+					}
+				}
+			}
+			var ops, pools []figures
+			for _, o := range m.Operators {
+				ops = append(ops, figures{o.Name, o.SLAMissedToday, o.CSATToday})
+			}
+			for _, p := range m.QueryTypes {
+				pools = append(pools, figures{p.ID, p.SLAMissedToday, p.CSATToday})
+			}
+			check("operator", ops, []figures{
+				{"Ana", 4, api.MonitorCSAT{Answered: 2, Average: avg(4.5)}},   // a1, a2, a3 twice; y2 and a1 rated 4 and 5
+				{"Bruno", 1, api.MonitorCSAT{Answered: 2, Average: avg(3.5)}}, // b1; rated 3 and 4
+				{"Carla", 0, api.MonitorCSAT{}},
+				{"Sup", 0, api.MonitorCSAT{}},
+			})
+			check("pool", pools, []figures{
+				{"sales", 5, api.MonitorCSAT{Answered: 3, Average: avg(13.0 / 3)}}, // Ana's 4 and p1; y2, a1 and b2 rated 4, 5, 4
+				{"claims", 1, api.MonitorCSAT{Answered: 1, Average: avg(3)}},
+			})
+			// No answer, no average: the key is absent, not null or 0.
+			if !strings.Contains(string(r.body), `"sla_missed_today":0,"csat_today":{"answered":0}}`) {
+				t.Errorf("Carla's row without answers: %s", r.body)
+			}
+		})
+	}
 }

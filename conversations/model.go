@@ -409,6 +409,13 @@ type Repository interface {
 	Waiting(ctx context.Context, operators []string) ([]WaitingQuery, error)
 	// Pools returns the size and oldest entry of each non-empty pool.
 	Pools(ctx context.Context) (map[string]PoolStats, error)
+	// TargetsMissed counts the targets recorded missed at or after
+	// since, per operator who holds or last held the conversation and
+	// per its query type.
+	TargetsMissed(ctx context.Context, since time.Time) ([]MissedCount, error)
+	// Rated sums the survey answers stored at or after since, per
+	// operator who closed the conversation and per its query type.
+	Rated(ctx context.Context, since time.Time) ([]RatedSum, error)
 	SLAStore
 	MediaRepository
 	OutboundMediaRecorder

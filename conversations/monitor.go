@@ -34,6 +34,48 @@ type PoolStats struct {
 	Oldest time.Time
 }
 
+// MissedCount is how many targets of the conversations of one query type
+// that Operator holds, or last held, were recorded missed: a
+// conversation that missed both its first response and its resolution
+// counts twice, once per kind.
+type MissedCount struct {
+	Operator  string
+	QueryType string
+	Count     int
+}
+
+// RatedSum is the survey answers of the conversations of one query type
+// that Operator closed: how many, and the sum of their scores.
+type RatedSum struct {
+	Operator  string
+	QueryType string
+	Answered  int
+	Sum       int
+}
+
+// CSATToday is the survey answers stored today: how many, and their mean
+// score (nil for none).
+type CSATToday struct {
+	Answered int
+	Average  *float64
+}
+
+// today is the CSATToday of r's answers.
+func (r RatedSum) today() CSATToday {
+	c := CSATToday{Answered: r.Answered}
+	if r.Answered > 0 {
+		avg := float64(r.Sum) / float64(r.Answered)
+		c.Average = &avg
+	}
+	return c
+}
+
+// plus is r with o's answers added.
+func (r RatedSum) plus(o RatedSum) RatedSum {
+	r.Answered, r.Sum = r.Answered+o.Answered, r.Sum+o.Sum
+	return r
+}
+
 // Monitored is an operator the monitoring table shows, with their capacity.
 type Monitored struct {
 	ID       string
@@ -58,6 +100,11 @@ type OperatorToday struct {
 	// LongestWaiting is their assigned conversation whose customer has
 	// waited longest for an answer; nil when no customer waits.
 	LongestWaiting *WaitingQuery
+	// TargetsMissed counts the targets recorded missed today of the
+	// conversations they hold or last held (see MissedCount); CSAT the
+	// survey answers stored today of conversations they closed.
+	TargetsMissed int
+	CSAT          CSATToday
 }
 
 // PoolToday is one query type's row of the monitoring table.
@@ -67,6 +114,11 @@ type PoolToday struct {
 	// Oldest is when the longest-waiting conversation entered the pool;
 	// zero for an empty pool.
 	Oldest time.Time
+	// TargetsMissed and CSAT are the operators' figures of the same
+	// name over every conversation of the type, held by anyone or by
+	// nobody.
+	TargetsMissed int
+	CSAT          CSATToday
 }
 
 // Monitor is the monitoring table at Now; "today" began at Since, the
@@ -105,6 +157,24 @@ func (s *Service) Monitor(ctx context.Context, operators []Monitored, types []st
 	if err != nil {
 		return Monitor{}, fmt.Errorf("monitor: %w", err)
 	}
+	missed, err := s.repo.TargetsMissed(ctx, m.Since)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: %w", err)
+	}
+	rated, err := s.repo.Rated(ctx, m.Since)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: %w", err)
+	}
+	missedBy, missedOf := map[string]int{}, map[string]int{}
+	for _, c := range missed {
+		missedBy[c.Operator] += c.Count
+		missedOf[c.QueryType] += c.Count
+	}
+	ratedBy, ratedOf := map[string]RatedSum{}, map[string]RatedSum{}
+	for _, r := range rated {
+		ratedBy[r.Operator] = ratedBy[r.Operator].plus(r)
+		ratedOf[r.QueryType] = ratedOf[r.QueryType].plus(r)
+	}
 	first, resolution := map[string][]time.Duration{}, map[string][]time.Duration{}
 	handled := map[string]int{}
 	for _, q := range closed {
@@ -124,7 +194,7 @@ func (s *Service) Monitor(ctx context.Context, operators []Monitored, types []st
 		st := roster[o.ID]
 		m.Operators = append(m.Operators, OperatorToday{ID: o.ID, Presence: st.Presence, Assigned: st.Load, Capacity: o.Capacity,
 			Handled: handled[o.ID], MedianFirstResponse: median(first[o.ID]), MedianResolution: median(resolution[o.ID]),
-			LongestWaiting: longest[o.ID]})
+			LongestWaiting: longest[o.ID], TargetsMissed: missedBy[o.ID], CSAT: ratedBy[o.ID].today()})
 	}
 	// The settings' types in their order, then any other type that has
 	// a pool (one removed from the settings), by name.
@@ -137,7 +207,8 @@ func (s *Service) Monitor(ctx context.Context, operators []Monitored, types []st
 	slices.Sort(extra)
 	for _, t := range slices.Concat(types, extra) {
 		p := pools[t]
-		m.Pools = append(m.Pools, PoolToday{QueryType: t, Size: p.Size, Oldest: p.Oldest})
+		m.Pools = append(m.Pools, PoolToday{QueryType: t, Size: p.Size, Oldest: p.Oldest, TargetsMissed: missedOf[t],
+			CSAT: ratedOf[t].today()})
 	}
 	return m, nil
 }

@@ -136,9 +136,18 @@ func (s *Service) planSLA(ctx context.Context, comp *settings.Compiled, st *Rout
 }
 
 // slaTimer is a target's timer for due. Its key is the due time, so a
-// timer moved later is a new task, not the one that just ran.
+// timer moved later is a new task, not the one that just ran. It runs at
+// due rounded up to the second: the queue schedules in whole seconds (a
+// task runs once the clock reaches its second), and a conversation's
+// clock starts at a millisecond, so at due itself the timer could run up
+// to a second early, find the target not yet due, and fail to schedule
+// itself again under the key it holds: the miss would go unrecorded.
 func slaTimer(kind string, due time.Time) timer {
-	return timer{Type: slaTimerKind(kind), Key: strconv.FormatInt(due.Unix(), 10), At: due}
+	at := due.Truncate(time.Second)
+	if at.Before(due) {
+		at = at.Add(time.Second)
+	}
+	return timer{Type: slaTimerKind(kind), Key: strconv.FormatInt(due.Unix(), 10), At: at}
 }
 
 // slaTimerKind is the timer kind of a target kind.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/clock"
 	"switchboard/conversations"
@@ -69,6 +70,37 @@ func (e *env) fire(t testing.TB, kind, queryID string) {
 	}
 }
 
+// A conversation's clock starts at the millisecond it opened, and the
+// queue schedules in whole seconds: its targets' timers are scheduled for
+// the second after each due time, never the one it falls in, where they
+// would run before it, find nothing due, and be unable to reschedule
+// under the key they hold.
+func TestTargetTimersNeverRunBeforeTheirDueTime(t *testing.T) {
+	// asynq schedules by the real clock: the fake one starts at the real now.
+	start := time.Now().Truncate(time.Second).Add(700 * time.Millisecond)
+	clk := clock.NewFake(start)
+	e := newEnv(t, clk)
+	e.ApplySettings(t, slaDoc("{first_response: 5m, resolution: 8h}"))
+	e.Operators(t, 5, []string{"sales"}, "ana")
+	e.online(t, "ana")
+	m := text("wamid.sla-ms", "5511900000001", start.Truncate(time.Second), 1)
+	e.mustDeliver(t, m)
+	qid := e.openQuery(t, m.From)
+	q := e.query(t, qid)
+	if !q.SLA.StartedAt.Equal(start) {
+		t.Fatalf("targets started at %v, want %v, when the conversation opened", q.SLA.StartedAt, start)
+	}
+	for _, k := range []struct {
+		typ string
+		due time.Time
+	}{{queue.TypeSLAFirstResponse, q.SLA.FirstResponseDue}, {queue.TypeSLAResolution, q.SLA.ResolutionDue}} {
+		at, ok := e.timers(t, k.typ, qid)[strconv.FormatInt(k.due.Unix(), 10)]
+		if want := k.due.Truncate(time.Second).Add(time.Second); !ok || !at.Equal(want) {
+			t.Errorf("%s timer at %v (scheduled: %v), want %v: the second after it is due at %v", k.typ, at, ok, want, k.due)
+		}
+	}
+}
+
 // A conversation nobody answers in 5 minutes misses its first-response
 // target: recorded once, counted once with its type and kind, and told on
 // the events channel the console's streams read, however often the timer
@@ -101,18 +133,27 @@ func TestFirstResponseMissedIsRecordedAndCountedOnce(t *testing.T) {
 	if q := e.query(t, qid); !q.SLA.FirstResponseBreachedAt.Equal(frDue) || !q.SLA.ResolutionBreachedAt.IsZero() {
 		t.Fatalf("sla after the miss = %+v, want first response missed at %v only", q.SLA, frDue)
 	}
-	select {
-	case msg := <-sub.Channel():
+	// The channel is the server's, shared with the tests running beside
+	// this one: their conversations' events are passed over.
+	for deadline := time.After(10 * time.Second); ; {
+		var msg *redis.Message
+		select {
+		case msg = <-sub.Channel():
+		case <-deadline:
+			t.Fatal("no event published for the miss")
+		}
 		var ev conversations.Event
 		if err := json.Unmarshal([]byte(msg.Payload), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if ev.Type != conversations.EventSLA || ev.Kind != conversations.SLAFirstResponse || ev.QueryID != qid ||
+		if ev.QueryID != qid {
+			continue
+		}
+		if ev.Type != conversations.EventSLA || ev.Kind != conversations.SLAFirstResponse ||
 			ev.Assignee != "ana" || ev.State != routing.StateAssigned || ev.QueryType != "sales" {
 			t.Fatalf("event %+v, want an sla first_response event of %s for ana", ev, qid)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event published for the miss")
+		break
 	}
 
 	// At 8 hours, still open: the resolution target is missed too; a

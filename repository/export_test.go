@@ -77,6 +77,12 @@ func WaitingQuery(operators []string) (string, []any) { return waitingQuery(oper
 // PoolsQuery: see ClosedQuery.
 const PoolsQuery = poolsQuery
 
+// MissedQuery: see ClosedQuery.
+const MissedQuery = missedQuery
+
+// RatedQuery: see ClosedQuery.
+const RatedQuery = ratedQuery
+
 // MigrationCount is how many migrations the binary carries (versions may
 // skip numbers: one kept for work landing on another branch).
 func (d *DB) MigrationCount() (int, error) {

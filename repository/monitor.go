@@ -121,3 +121,64 @@ func (c *Conversations) Pools(ctx context.Context) (map[string]conversations.Poo
 	}
 	return out, nil
 }
+
+// missedQuery is TargetsMissed's statement: one range of each partial
+// index of misses (conversations_first_response_missed,
+// conversations_resolution_missed, whose condition it repeats so either
+// engine takes them), grouped. A target is recorded missed once, so each
+// conversation counts at most once per kind. handled_by is the operator
+// who holds the conversation or held it last (closing clears assignee,
+// not handled_by); the miss does not record who held it then.
+const missedQuery = `SELECT handled_by, query_type, COUNT(*) FROM (
+		SELECT handled_by, query_type FROM conversations
+			WHERE first_response_breached_at <> 0 AND first_response_breached_at >= $1
+		UNION ALL
+		SELECT handled_by, query_type FROM conversations
+			WHERE resolution_breached_at <> 0 AND resolution_breached_at >= $1
+	) missed GROUP BY handled_by, query_type`
+
+// ratedQuery is Rated's statement: a range of the partial index
+// conversations_rated, grouped by who closed the conversation.
+const ratedQuery = `SELECT closed_by, query_type, COUNT(*), SUM(csat_score) FROM conversations
+	WHERE csat_at <> 0 AND csat_at >= $1 AND csat_score > 0 GROUP BY closed_by, query_type`
+
+// TargetsMissed counts the targets recorded missed at or after since, per
+// operator who holds or last held the conversation ("" for nobody) and
+// query type.
+func (c *Conversations) TargetsMissed(ctx context.Context, since time.Time) ([]conversations.MissedCount, error) {
+	return readToday(ctx, c.d.db, "missed targets", missedQuery, since, func(rows *sql.Rows, m *conversations.MissedCount) error {
+		return rows.Scan(&m.Operator, &m.QueryType, &m.Count)
+	})
+}
+
+// Rated sums the survey answers stored at or after since, per operator
+// who closed the conversation ("" when it closed from a pool) and query
+// type.
+func (c *Conversations) Rated(ctx context.Context, since time.Time) ([]conversations.RatedSum, error) {
+	return readToday(ctx, c.d.db, "survey answers", ratedQuery, since, func(rows *sql.Rows, r *conversations.RatedSum) error {
+		return rows.Scan(&r.Operator, &r.QueryType, &r.Answered, &r.Sum)
+	})
+}
+
+// readToday runs one of the monitoring table's grouped statements of
+// what was recorded since and reads its rows with scan; what names them
+// in an error.
+func readToday[T any](ctx context.Context, db *sql.DB, what, query string, since time.Time, scan func(*sql.Rows, *T) error) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("read %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return out, nil
+}

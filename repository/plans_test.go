@@ -108,10 +108,21 @@ func TestListPlansUseIndexes(t *testing.T) {
 		// A saved view's count is the list's conditions counted: the same
 		// index ranges. The monitoring table's reads are ranges too: the
 		// closed conversations of a few operators since midnight, their
-		// assigned ones, the pools.
+		// assigned ones, the pools, the targets missed and the surveys
+		// answered since midnight (1 in 10 conversations misses each
+		// target, 1 in 5 is rated, over the whole history).
 		for i, typ := range types {
 			if _, err := db.SQL().Exec(`UPDATE conversations SET closed_by = $1, closed_at = activity_at WHERE state = 'closed' AND query_type = $2`,
 				fmt.Sprintf("u_%02d", i), typ); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, u := range []string{
+			`UPDATE conversations SET first_response_breached_at = activity_at WHERE id LIKE '%3-1'`,
+			`UPDATE conversations SET resolution_breached_at = activity_at WHERE id LIKE '%7-1'`,
+			`UPDATE conversations SET csat_score = 4, csat_at = closed_at + 60000 WHERE state = 'closed' AND (id LIKE '%1-1' OR id LIKE '%6-1')`,
+		} {
+			if _, err := db.SQL().Exec(u); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -144,6 +155,9 @@ func TestListPlansUseIndexes(t *testing.T) {
 		q, a = repository.WaitingQuery([]string{"u_00", "u_03", "u_07"})
 		stmts = append(stmts, statement{"waiting in assigned conversations", q, a})
 		stmts = append(stmts, statement{"pools", repository.PoolsQuery, nil})
+		midnight := []any{t0.Add(-12 * time.Hour).UnixMilli()}
+		stmts = append(stmts, statement{"targets missed since midnight", repository.MissedQuery, midnight},
+			statement{"surveys answered since midnight", repository.RatedQuery, midnight})
 		for _, s := range stmts {
 			plan := explain(t, db, s.q, s.a)
 			t.Logf("%s:\n%s", s.name, plan)

@@ -1,20 +1,26 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
 // A coordinator saves a view of the waiting sales conversations from the
 // inbox, sees its count and its conversations, watches the count follow a
-// new customer live, reads the monitoring table, and deletes the view. A
+// new customer live, reads the monitoring table, watches an urgent
+// conversation's missed target reach it live, and deletes the view. A
 // pool operator, whose role lacks views.customize, is offered no views;
 // a built-in operator, without reports.view, no monitoring.
 func TestConsoleSavedViewsAndMonitoring(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, consoleSettings)
+	r := newRig(t, strings.Replace(consoleSettings, "  - {id: sales, name: Sales, strategy: claim}\n",
+		"  - {id: sales, name: Sales, strategy: claim}\n"+
+			"  - {id: urgent, name: Urgent, strategy: claim, keywords: [urgent], targets: {first_response: 1s}}\n", 1))
 	c, _ := r.openAs("carla")
 	c.do("see the saved views, none yet", seeHeading("Saved views"), seeText("No saved views yet."))
 
@@ -39,13 +45,19 @@ func TestConsoleSavedViewsAndMonitoring(t *testing.T) {
 		if strings.HasPrefix(row, "Sales|2|") {
 			found = true
 		}
-		if strings.HasPrefix(row, "Ana Operator|") && !strings.Contains(row, "|0 / 5|0|—|—|") {
-			t.Errorf("Ana's row = %q, want nothing assigned or handled", row)
+		// Nothing held, handled, missed or rated.
+		if strings.HasPrefix(row, "Ana Operator|") && !strings.Contains(row, "|0 / 5|0|—|—|0|—|") {
+			t.Errorf("Ana's row = %q, want nothing assigned, handled, missed or rated", row)
 		}
 	}
 	if !found {
 		t.Errorf("the monitoring table's rows %q have no Sales pool of 2", rows)
 	}
+	// Urgent's first response is due within a second: nobody answers,
+	// and the table, open, shows the pool's target missed.
+	ivo := customer{phone: "5511900000113", name: "Ivo Cliente"}
+	r.writes(ivo, "Urgent: my card was charged twice")
+	c.do("see the urgent pool's target missed", seeRow("Urgent|1|", "|1|—"))
 
 	c.do("go back to the inbox", click("link", "Inbox"), seeRole("button", "Waiting sales 2"))
 	c.do("delete the view", click("button", "Delete view Waiting sales"), clickOn(dialogButton("Delete")))
@@ -92,4 +104,19 @@ func TestConsoleSavedViewByTag(t *testing.T) {
 	if title != "Urgent" {
 		t.Errorf("the view's description %q, want Urgent", title)
 	}
+}
+
+// seeRow waits until a row of the monitoring table, its cells' texts
+// joined by "|", starts with prefix and ends with suffix.
+func seeRow(prefix, suffix string) chromedp.Action[chromedp.Void] {
+	const cells = `[...document.querySelectorAll('table.monitor tbody tr')].map((r) => [...r.cells].map((c) => c.textContent.trim()).join('|'))`
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.PollFunction[bool](`(p, s) => `+cells+`.some((r) => r.startsWith(p) && r.endsWith(s))`,
+			chromedp.WithPollingArgs(prefix, suffix), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout-time.Second))(ctx, t)
+		if err != nil { // a second left in the step to read what the rows are
+			rows, _ := chromedp.Evaluate[[]string](cells)(ctx, t)
+			return fmt.Errorf("no row %q…%q among %q: %w", prefix, suffix, rows, err)
+		}
+		return nil
+	})
 }

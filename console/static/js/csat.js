@@ -18,7 +18,7 @@ function share(v) {
 }
 
 /** average shows a mean score with one decimal; — when null. */
-function average(v) {
+export function average(v) {
   return v === null || v === undefined ? '—' : v.toFixed(1);
 }
 
