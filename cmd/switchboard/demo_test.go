@@ -232,7 +232,7 @@ func TestServeDemo(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Errorf("simulator page CSP = %q", csp)
 	}
-	for _, want := range []string{`<label for="text">Message</label>`, `<button type="submit">Send</button>`, `src="/simulator/app.js"`} {
+	for _, want := range []string{`<label for="text" data-i18n="simulator.message">Message</label>`, `<button type="submit" data-i18n="simulator.send">Send</button>`, `src="/simulator/app.js"`} {
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("simulator page lacks %s", want)
 		}
