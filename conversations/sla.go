@@ -136,18 +136,10 @@ func (s *Service) planSLA(ctx context.Context, comp *settings.Compiled, st *Rout
 }
 
 // slaTimer is a target's timer for due. Its key is the due time, so a
-// timer moved later is a new task, not the one that just ran. It runs at
-// due rounded up to the second: the queue schedules in whole seconds (a
-// task runs once the clock reaches its second), and a conversation's
-// clock starts at a millisecond, so at due itself the timer could run up
-// to a second early, find the target not yet due, and fail to schedule
-// itself again under the key it holds: the miss would go unrecorded.
+// timer moved later is a new task, not the one that just ran. (The queue
+// runs it no earlier than due: see queue.Client.ScheduleTimer.)
 func slaTimer(kind string, due time.Time) timer {
-	at := due.Truncate(time.Second)
-	if at.Before(due) {
-		at = at.Add(time.Second)
-	}
-	return timer{Type: slaTimerKind(kind), Key: strconv.FormatInt(due.Unix(), 10), At: at}
+	return timer{Type: slaTimerKind(kind), Key: strconv.FormatInt(due.Unix(), 10), At: due}
 }
 
 // slaTimerKind is the timer kind of a target kind.

@@ -248,8 +248,9 @@ type Timer struct {
 	Key string `json:"key"`
 }
 
-// ScheduleTimer schedules a routing timer of type typ for at. The same
-// type, query and key are scheduled once; scheduling again is not an error.
+// ScheduleTimer schedules a routing timer of type typ for at, never to
+// run before it (notBefore). The same type, query and key are scheduled
+// once; scheduling again is not an error.
 func (c *Client) ScheduleTimer(ctx context.Context, typ string, t Timer, at time.Time) error {
 	payload, err := json.Marshal(t)
 	if err != nil {
@@ -258,7 +259,7 @@ func (c *Client) ScheduleTimer(ctx context.Context, typ string, t Timer, at time
 	err = c.enqueue(ctx, asynq.NewTask(typ, payload),
 		asynq.TaskID(taskID(typ, t.QueryID, t.Key)),
 		asynq.Queue(QueueRouting),
-		asynq.ProcessAt(at),
+		asynq.ProcessAt(notBefore(at)),
 		asynq.MaxRetry(MaxRetryInbound),
 		asynq.Retention(time.Hour),
 		asynq.Timeout(30*time.Second))
@@ -266,6 +267,19 @@ func (c *Client) ScheduleTimer(ctx context.Context, typ string, t Timer, at time
 		return nil
 	}
 	return err
+}
+
+// notBefore is when to schedule a task due at at: at rounded up to the
+// second. asynq keeps a scheduled task's time in whole seconds, cut
+// down, so a task due at 12:00:00.700 would run from 12:00:00.000, find
+// itself early, and schedule itself again under the id it still holds:
+// refused as a duplicate, the timer would be lost (a session that never
+// expires, a target miss never recorded).
+func notBefore(at time.Time) time.Time {
+	if t := at.Truncate(time.Second); t.Before(at) {
+		return t.Add(time.Second)
+	}
+	return at
 }
 
 // EnqueueDispatch asks the workers to give operator the longest-waiting
@@ -319,7 +333,7 @@ func (c *Client) SchedulePresenceCheck(ctx context.Context, account string, at t
 	err = c.enqueue(ctx, asynq.NewTask(TypePresenceCheck, payload),
 		asynq.TaskID(taskID(TypePresenceCheck, account, strconv.FormatInt(at.Unix(), 10))),
 		asynq.Queue(QueueRouting),
-		asynq.ProcessAt(at),
+		asynq.ProcessAt(notBefore(at)),
 		asynq.MaxRetry(MaxRetryInbound),
 		// Every open stream's renewal schedules its account's next check
 		// again, refused while that one waits; once run, a check need not

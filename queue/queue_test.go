@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -104,5 +105,45 @@ func TestPresenceChecksAreScheduledOncePerAccountAndSecond(t *testing.T) {
 	}
 	if len(tasks) != 3 {
 		t.Fatalf("%d checks scheduled, want 3 (u_a twice, u_b once)", len(tasks))
+	}
+}
+
+// A timer due in the middle of a second is scheduled for the second after
+// it: asynq keeps whole seconds, cut down, and a timer run before it is
+// due would find nothing to do and could not schedule itself again under
+// the id it holds. One due on a whole second keeps it.
+func TestTimersNeverRunBeforeTheyAreDue(t *testing.T) {
+	rdb := redistest.Client(t)
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { ac.Close() })
+	qc := queue.NewClient(ac, time.Minute)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	t.Cleanup(func() { insp.Close() })
+	ctx := context.Background()
+	second := time.Now().Add(time.Hour).Truncate(time.Second)
+	for key, due := range map[string]time.Time{"mid": second.Add(700 * time.Millisecond), "whole": second} {
+		if err := qc.ScheduleTimer(ctx, queue.TypeSessionEnd, queue.Timer{QueryID: "q_" + key, Key: "1"}, due); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := qc.SchedulePresenceCheck(ctx, "u_1", second.Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := insp.ListScheduledTasks(queue.QueueRouting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"q_mid": second.Add(time.Second), "q_whole": second, "-": second.Add(time.Second)}
+	if len(tasks) != len(want) {
+		t.Fatalf("%d scheduled tasks, want %d", len(tasks), len(want))
+	}
+	for _, ti := range tasks {
+		var tm queue.Timer
+		if err := json.Unmarshal(ti.Payload, &tm); err != nil {
+			t.Fatal(err)
+		}
+		if w := want[tm.QueryID]; !ti.NextProcessAt.Equal(w) {
+			t.Errorf("%s %s runs at %v, want %v", ti.Type, tm.QueryID, ti.NextProcessAt, w)
+		}
 	}
 }
