@@ -21,6 +21,7 @@ const usersUsage = `Usage:
   switchboard users create --name NAME --phone +E164 --role ROLE [--email E] [--query-types a,b] [--groups a,b] [--channels a,b] [--capacity N]
   switchboard users list [--json]
   switchboard users disable ID
+  switchboard users enable ID
   switchboard users delete ID
 `
 
@@ -49,7 +50,7 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.IntVar(&u.Capacity, "capacity", 5, "queries at once")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	case "disable", "delete":
+	case "disable", "enable", "delete":
 	default:
 		fmt.Fprintf(stderr, "users: unknown command %q\n%s", args[0], usersUsage)
 		return errUsage
@@ -107,6 +108,28 @@ func usersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Phone, u.Role, u.Status)
 		}
 		return tw.Flush()
+	case "enable":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "users enable: give one user id")
+			return errUsage
+		}
+		id := fs.Arg(0)
+		_, changed, err := store.Enable(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			fmt.Fprintf(stdout, "%s: already active\n", id)
+			return nil
+		}
+		audit.Record(ctx, auth.Entry{Actor: "cli", Action: "user.enable", Target: id})
+		fmt.Fprintf(stdout, "%s: enabled; they log in again with a new code\n", id)
+		conn, err := openRedis(ctx, "users enable", cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return queueRecheck(ctx, cfg, db, conn, stdout, stderr)
 	case "disable", "delete":
 		if fs.NArg() != 1 {
 			fmt.Fprintf(stderr, "users %s: give one user id\n", args[0])

@@ -61,6 +61,15 @@ func TestUsersCommand(t *testing.T) {
 	if !strings.Contains(out, `"status": "disabled"`) {
 		t.Fatalf("not disabled: %s", out)
 	}
+	if code, out, _ = run("users", "enable", id); code != 0 || !strings.Contains(out, "enabled") {
+		t.Fatalf("enable: exit %d %q", code, out)
+	}
+	if _, out, _ = run("users", "list", "--json"); !strings.Contains(out, `"status": "active"`) {
+		t.Fatalf("not active again: %s", out)
+	}
+	if code, out, _ = run("users", "enable", id); code != 0 || !strings.Contains(out, "already active") {
+		t.Fatalf("enable again: exit %d %q", code, out)
+	}
 	if code, _, _ = run("users", "delete", id); code != 0 {
 		t.Fatalf("delete: exit %d", code)
 	}
@@ -78,7 +87,7 @@ func TestUsersCommand(t *testing.T) {
 	for _, e := range entries {
 		got = append(got, e.Actor+" "+e.Action+" "+e.Target)
 	}
-	if want := []string{"cli user.delete " + id, "cli user.disable " + id, "cli user.create " + id}; err != nil || strings.Join(got, "; ") != strings.Join(want, "; ") {
+	if want := []string{"cli user.delete " + id, "cli user.enable " + id, "cli user.disable " + id, "cli user.create " + id}; err != nil || strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Fatalf("audit log = %q, %v; want %q", got, err, want)
 	}
 }
